@@ -1,0 +1,320 @@
+"""``accel``: run the embedded stack, ask questions, serve one service, manage domains and contracts."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from shared.settings import DEFAULT_DOMAINS_DIR
+
+app = typer.Typer(
+    help="Accelerated-LLM: many small specialised models behind one router, on NATS.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+contracts_app = typer.Typer(
+    help="Export or check the JSON Schema / AsyncAPI files in contracts/.", no_args_is_help=True
+)
+app.add_typer(contracts_app, name="contracts")
+
+out = Console()
+err = Console(stderr=True)
+
+DataDir = Annotated[
+    Path, typer.Option("--data-dir", envvar="ACCEL_DATA_DIR", help="State folder: index, logs, stack.json.")
+]
+DomainsDir = Annotated[
+    Path, typer.Option("--domains", envvar="ACCEL_DOMAINS_DIR", help="Folder of domain definitions.")
+]
+NatsUrl = Annotated[
+    str | None,
+    typer.Option(
+        "--nats-url", envvar="ACCEL_NATS_URL", help="NATS URL; defaults to the running `accel up` stack."
+    ),
+]
+DEFAULT_DATA_DIR = Path(".accel")
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+def _resolve_nats(nats_url: str | None, data_dir: Path) -> str:
+    if nats_url:
+        return nats_url
+    from accel.stack import StackInfo
+
+    info = data_dir / "stack.json"
+    if info.exists():
+        return StackInfo.load(info).nats_url
+    raise _fail(f"no running stack found ({info} is missing): start one with `accel up`, or pass --nats-url")
+
+
+@app.command()
+def up(
+    domains: DomainsDir = DEFAULT_DOMAINS_DIR,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    model_url: Annotated[
+        str | None,
+        typer.Option(help="Use this OpenAI-compatible/TGI base URL instead of starting llama-server."),
+    ] = None,
+    replicas: Annotated[
+        int, typer.Option(min=1, max=8, help="Worker processes per domain (a NATS queue group).")
+    ] = 1,
+    threads: Annotated[int, typer.Option(min=1, help="CPU threads for the embedded model server.")] = 2,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for everything to become healthy.")] = 180.0,
+) -> None:
+    """Start NATS, Valkey, the model server and every service on free 127.0.0.1 ports; Ctrl-C stops all."""
+    from accel.stack import Stack, StackError
+
+    stack = Stack(
+        data_dir=data_dir,
+        domains_dir=domains,
+        model_url=model_url,
+        threads=threads,
+        replicas=replicas,
+        progress=lambda m: err.print(f"[dim]{time.strftime('%H:%M:%S')}[/] {m}"),
+    )
+
+    def on_term(_sig: int, _frame: object) -> None:
+        raise KeyboardInterrupt  # SIGTERM (docker stop, kill) shuts down like Ctrl-C
+
+    signal.signal(signal.SIGTERM, on_term)
+
+    async def main() -> None:
+        t0 = time.perf_counter()
+        info = await stack.start(timeout=timeout)
+        table = Table(title=f"Accelerated-LLM is up ({time.perf_counter() - t0:.1f}s)", show_header=False)
+        table.add_row("NATS", info.nats_url)
+        table.add_row("Redis (valkey)", info.redis_url)
+        table.add_row("Model", info.model_url or "-")
+        table.add_row("Domains", ", ".join(info.domains))
+        table.add_row("Logs", str(Path(info.data_dir) / "logs"))
+        out.print(table)
+        out.print('Try: [bold]accel ask "What is the checked baggage allowance on an economy ticket?"[/]')
+        out.print("Press Ctrl-C to stop everything.")
+        await stack.supervise()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        err.print("stopping…")
+    except StackError as exc:
+        raise _fail(str(exc)) from None
+    finally:
+        stack.stop()
+    err.print("stopped; nothing left running")
+
+
+@app.command()
+def ask(
+    text: Annotated[str, typer.Argument(help="The question.")],
+    nats_url: NatsUrl = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    conversation: Annotated[
+        str | None, typer.Option("--conversation", "-c", help="Conversation id to continue.")
+    ] = None,
+    tenant: Annotated[str, typer.Option(help="Tenant id.")] = "default",
+    timeout: Annotated[
+        float, typer.Option(help="Seconds the system has to answer (the query's deadline).")
+    ] = 60.0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the final answer as JSON.")] = False,
+) -> None:
+    """Send a query as a backend would (NATS) and print the streamed answer, domains, sources and time."""
+    from accel.client import AccelClient, AccelError
+    from contracts import FinalAnswer
+
+    url = _resolve_nats(nats_url, data_dir)
+
+    async def main() -> int:
+        t0 = time.perf_counter()
+        async with await AccelClient.connect(url) as client:
+            streamed: dict[str, bool] = {}
+            final: FinalAnswer | None = None
+            async for event in client.stream(
+                text, conversation_id=conversation, tenant_id=tenant, timeout_s=timeout
+            ):
+                if isinstance(event, FinalAnswer):
+                    final = event
+                    break
+                if as_json:
+                    continue
+                if event.task_id not in streamed:
+                    if streamed:
+                        out.print()
+                    out.print(f"[bold cyan]{event.domain}[/] ", end="")
+                    streamed[event.task_id] = True
+                out.print(event.text, end="", markup=False, highlight=False)
+            if streamed and not as_json:
+                out.print()
+        assert final is not None
+        if as_json:
+            out.print_json(final.model_dump_json())
+            return 0 if final.status in ("answered", "partial", "abstained") else 2
+        if not streamed or len(final.parts) > 1 or final.status not in ("answered",):
+            out.print(final.text, markup=False, highlight=False)
+        domains = ", ".join(p.domain for p in final.parts) or "-"
+        out.print(
+            f"\n[bold]status[/] {final.status}   [bold]domains[/] {domains}   "
+            f"[bold]time[/] {time.perf_counter() - t0:.2f}s"
+        )
+        if final.decision is not None and final.decision.rejected:
+            out.print(f"[bold]reason[/] {final.decision.reason_code}: {final.decision.reason}")
+        for part in final.parts:
+            for c in part.citations:
+                out.print(f"  [{c.ref}] {part.domain}: {c.title} ({c.doc_id}#{c.chunk}, score {c.score:.2f})")
+        for m in final.missing:
+            out.print(f"[yellow]missing[/] {m.domain}: {m.reason}")
+        for w in final.warnings:
+            out.print(f"[yellow]warning[/] {w}")
+        return 0 if final.status in ("answered", "partial", "abstained") else 2
+
+    try:
+        code = asyncio.run(main())
+    except AccelError as exc:
+        raise _fail(str(exc)) from None
+    raise typer.Exit(code)
+
+
+class ServiceName(StrEnum):
+    router = "router"
+    domain = "domain"
+    retriever = "retriever"
+    aggregator = "aggregator"
+
+
+@app.command()
+def serve(
+    service: Annotated[ServiceName, typer.Argument(help="Which service to run in this process.")],
+    domain: Annotated[str | None, typer.Option(help="For the domain service: which domain to serve.")] = None,
+    nats_url: NatsUrl = None,
+) -> None:
+    """Run one service against a NATS server (other settings come from ACCEL_* variables)."""
+    import os
+    import runpy
+
+    if nats_url:
+        os.environ["ACCEL_NATS_URL"] = nats_url
+    if service is ServiceName.domain:
+        if not domain:
+            raise _fail("the domain service needs --domain NAME (or ACCEL_DOMAIN)")
+        os.environ["ACCEL_DOMAIN"] = domain
+    runpy.run_module(f"services.{service.value}", run_name="__main__")
+
+
+@app.command()
+def domains(domains: DomainsDir = DEFAULT_DOMAINS_DIR) -> None:
+    """List the configured domains."""
+    from services.retriever.chunking import find_documents
+    from shared.domains import DomainConfigError, load_domains
+
+    try:
+        found = load_domains(domains)
+    except DomainConfigError as exc:
+        raise _fail(str(exc)) from None
+    table = Table("domain", "description", "examples", "documents", "endpoint")
+    for d in found.values():
+        kdir = d.knowledge_dir
+        docs = len(find_documents(kdir)) if kdir and kdir.is_dir() else 0
+        table.add_row(d.name, d.description, str(len(d.examples)), str(docs), d.generation.endpoint)
+    out.print(table)
+
+
+@app.command()
+def ingest(
+    domain: Annotated[str, typer.Argument(help="Domain whose knowledge base receives the documents.")],
+    path: Annotated[Path, typer.Argument(help="A file or folder of .md, .txt or .html documents.")],
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    tenant: Annotated[str, typer.Option(help="Tenant id.")] = "default",
+    prune: Annotated[
+        bool, typer.Option(help="Delete documents indexed from PATH that are gone from it.")
+    ] = False,
+) -> None:
+    """Chunk, embed and index documents into the embedded store (idempotent: unchanged files are skipped).
+
+    The running retriever reads the index at start: restart it (or `accel up`) to serve the changes.
+    """
+    from services.retriever.ingest import ingest_path
+    from services.retriever.store import EmbeddedStore
+    from shared.embeddings import default_embedder
+
+    try:
+        report = ingest_path(
+            EmbeddedStore(data_dir / "index"),
+            default_embedder(),
+            tenant=tenant,
+            domain=domain,
+            path=path,
+            prune=prune,
+            progress=True,
+        )
+    except (FileNotFoundError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    out.print(report.summary())
+
+
+@contracts_app.command("export")
+def contracts_export() -> None:
+    """Regenerate contracts/schemas/*.json and contracts/asyncapi/*.json from the models and services."""
+    from accel.contracts_export import write_all
+
+    for path in write_all():
+        out.print(f"wrote {path}")
+
+
+@contracts_app.command("check")
+def contracts_check() -> None:
+    """Fail if the committed schema files differ from what the models generate."""
+    from accel.contracts_export import drift
+
+    stale = drift()
+    if stale:
+        raise _fail("out of date: " + ", ".join(stale) + "; run `accel contracts export` and commit")
+    out.print("contracts are up to date")
+
+
+@app.command()
+def status(nats_url: NatsUrl = None, data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
+    """Show every service answering NATS service-API pings ($SRV.INFO)."""
+    import nats
+
+    from accel.stack import ping
+
+    url = _resolve_nats(nats_url, data_dir)
+
+    async def main() -> list[dict[str, object]]:
+        nc = await nats.connect(url, connect_timeout=2)
+        try:
+            return await ping(nc, "", wait=0.5)
+        finally:
+            await nc.close()
+
+    replies = asyncio.run(main())
+    table = Table("service", "id", "version", "subjects")
+    for r in sorted(replies, key=lambda r: str(r.get("name"))):
+        meta = r.get("metadata")
+        subjects = meta.get("subjects", "") if isinstance(meta, dict) else ""
+        table.add_row(str(r.get("name")), str(r.get("id")), str(r.get("version")), str(subjects))
+    out.print(table)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,129 @@
+"""The Python client a backend uses: ``ask()`` for a whole answer, ``stream()`` for tokens as they come.
+
+It speaks plain nats-py and the ``contracts`` models, so a backend needs nothing else of the project.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+
+from contracts import ErrorEvent, FinalAnswer, QueryRequested, TokenDelta, parse_reply, subjects
+from contracts.messages import utcnow
+
+
+class AccelError(Exception):
+    """The system answered with an error event, or did not answer at all."""
+
+    def __init__(self, message: str, event: ErrorEvent | None = None) -> None:
+        super().__init__(message)
+        self.event = event
+
+
+class AccelClient:
+    def __init__(self, nc: Client, *, grace_s: float = 5.0) -> None:
+        self.nc = nc
+        self.grace_s = grace_s
+
+    @classmethod
+    async def connect(cls, url: str, **kwargs: float) -> AccelClient:
+        try:
+            nc = await nats.connect(url, connect_timeout=2, max_reconnect_attempts=3)
+        except Exception as exc:
+            raise AccelError(
+                f"cannot reach NATS at {url} ({type(exc).__name__}); is the stack up (`accel up`)?"
+            ) from exc
+        return cls(nc, **kwargs)
+
+    async def close(self) -> None:
+        await self.nc.drain()
+
+    async def __aenter__(self) -> AccelClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _query(
+        self, text: str, conversation_id: str | None, tenant_id: str, timeout_s: float, stream: bool
+    ) -> QueryRequested:
+        extra = {"conversation_id": conversation_id} if conversation_id else {}
+        return QueryRequested(
+            text=text,
+            tenant_id=tenant_id,
+            deadline=utcnow() + timedelta(seconds=timeout_s),
+            stream=stream,
+            **extra,
+        )
+
+    async def _request(self, query: QueryRequested, timeout_s: float) -> FinalAnswer:
+        try:
+            msg = await self.nc.request(
+                subjects.QUERY, query.model_dump_json().encode(), timeout=timeout_s + self.grace_s
+            )
+        except NoRespondersError as exc:
+            raise AccelError("no router is serving accel.v1.query; is the stack up (`accel up`)?") from exc
+        except (NatsTimeout, TimeoutError) as exc:
+            raise AccelError(
+                f"no answer within {timeout_s + self.grace_s:.0f}s (query {query.query_id})"
+            ) from exc
+        reply = parse_reply(msg.data)
+        if isinstance(reply, ErrorEvent):
+            raise AccelError(f"{reply.service} {reply.code}: {reply.detail}", reply)
+        return reply
+
+    async def ask(
+        self,
+        text: str,
+        *,
+        conversation_id: str | None = None,
+        tenant_id: str = "default",
+        timeout_s: float = 60.0,
+    ) -> FinalAnswer:
+        """Send a query and wait for its final answer (raises AccelError on an error event)."""
+        return await self._request(
+            self._query(text, conversation_id, tenant_id, timeout_s, stream=False), timeout_s
+        )
+
+    async def stream(
+        self,
+        text: str,
+        *,
+        conversation_id: str | None = None,
+        tenant_id: str = "default",
+        timeout_s: float = 60.0,
+    ) -> AsyncIterator[TokenDelta | FinalAnswer]:
+        """Yields TokenDelta events as domains produce them, then the FinalAnswer."""
+        query = self._query(text, conversation_id, tenant_id, timeout_s, stream=True)
+        queue: asyncio.Queue[TokenDelta] = asyncio.Queue()
+
+        async def on_delta(msg: Msg) -> None:
+            with contextlib.suppress(ValueError):
+                queue.put_nowait(TokenDelta.model_validate_json(msg.data))
+
+        sub = await self.nc.subscribe(subjects.stream(query.query_id), cb=on_delta)
+        final = asyncio.ensure_future(self._request(query, timeout_s))
+        try:
+            while True:
+                getter = asyncio.ensure_future(queue.get())
+                done, _ = await asyncio.wait({getter, final}, return_when=asyncio.FIRST_COMPLETED)
+                if getter in done:
+                    yield getter.result()
+                    continue
+                getter.cancel()
+                while not queue.empty():
+                    yield queue.get_nowait()
+                yield final.result()
+                return
+        finally:
+            final.cancel()
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()

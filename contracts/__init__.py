@@ -1,0 +1,47 @@
+"""Messages and subjects exchanged by every Accelerated-LLM service: the single source of truth."""
+
+from contracts import subjects
+from contracts.messages import (
+    SCHEMA_VERSION,
+    Citation,
+    DomainAnswer,
+    DomainRoute,
+    DomainTask,
+    ErrorEvent,
+    FinalAnswer,
+    MissingPart,
+    Passage,
+    PlanAccepted,
+    QueryRequested,
+    RetrievalRequest,
+    RetrievalResult,
+    RouteDecision,
+    RoutePlan,
+    TokenDelta,
+    Turn,
+    Usage,
+    parse_reply,
+)
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "Citation",
+    "DomainAnswer",
+    "DomainRoute",
+    "DomainTask",
+    "ErrorEvent",
+    "FinalAnswer",
+    "MissingPart",
+    "Passage",
+    "PlanAccepted",
+    "QueryRequested",
+    "RetrievalRequest",
+    "RetrievalResult",
+    "RouteDecision",
+    "RoutePlan",
+    "TokenDelta",
+    "Turn",
+    "Usage",
+    "parse_reply",
+    "subjects",
+]

@@ -1,0 +1,288 @@
+"""Versioned pydantic v2 models for every message on the bus.
+
+Every message carries ``v`` (the schema version), ``type`` (a discriminator), a ``message_id`` and a
+``created_at`` timestamp. Messages about a query also carry its ``query_id``, ``conversation_id``,
+``tenant_id`` and absolute ``deadline``. Unknown fields and unknown versions are rejected, so a
+producer that drifts from the contract gets an ErrorEvent instead of silent misbehaviour.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+SCHEMA_VERSION = 1
+
+Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Subject-safe identifier.")]
+DomainName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", description="Configured domain name.")]
+
+MAX_QUERY_CHARS = 32_768
+"""Hard contract limit; the router rejects far smaller queries as oversize with a reason."""
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def deadline_in(seconds: float) -> datetime:
+    return utcnow() + timedelta(seconds=seconds)
+
+
+class Message(BaseModel):
+    """Fields every message has."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    v: Literal[1] = Field(default=1, description="Schema version of this message.")
+    message_id: Id = Field(default_factory=new_id)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class QueryScoped(Message):
+    """Fields of every message that belongs to one query."""
+
+    query_id: Id
+    conversation_id: Id
+    tenant_id: Id = "default"
+    deadline: datetime = Field(description="Absolute time by which the caller must have its answer.")
+
+
+class QueryRequested(Message):
+    """A backend asks a question (subject ``accel.v1.query``)."""
+
+    type: Literal["query.requested"] = "query.requested"
+    query_id: Id = Field(default_factory=new_id)
+    conversation_id: Id = Field(default_factory=new_id)
+    tenant_id: Id = "default"
+    deadline: datetime = Field(default_factory=lambda: deadline_in(60.0))
+    text: str = Field(max_length=MAX_QUERY_CHARS)
+    stream: bool = Field(default=True, description="Publish TokenDelta events on accel.v1.stream.<query_id>.")
+    reply_to: str | None = Field(
+        default=None,
+        max_length=256,
+        description="Where to publish the FinalAnswer when the message was not sent as a NATS request.",
+    )
+
+
+class DomainRoute(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    task_id: Id
+    domain: DomainName
+    sub_query: str
+    score: float
+
+
+RejectReason = Literal["out_of_scope", "empty", "oversize", "not_text", "unsafe", "injection", "no_domains"]
+RoutePath = Literal["fast", "llm", "context", "guard"]
+
+
+class RouteDecision(BaseModel):
+    """Why the router did what it did: kept in the plan, the final answer and the trace."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rejected: bool
+    reason_code: RejectReason | None = None
+    reason: str
+    scores: dict[str, float] = Field(default_factory=dict)
+    threshold: float | None = None
+    path: RoutePath
+    decision_ms: float
+
+
+class RoutePlan(QueryScoped):
+    """The router's plan (subject ``accel.v1.plan``): which domains the aggregator must wait for."""
+
+    type: Literal["route.plan"] = "route.plan"
+    text: str
+    routes: list[DomainRoute]
+    decision: RouteDecision
+    reply_to: str | None = None
+    stream: bool = True
+    warnings: list[str] = Field(default_factory=list)
+
+
+class PlanAccepted(Message):
+    """An aggregator replica took the plan; domain answers go to ``partial_subject``."""
+
+    type: Literal["plan.accepted"] = "plan.accepted"
+    query_id: Id
+    aggregator_id: Id
+    partial_subject: str
+
+
+class Turn(BaseModel):
+    """One exchange of a conversation, as kept in memory."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    query_id: Id
+    question: str
+    answer: str
+    domains: list[DomainName] = Field(default_factory=list)
+    at: datetime = Field(default_factory=utcnow)
+
+
+class DomainTask(QueryScoped):
+    """One sub-query for one domain (subject ``accel.v1.task.<domain>``)."""
+
+    type: Literal["domain.task"] = "domain.task"
+    task_id: Id = Field(default_factory=new_id)
+    domain: DomainName
+    sub_query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    text: str = Field(description="The caller's whole query, for context.")
+    reply_subject: str = Field(max_length=256, description="Where the DomainAnswer goes.")
+    stream_subject: str | None = Field(default=None, max_length=256)
+    history: list[Turn] = Field(default_factory=list)
+
+
+class RetrievalRequest(Message):
+    """Search one domain's knowledge base (subject ``accel.v1.retrieve.<domain>``)."""
+
+    type: Literal["retrieval.request"] = "retrieval.request"
+    query_id: Id | None = None
+    tenant_id: Id = "default"
+    domain: DomainName
+    query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
+    top_k: int = Field(default=4, ge=1, le=50)
+
+
+class Passage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    doc_id: str
+    title: str
+    chunk: int
+    text: str
+    score: float
+    source: str
+
+
+class RetrievalResult(Message):
+    type: Literal["retrieval.result"] = "retrieval.result"
+    query_id: Id | None = None
+    domain: DomainName
+    passages: list[Passage]
+    took_ms: float
+
+
+class TokenDelta(Message):
+    """A piece of a domain's streamed answer (subject ``accel.v1.stream.<query_id>``).
+
+    ``seq`` counts from 0 per task; the last delta of a task has ``done`` set.
+    """
+
+    type: Literal["token.delta"] = "token.delta"
+    query_id: Id
+    task_id: Id
+    domain: DomainName
+    seq: int = Field(ge=0)
+    text: str
+    done: bool = False
+
+
+class Citation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    ref: int = Field(ge=1, description="The [n] the answer uses.")
+    doc_id: str
+    title: str
+    chunk: int
+    source: str
+    score: float
+
+
+class Usage(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+AnswerStatus = Literal["answered", "abstained", "failed"]
+
+
+class DomainAnswer(QueryScoped):
+    """A domain's partial answer, to the aggregator that accepted the plan."""
+
+    type: Literal["domain.answer"] = "domain.answer"
+    task_id: Id
+    domain: DomainName
+    sub_query: str
+    status: AnswerStatus
+    text: str
+    citations: list[Citation] = Field(default_factory=list)
+    error: str | None = None
+    model: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class MissingPart(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    domain: DomainName
+    sub_query: str
+    reason: str
+
+
+FinalStatus = Literal["answered", "partial", "abstained", "rejected", "timeout", "failed"]
+
+
+class FinalAnswer(QueryScoped):
+    """The reply to the caller (its NATS reply subject, ``reply_to``, and ``accel.v1.answers``)."""
+
+    type: Literal["final.answer"] = "final.answer"
+    status: FinalStatus
+    text: str
+    parts: list[DomainAnswer] = Field(default_factory=list)
+    missing: list[MissingPart] = Field(default_factory=list)
+    decision: RouteDecision | None = None
+    took_ms: float
+    warnings: list[str] = Field(default_factory=list)
+
+
+ErrorCode = Literal["invalid_message", "unavailable", "timeout", "internal"]
+
+
+class ErrorEvent(Message):
+    """Something could not be processed (subject ``accel.v1.errors``, and the reply subject if any)."""
+
+    type: Literal["error"] = "error"
+    service: str
+    subject: str
+    code: ErrorCode
+    detail: str
+    query_id: str | None = None
+    task_id: str | None = None
+
+
+Reply = Annotated[FinalAnswer | ErrorEvent, Field(discriminator="type")]
+_REPLY = TypeAdapter(Reply)
+
+
+def parse_reply(data: bytes | str) -> FinalAnswer | ErrorEvent:
+    """Parse what a caller receives on its reply subject."""
+    return _REPLY.validate_json(data)
+
+
+ALL_MESSAGES: tuple[type[Message], ...] = (
+    QueryRequested,
+    RoutePlan,
+    PlanAccepted,
+    DomainTask,
+    RetrievalRequest,
+    RetrievalResult,
+    TokenDelta,
+    DomainAnswer,
+    FinalAnswer,
+    ErrorEvent,
+)

@@ -1,0 +1,51 @@
+"""NATS subject names, declared once. Every subject is versioned with the message schema."""
+
+import re
+
+PREFIX = "accel.v1"
+
+QUERY = f"{PREFIX}.query"
+"""QueryRequested, request/reply: the reply is a FinalAnswer or an ErrorEvent. Router queue group."""
+
+PLAN = f"{PREFIX}.plan"
+"""RoutePlan, request/reply from router to an aggregator replica: the reply is a PlanAccepted."""
+
+ANSWERS = f"{PREFIX}.answers"
+"""FinalAnswer events, for backends that listen instead of waiting on a reply."""
+
+ERRORS = f"{PREFIX}.errors"
+"""ErrorEvent: every rejected input message on any subject, with the reason."""
+
+TASK_PATTERN = f"{PREFIX}.task.{{domain}}"
+RETRIEVE_PATTERN = f"{PREFIX}.retrieve.{{domain}}"
+PARTIAL_PATTERN = f"{PREFIX}.partial.{{aggregator_id}}"
+STREAM_PATTERN = f"{PREFIX}.stream.{{query_id}}"
+
+TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+"""What may stand in a subject token: domain names, aggregator ids and query ids."""
+
+
+def _token(value: str, what: str) -> str:
+    if not TOKEN_RE.fullmatch(value):
+        raise ValueError(f"{what} {value!r} is not a valid subject token (letters, digits, '_' or '-')")
+    return value
+
+
+def task(domain: str) -> str:
+    """DomainTask for one domain's workers (queue group per domain)."""
+    return TASK_PATTERN.format(domain=_token(domain, "domain"))
+
+
+def retrieve(domain: str) -> str:
+    """RetrievalRequest, request/reply to the retriever: the reply is a RetrievalResult."""
+    return RETRIEVE_PATTERN.format(domain=_token(domain, "domain"))
+
+
+def partial(aggregator_id: str) -> str:
+    """DomainAnswer for the aggregator replica that accepted the plan."""
+    return PARTIAL_PATTERN.format(aggregator_id=_token(aggregator_id, "aggregator id"))
+
+
+def stream(query_id: str) -> str:
+    """TokenDelta events of one query, for its caller to render as they arrive."""
+    return STREAM_PATTERN.format(query_id=_token(query_id, "query id"))

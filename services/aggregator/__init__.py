@@ -1,0 +1,1 @@
+"""Aggregator service: fans partial answers back in, replies, and writes the turn to memory."""

@@ -1,0 +1,41 @@
+"""Aggregator app factory."""
+
+from __future__ import annotations
+
+from faststream import FastStream
+
+from contracts import subjects
+from services.aggregator.handlers import SERVICE, AggregatorState, build_handlers
+from services.aggregator.settings import AggregatorSettings
+from shared.broker import make_broker
+from shared.domains import load_domains
+from shared.memory import ConversationMemory
+from shared.service import build_app, instance_id, service_name
+
+
+def create_app(settings: AggregatorSettings | None = None) -> FastStream:
+    settings = settings or AggregatorSettings()
+    aggregator_id = instance_id(settings.instance_id)
+    domains = load_domains(settings.domains_dir)
+    memory = ConversationMemory.from_url(
+        settings.redis_url, max_turns=settings.memory_max_turns, ttl_s=settings.memory_ttl_s
+    )
+    state = AggregatorState(
+        aggregator_id=aggregator_id, titles={n: d.display for n, d in domains.items()}, memory=memory
+    )
+    broker = make_broker(settings.nats_url, SERVICE)
+    broker.include_router(build_handlers(state))
+    state.publish = broker.publish
+
+    async def shutdown() -> None:
+        if state.fanin is not None:
+            await state.fanin.close()
+        await memory.close()
+
+    return build_app(
+        broker,
+        name=service_name(SERVICE),
+        subjects=[subjects.PLAN, subjects.partial(aggregator_id), subjects.ERRORS],
+        metadata={"aggregator_id": aggregator_id},
+        on_shutdown=shutdown,
+    )

@@ -1,0 +1,170 @@
+"""Fan-in of the partial answers of one plan, up to its deadline, into one final answer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from contracts import DomainAnswer, FinalAnswer, MissingPart, RoutePlan
+from contracts.messages import FinalStatus, utcnow
+
+log = logging.getLogger(__name__)
+
+DEADLINE = "no answer by the deadline"
+Finalize = Callable[[RoutePlan, list[DomainAnswer], list[MissingPart]], Awaitable[None]]
+
+
+@dataclass
+class Pending:
+    plan: RoutePlan
+    parts: dict[str, DomainAnswer] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+    timer: asyncio.Task[None] | None = None
+
+    @property
+    def expected(self) -> set[str]:
+        return {r.task_id for r in self.plan.routes}
+
+    def complete(self) -> bool:
+        return self.expected <= (set(self.parts) | set(self.failures))
+
+
+class FanIn:
+    """Tracks open plans. Every plan ends exactly once: complete, failed, or at its deadline."""
+
+    def __init__(self, finalize: Finalize) -> None:
+        self._finalize = finalize
+        self._pending: dict[str, Pending] = {}
+        self.late = 0
+
+    def __contains__(self, query_id: str) -> bool:
+        return query_id in self._pending
+
+    @property
+    def open(self) -> int:
+        return len(self._pending)
+
+    def add(self, plan: RoutePlan) -> None:
+        if plan.query_id in self._pending:
+            log.warning("duplicate plan for %s ignored", plan.query_id)
+            return
+        pending = Pending(plan=plan)
+        self._pending[plan.query_id] = pending
+        if not plan.routes:
+            asyncio.get_running_loop().create_task(self._end(plan.query_id))
+            return
+        delay = max(0.0, (plan.deadline - utcnow()).total_seconds())
+        pending.timer = asyncio.get_running_loop().create_task(self._deadline(plan.query_id, delay))
+
+    async def _deadline(self, query_id: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        await self._end(query_id, timed_out=True)
+
+    async def part(self, answer: DomainAnswer) -> None:
+        pending = self._pending.get(answer.query_id)
+        if pending is None or answer.task_id not in pending.expected:
+            self.late += 1
+            log.info("late or unknown part %s/%s dropped", answer.query_id, answer.task_id)
+            return
+        pending.parts[answer.task_id] = answer
+        if pending.complete():
+            await self._end(answer.query_id)
+
+    async def failed(self, query_id: str, task_id: str | None, reason: str) -> None:
+        """An error event about a task (or, without task id, the whole query) ends that part now."""
+        pending = self._pending.get(query_id)
+        if pending is None:
+            return
+        for tid in (
+            [task_id] if task_id in pending.expected else sorted(pending.expected - set(pending.parts))
+        ):
+            assert tid is not None
+            pending.failures.setdefault(tid, reason)
+        if pending.complete():
+            await self._end(query_id)
+
+    async def _end(self, query_id: str, timed_out: bool = False) -> None:
+        pending = self._pending.pop(query_id, None)
+        if pending is None:
+            return
+        current = asyncio.current_task()
+        if pending.timer is not None and pending.timer is not current:
+            pending.timer.cancel()
+        missing = []
+        for route in pending.plan.routes:
+            if route.task_id in pending.parts:
+                continue
+            reason = pending.failures.get(route.task_id) or (DEADLINE if timed_out else "no answer")
+            missing.append(MissingPart(domain=route.domain, sub_query=route.sub_query, reason=reason))
+        parts = [pending.parts[r.task_id] for r in pending.plan.routes if r.task_id in pending.parts]
+        try:
+            await self._finalize(pending.plan, parts, missing)
+        except Exception:
+            log.exception("finalizing %s failed", query_id)
+
+    async def close(self) -> None:
+        """On shutdown, answer every open plan with what it has rather than leave callers waiting."""
+        for query_id in list(self._pending):
+            await self.failed(query_id, None, "the aggregator shut down before the answer was complete")
+
+
+def final_status(plan: RoutePlan, parts: list[DomainAnswer], missing: list[MissingPart]) -> FinalStatus:
+    if plan.decision.rejected:
+        return "rejected"
+    answered = sum(p.status == "answered" for p in parts)
+    if answered == len(plan.routes):
+        return "answered"
+    if answered:
+        return "partial"
+    if not parts and missing and all(m.reason == DEADLINE for m in missing):
+        return "timeout"
+    if parts and not missing and all(p.status == "abstained" for p in parts):
+        return "abstained"
+    return "failed"
+
+
+def compose_text(
+    plan: RoutePlan, parts: list[DomainAnswer], missing: list[MissingPart], titles: dict[str, str]
+) -> str:
+    """The template merge: one paragraph per domain that says which domain said what."""
+    if plan.decision.rejected:
+        return f"Sorry, I can't help with that: {plan.decision.reason}."
+    if len(plan.routes) == 1 and parts and not missing:
+        part = parts[0]
+        if part.status != "failed":
+            return part.text
+        return f"The {titles.get(part.domain, part.domain)} service failed: {part.error}"
+    lines = []
+    for p in parts:
+        title = titles.get(p.domain, p.domain)
+        body = p.text if p.status != "failed" else f"(failed: {p.error})"
+        lines.append(f"{title}: {body}")
+    for m in missing:
+        lines.append(f"{titles.get(m.domain, m.domain)}: (no answer: {m.reason})")
+    return "\n\n".join(lines)
+
+
+def build_final(
+    plan: RoutePlan,
+    parts: list[DomainAnswer],
+    missing: list[MissingPart],
+    titles: dict[str, str],
+    warnings: list[str],
+    started: float,
+) -> FinalAnswer:
+    return FinalAnswer(
+        query_id=plan.query_id,
+        conversation_id=plan.conversation_id,
+        tenant_id=plan.tenant_id,
+        deadline=plan.deadline,
+        status=final_status(plan, parts, missing),
+        text=compose_text(plan, parts, missing, titles),
+        parts=parts,
+        missing=missing,
+        decision=plan.decision,
+        took_ms=round((time.time() - started) * 1000, 2),
+        warnings=warnings,
+    )

@@ -1,0 +1,80 @@
+"""Aggregator handlers: plans (request/reply, queue group), partial answers for this replica, errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from faststream.nats import NatsRouter
+from opentelemetry import trace
+from pydantic import BaseModel
+
+from contracts import DomainAnswer, ErrorEvent, MissingPart, PlanAccepted, RoutePlan, Turn, subjects
+from services.aggregator.fanin import FanIn, build_final
+from shared.memory import ConversationMemory, MemoryUnavailable
+
+log = logging.getLogger(__name__)
+SERVICE = "aggregator"
+
+
+@dataclass
+class AggregatorState:
+    aggregator_id: str
+    titles: dict[str, str]
+    memory: ConversationMemory
+    fanin: FanIn | None = None
+    publish: Callable[[BaseModel, str], Awaitable[object]] | None = None
+
+
+def build_handlers(state: AggregatorState) -> NatsRouter:
+    nats = NatsRouter()
+    partial_subject = subjects.partial(state.aggregator_id)
+
+    async def finalize(plan: RoutePlan, parts: list[DomainAnswer], missing: list[MissingPart]) -> None:
+        warnings = list(plan.warnings)
+        final = build_final(plan, parts, missing, state.titles, warnings, plan.created_at.timestamp())
+        if not plan.decision.rejected:
+            try:
+                await state.memory.append(
+                    plan.tenant_id,
+                    plan.conversation_id,
+                    Turn(
+                        query_id=plan.query_id,
+                        question=plan.text,
+                        answer=final.text,
+                        domains=[p.domain for p in parts],
+                    ),
+                )
+            except MemoryUnavailable as exc:
+                warnings.append(f"{exc}; this turn was not remembered")
+                final = final.model_copy(update={"warnings": warnings})
+        with trace.get_tracer("accel.aggregator").start_as_current_span("aggregate") as span:
+            span.set_attribute("accel.aggregate.parts", len(parts))
+            span.set_attribute("accel.aggregate.missing", [m.domain for m in missing])
+            span.set_attribute("accel.aggregate.status", final.status)
+            assert state.publish is not None, "the app factory sets the publisher"
+            if plan.reply_to:
+                await state.publish(final, plan.reply_to)
+            await state.publish(final, subjects.ANSWERS)
+
+    fanin = FanIn(finalize)
+    state.fanin = fanin
+
+    @nats.subscriber(subjects.PLAN, queue=SERVICE, title="plan")
+    async def on_plan(plan: RoutePlan) -> PlanAccepted:
+        fanin.add(plan)
+        return PlanAccepted(
+            query_id=plan.query_id, aggregator_id=state.aggregator_id, partial_subject=partial_subject
+        )
+
+    @nats.subscriber(partial_subject, title="partial")
+    async def on_partial(answer: DomainAnswer) -> None:
+        await fanin.part(answer)
+
+    @nats.subscriber(subjects.ERRORS, title="errors")
+    async def on_error(event: ErrorEvent) -> None:
+        if event.query_id and event.query_id in fanin:
+            await fanin.failed(event.query_id, event.task_id, f"{event.service} error: {event.detail}")
+
+    return nats

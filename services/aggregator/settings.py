@@ -1,0 +1,16 @@
+"""Aggregator settings (``ACCEL_*`` variables)."""
+
+from pathlib import Path
+
+from pydantic import Field
+
+from shared.settings import DEFAULT_DOMAINS_DIR, ServiceSettings
+
+
+class AggregatorSettings(ServiceSettings):
+    domains_dir: Path = Field(
+        default=DEFAULT_DOMAINS_DIR, description="Folder of domain definitions (titles)."
+    )
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    memory_max_turns: int = Field(default=20, ge=1)
+    memory_ttl_s: int = Field(default=86_400, ge=1)

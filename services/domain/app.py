@@ -1,0 +1,52 @@
+"""Domain app factory: one process serves one configured domain."""
+
+from __future__ import annotations
+
+from faststream import FastStream
+from pydantic import ValidationError
+
+from contracts import RetrievalRequest, RetrievalResult, TokenDelta, subjects
+from services.domain.handlers import build_handlers
+from services.domain.pipeline import DomainPipeline, RetrievalFailed
+from services.domain.settings import DomainSettings
+from shared.broker import make_broker
+from shared.domains import EMBEDDED_ENDPOINT, load_domains
+from shared.inference import ChatModel
+from shared.service import build_app, service_name
+
+SERVICE = "domain"
+
+
+def create_app(settings: DomainSettings) -> FastStream:
+    domain = load_domains(settings.domains_dir, only=[settings.domain])[settings.domain]
+    endpoint = settings.model_endpoint or domain.generation.endpoint
+    if endpoint == EMBEDDED_ENDPOINT:
+        endpoint = settings.embedded_model_url
+    model = ChatModel(endpoint, model=domain.generation.model, api_key=settings.model_api_key)
+    broker = make_broker(settings.nats_url, f"{SERVICE}-{domain.name}")
+
+    async def retrieve(req: RetrievalRequest, timeout: float) -> RetrievalResult:
+        try:
+            reply = await broker.request(req, subjects.retrieve(req.domain), timeout=timeout)
+        except Exception as exc:
+            raise RetrievalFailed(
+                f"retriever did not answer within {timeout:.1f}s ({type(exc).__name__})"
+            ) from exc
+        body = reply.body
+        try:
+            return RetrievalResult.model_validate_json(body)
+        except ValidationError:
+            raise RetrievalFailed(f"retriever error: {body[:300]!r}") from None
+
+    async def publish_delta(subject: str, delta: TokenDelta) -> None:
+        await broker.publish(delta, subject)
+
+    pipeline = DomainPipeline(domain, settings, model, retrieve, publish_delta)
+    broker.include_router(build_handlers(pipeline, settings.max_concurrency))
+    return build_app(
+        broker,
+        name=service_name(SERVICE, domain.name),
+        subjects=[subjects.task(domain.name)],
+        metadata={"domain": domain.name, "endpoint": endpoint, "model": domain.generation.model},
+        on_shutdown=model.close,
+    )

@@ -1,0 +1,24 @@
+"""Domain service settings (``ACCEL_*`` variables). One process serves one domain."""
+
+from pathlib import Path
+
+from pydantic import Field
+
+from shared.settings import DEFAULT_DOMAINS_DIR, ServiceSettings
+
+
+class DomainSettings(ServiceSettings):
+    domain: str = Field(description="Which configured domain this process serves (ACCEL_DOMAIN).")
+    domains_dir: Path = Field(default=DEFAULT_DOMAINS_DIR, description="Folder of domain definitions.")
+    embedded_model_url: str = Field(
+        default="http://127.0.0.1:8080/v1",
+        description="Base URL used for domains whose endpoint is 'embedded' (the local llama-server).",
+    )
+    model_endpoint: str = Field(default="", description="Overrides the domain's endpoint (e.g. a TGI URL).")
+    model_api_key: str | None = None
+    top_k: int = Field(default=4, ge=1, le=20, description="Passages retrieved per query.")
+    min_passage_score: float = Field(
+        default=0.25, description="Passages below this cosine similarity do not count as evidence."
+    )
+    retrieve_timeout_s: float = 5.0
+    max_concurrency: int = Field(default=4, ge=1, description="Tasks handled at once by this replica.")

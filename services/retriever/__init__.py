@@ -1,0 +1,1 @@
+"""Retriever service: owns every domain's knowledge base (ingest, index, search)."""

@@ -1,0 +1,151 @@
+"""Reading documents (text, Markdown, HTML) and cutting them into overlapping chunks."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import ClassVar
+
+SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm"}
+
+
+@dataclass(frozen=True)
+class Document:
+    doc_id: str
+    title: str
+    text: str
+    source: str
+
+    @property
+    def content_hash(self) -> str:
+        return hashlib.sha256(f"{self.title}\n{self.text}".encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Chunk:
+    doc_id: str
+    title: str
+    chunk: int
+    text: str
+    source: str
+
+
+class _TextExtractor(HTMLParser):
+    _SKIP: ClassVar[set[str]] = {"script", "style", "head"}
+    _BLOCK: ClassVar[set[str]] = {
+        "p",
+        "div",
+        "li",
+        "br",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "tr",
+        "section",
+        "article",
+    }
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.title = ""
+        self._skip = 0
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skip += 1
+        if tag in ("title", "h1") and not self.title:
+            self._in_title = True
+        if tag in self._BLOCK:
+            self.parts.append("\n\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP and self._skip:
+            self._skip -= 1
+        if tag in ("title", "h1"):
+            self._in_title = False
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data.strip()
+        if not self._skip:
+            self.parts.append(data)
+
+
+def read_document(path: Path, root: Path) -> Document:
+    raw = path.read_text(encoding="utf-8", errors="replace")
+    doc_id = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+    if path.suffix.lower() in (".html", ".htm"):
+        parser = _TextExtractor()
+        parser.feed(raw)
+        text, title = "".join(parser.parts), parser.title
+    else:
+        text, title = raw, ""
+        first = raw.lstrip().splitlines()[0] if raw.strip() else ""
+        if first.startswith("#"):
+            title = first.lstrip("#").strip()
+            text = raw.lstrip()[len(first) :]
+    text = re.sub(r"[ \t]+", " ", text)
+    text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    return Document(
+        doc_id=doc_id, title=title or path.stem.replace("-", " ").title(), text=text, source=str(path)
+    )
+
+
+def find_documents(root: Path) -> list[Path]:
+    if root.is_file():
+        return [root]
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED)
+
+
+def _sentences(text: str) -> list[str]:
+    out: list[str] = []
+    for para in re.split(r"\n\s*\n", text):
+        out.extend(s for s in re.split(r"(?<=[.!?])\s+|\n(?=\s*(?:[-*]|\d+\.)\s)", para.strip()) if s.strip())
+    return out
+
+
+def chunk_document(doc: Document, max_words: int = 120, overlap_words: int = 30) -> list[Chunk]:
+    """Sentence-aligned chunks of about ``max_words``; each repeats the previous one's last sentences
+    (up to ``overlap_words``) so that a fact cut at a border is still whole in one chunk."""
+    pieces: list[list[str]] = []
+    for sentence in _sentences(doc.text):
+        words = sentence.split()
+        while len(words) > max_words:  # a run-on sentence is split by words
+            pieces.append(words[:max_words])
+            words = words[max_words:]
+        if words:
+            pieces.append(words)
+    chunks: list[list[list[str]]] = []
+    current: list[list[str]] = []
+    fresh = 0
+    for piece in pieces:
+        if fresh and sum(len(p) for p in current) + len(piece) > max_words:
+            chunks.append(current)
+            carry: list[list[str]] = []
+            for prev in reversed(current):
+                if sum(len(p) for p in carry) + len(prev) > overlap_words:
+                    break
+                carry.insert(0, prev)
+            current, fresh = carry, 0
+        current.append(piece)
+        fresh += 1
+    if fresh:
+        chunks.append(current)
+    return [
+        Chunk(
+            doc_id=doc.doc_id,
+            title=doc.title,
+            chunk=i,
+            text=" ".join(w for piece in c for w in piece),
+            source=doc.source,
+        )
+        for i, c in enumerate(chunks)
+    ]

@@ -1,0 +1,55 @@
+"""Retriever handlers: RetrievalRequest in, RetrievalResult out (request/reply)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from faststream.nats import NatsRouter
+from faststream.nats.annotations import NatsMessage
+from opentelemetry import trace
+
+from contracts import RetrievalRequest, RetrievalResult, subjects
+from services.retriever.store import KnowledgeStore
+from shared.embeddings import Embedder
+
+SERVICE = "retriever"
+
+
+class UnknownDomain(ValueError):
+    pass
+
+
+@dataclass
+class RetrieverState:
+    store: KnowledgeStore
+    embedder: Embedder
+    domains: set[str]
+
+
+def build_handlers(state: RetrieverState) -> NatsRouter:
+    nats = NatsRouter()
+
+    @nats.subscriber(subjects.RETRIEVE_PATTERN.format(domain="*"), queue=SERVICE, title="retrieve")
+    async def on_retrieve(req: RetrievalRequest, msg: NatsMessage) -> RetrievalResult:
+        t0 = time.perf_counter()
+        subject_domain = msg.raw_message.subject.rsplit(".", 1)[-1]
+        if req.domain != subject_domain or req.domain not in state.domains:
+            raise UnknownDomain(
+                f"domain {req.domain!r} (subject {subject_domain!r}) is not served; "
+                f"known: {sorted(state.domains)}"
+            )
+        vector = await asyncio.to_thread(state.embedder.encode_one, req.query)
+        passages = state.store.search(req.tenant_id, req.domain, req.query, vector, req.top_k)
+        span = trace.get_current_span()
+        span.set_attribute("accel.retrieval.domain", req.domain)
+        span.set_attribute("accel.retrieval.hits", len(passages))
+        return RetrievalResult(
+            query_id=req.query_id,
+            domain=req.domain,
+            passages=passages,
+            took_ms=round((time.perf_counter() - t0) * 1000, 3),
+        )
+
+    return nats

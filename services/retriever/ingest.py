@@ -1,0 +1,69 @@
+"""Ingestion: read, chunk, embed in batches (with a progress bar) and upsert by content hash."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+from services.retriever.chunking import chunk_document, find_documents, read_document
+from services.retriever.store import KnowledgeStore
+from shared.embeddings import Embedder
+
+
+@dataclass
+class IngestReport:
+    domain: str
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    chunks: int = 0
+
+    def summary(self) -> str:
+        return (
+            f"{self.domain}: {len(self.added)} added, {len(self.updated)} updated, "
+            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, {self.chunks} chunks indexed"
+        )
+
+
+def ingest_path(
+    store: KnowledgeStore,
+    embedder: Embedder,
+    *,
+    tenant: str,
+    domain: str,
+    path: Path,
+    prune: bool = False,
+    progress: bool = False,
+) -> IngestReport:
+    """Index every supported file under ``path``. Re-ingesting unchanged files does nothing.
+
+    With ``prune``, documents indexed earlier from ``path`` that are gone from it are deleted.
+    """
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist")
+    root = path if path.is_dir() else path.parent
+    files = find_documents(path)
+    known = store.document_hashes(tenant, domain)
+    report = IngestReport(domain=domain)
+    seen: set[str] = set()
+    bar = tqdm(files, desc=f"ingest {domain}", unit="doc", disable=not progress, leave=False)
+    for file in bar:
+        doc = read_document(file, root)
+        seen.add(doc.doc_id)
+        h = doc.content_hash
+        if known.get(doc.doc_id) == h:
+            report.unchanged.append(doc.doc_id)
+            continue
+        chunks = chunk_document(doc)
+        vectors = embedder.encode([f"{c.title}. {c.text}" for c in chunks])
+        store.upsert_document(tenant, domain, doc.doc_id, h, chunks, vectors)
+        (report.updated if doc.doc_id in known else report.added).append(doc.doc_id)
+    if prune:
+        for doc_id in sorted(set(known) - seen):
+            store.delete_document(tenant, domain, doc_id)
+            report.removed.append(doc_id)
+    report.chunks = store.count(tenant, domain)
+    return report

@@ -1,0 +1,238 @@
+"""The embedded knowledge store: exact hybrid search (vector + BM25, rank-fused), persisted on disk.
+
+One collection per (tenant, domain), kept in its own folder, so no search can cross domains or
+tenants. At the sizes a domain knowledge base has (thousands of chunks) exact search takes well under
+a millisecond with numpy, and approximate indexes bring nothing (see the design brief).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import threading
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from contracts import Passage
+from contracts.subjects import TOKEN_RE
+from services.retriever.chunking import Chunk
+from shared.embeddings import DIM
+
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "can",
+        "do",
+        "does",
+        "for",
+        "from",
+        "how",
+        "i",
+        "in",
+        "is",
+        "it",
+        "my",
+        "of",
+        "on",
+        "or",
+        "our",
+        "the",
+        "this",
+        "to",
+        "was",
+        "we",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "will",
+        "with",
+        "you",
+        "your",
+    ]
+)
+RRF_K = 60
+
+
+def tokenize(text: str) -> list[str]:
+    return [w for w in _WORD.findall(text.lower()) if w not in _STOP]
+
+
+class KnowledgeStore(Protocol):
+    """What the retriever needs of a store; the embedded one and the Weaviate adapter both provide it."""
+
+    def document_hashes(self, tenant: str, domain: str) -> dict[str, str]: ...
+
+    def upsert_document(
+        self,
+        tenant: str,
+        domain: str,
+        doc_id: str,
+        content_hash: str,
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+    ) -> None: ...
+
+    def delete_document(self, tenant: str, domain: str, doc_id: str) -> int: ...
+
+    def search(self, tenant: str, domain: str, text: str, vector: np.ndarray, k: int) -> list[Passage]: ...
+
+    def count(self, tenant: str, domain: str) -> int: ...
+
+
+@dataclass
+class _Collection:
+    chunks: list[Chunk] = field(default_factory=list)
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, DIM), dtype=np.float32))
+    hashes: dict[str, str] = field(default_factory=dict)
+    _bm25: tuple[list[Counter[str]], np.ndarray, dict[str, int], float] | None = None
+
+    def bm25_index(self) -> tuple[list[Counter[str]], np.ndarray, dict[str, int], float]:
+        if self._bm25 is None:
+            tfs = [Counter(tokenize(f"{c.title} {c.text}")) for c in self.chunks]
+            lengths = np.array([sum(tf.values()) for tf in tfs], dtype=np.float32)
+            df: Counter[str] = Counter()
+            for tf in tfs:
+                df.update(tf.keys())
+            avg = float(lengths.mean()) if len(lengths) else 1.0
+            self._bm25 = (tfs, lengths, dict(df), avg)
+        return self._bm25
+
+    def bm25(self, query: str, k1: float = 1.2, b: float = 0.75) -> np.ndarray:
+        tfs, lengths, df, avg = self.bm25_index()
+        n = len(tfs)
+        scores = np.zeros(n, dtype=np.float32)
+        for term in set(tokenize(query)):
+            if term not in df:
+                continue
+            idf = math.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
+            for i, tf in enumerate(tfs):
+                f = tf.get(term, 0)
+                if f:
+                    scores[i] += idf * f * (k1 + 1) / (f + k1 * (1 - b + b * lengths[i] / avg))
+        return scores
+
+
+class EmbeddedStore:
+    """Hybrid search over numpy vectors and an in-memory BM25 index, one folder per collection."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._cols: dict[tuple[str, str], _Collection] = {}
+        self._lock = threading.Lock()
+
+    def _dir(self, tenant: str, domain: str) -> Path:
+        for value in (tenant, domain):
+            if not TOKEN_RE.fullmatch(value):
+                raise ValueError(f"invalid collection name part {value!r}")
+        return self.root / tenant / domain
+
+    def _load(self, tenant: str, domain: str) -> _Collection:
+        key = (tenant, domain)
+        col = self._cols.get(key)
+        if col is not None:
+            return col
+        folder = self._dir(tenant, domain)
+        col = _Collection()
+        if (folder / "chunks.jsonl").exists():
+            with (folder / "chunks.jsonl").open(encoding="utf-8") as fh:
+                col.chunks = [Chunk(**json.loads(line)) for line in fh if line.strip()]
+            col.vectors = np.load(folder / "vectors.npy")
+            col.hashes = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
+            if len(col.chunks) != len(col.vectors):
+                raise RuntimeError(f"index at {folder} is inconsistent: re-ingest it (`accel ingest`)")
+        self._cols[key] = col
+        return col
+
+    def _save(self, tenant: str, domain: str, col: _Collection) -> None:
+        folder = self._dir(tenant, domain)
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / ".tmp"
+        tmp.mkdir(exist_ok=True)
+        with (tmp / "chunks.jsonl").open("w", encoding="utf-8") as fh:
+            for c in col.chunks:
+                fh.write(json.dumps(asdict(c)) + "\n")
+        np.save(tmp / "vectors.npy", col.vectors)
+        (tmp / "documents.json").write_text(json.dumps(col.hashes, indent=1), encoding="utf-8")
+        for name in ("chunks.jsonl", "vectors.npy", "documents.json"):
+            os.replace(tmp / name, folder / name)
+        col._bm25 = None
+
+    def document_hashes(self, tenant: str, domain: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self._load(tenant, domain).hashes)
+
+    def count(self, tenant: str, domain: str) -> int:
+        with self._lock:
+            return len(self._load(tenant, domain).chunks)
+
+    def upsert_document(
+        self,
+        tenant: str,
+        domain: str,
+        doc_id: str,
+        content_hash: str,
+        chunks: list[Chunk],
+        vectors: np.ndarray,
+    ) -> None:
+        with self._lock:
+            col = self._load(tenant, domain)
+            keep = [i for i, c in enumerate(col.chunks) if c.doc_id != doc_id]
+            col.chunks = [col.chunks[i] for i in keep] + list(chunks)
+            col.vectors = np.concatenate([col.vectors[keep], vectors.astype(np.float32)], axis=0)
+            col.hashes[doc_id] = content_hash
+            self._save(tenant, domain, col)
+
+    def delete_document(self, tenant: str, domain: str, doc_id: str) -> int:
+        with self._lock:
+            col = self._load(tenant, domain)
+            keep = [i for i, c in enumerate(col.chunks) if c.doc_id != doc_id]
+            removed = len(col.chunks) - len(keep)
+            if removed or doc_id in col.hashes:
+                col.chunks = [col.chunks[i] for i in keep]
+                col.vectors = col.vectors[keep]
+                col.hashes.pop(doc_id, None)
+                self._save(tenant, domain, col)
+            return removed
+
+    def search(self, tenant: str, domain: str, text: str, vector: np.ndarray, k: int) -> list[Passage]:
+        with self._lock:
+            col = self._load(tenant, domain)
+            if not col.chunks:
+                return []
+            cos = col.vectors @ vector.astype(np.float32)
+            bm = col.bm25(text)
+        # Reciprocal-rank fusion: robust to the two scores' different scales.
+        vec_rank = np.empty(len(cos), dtype=np.int64)
+        vec_rank[np.argsort(-cos)] = np.arange(len(cos))
+        bm_rank = np.empty(len(bm), dtype=np.int64)
+        bm_rank[np.argsort(-bm)] = np.arange(len(bm))
+        fused = 1.0 / (RRF_K + vec_rank) + np.where(bm > 0, 1.0 / (RRF_K + bm_rank), 0.0)
+        top = np.argsort(-fused)[:k]
+        return [
+            Passage(
+                doc_id=col.chunks[i].doc_id,
+                title=col.chunks[i].title,
+                chunk=col.chunks[i].chunk,
+                text=col.chunks[i].text,
+                score=round(float(cos[i]), 4),
+                source=col.chunks[i].source,
+            )
+            for i in top
+        ]

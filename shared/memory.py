@@ -1,0 +1,80 @@
+"""Conversation memory in Redis, shared by every service.
+
+Turns live in one list per (tenant, conversation), newest first, trimmed to a maximum length and
+expiring after a TTL. Keys always carry the tenant, and the API takes the tenant as an argument, so no
+call can reach another tenant's conversations. A Redis outage never fails a query: reads return no
+history and writes are skipped, and the caller gets a warning to pass on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import redis.asyncio as aioredis
+from pydantic import ValidationError
+from redis.exceptions import RedisError
+
+from contracts import Turn
+from contracts.subjects import TOKEN_RE
+
+log = logging.getLogger(__name__)
+
+
+class MemoryUnavailable(Exception):
+    """Redis could not be reached; the message says so for the caller's warnings."""
+
+
+def conversation_key(tenant_id: str, conversation_id: str) -> str:
+    for value, what in ((tenant_id, "tenant"), (conversation_id, "conversation")):
+        if not TOKEN_RE.fullmatch(value):
+            raise ValueError(f"invalid {what} id {value!r}")
+    return f"accel:t:{tenant_id}:conv:{conversation_id}"
+
+
+class ConversationMemory:
+    def __init__(
+        self, client: aioredis.Redis, *, max_turns: int = 20, ttl_s: int = 86_400, timeout_s: float = 0.5
+    ) -> None:
+        self._r = client
+        self.max_turns = max_turns
+        self.ttl_s = ttl_s
+        self.timeout_s = timeout_s
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: int | float) -> ConversationMemory:
+        client = aioredis.Redis.from_url(
+            url, socket_connect_timeout=0.5, socket_timeout=0.5, retry_on_timeout=False
+        )
+        return cls(client, **kwargs)  # type: ignore[arg-type]
+
+    async def append(self, tenant_id: str, conversation_id: str, turn: Turn) -> None:
+        key = conversation_key(tenant_id, conversation_id)
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                pipe = self._r.pipeline(transaction=True)
+                pipe.lpush(key, turn.model_dump_json())
+                pipe.ltrim(key, 0, self.max_turns - 1)
+                pipe.expire(key, self.ttl_s)
+                await pipe.execute()
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise MemoryUnavailable(f"conversation memory unavailable ({type(exc).__name__})") from exc
+
+    async def recent(self, tenant_id: str, conversation_id: str, limit: int = 5) -> list[Turn]:
+        """The last ``limit`` turns, oldest first."""
+        key = conversation_key(tenant_id, conversation_id)
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                raw = await self._r.lrange(key, 0, max(0, limit - 1))
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise MemoryUnavailable(f"conversation memory unavailable ({type(exc).__name__})") from exc
+        turns = []
+        for item in reversed(raw):
+            try:
+                turns.append(Turn.model_validate_json(item))
+            except ValidationError:
+                log.warning("dropping unreadable turn in %s", key)
+        return turns
+
+    async def close(self) -> None:
+        await self._r.aclose()

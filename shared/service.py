@@ -1,0 +1,76 @@
+"""What every service process does the same way: tracing, discovery, start and stop.
+
+Discovery follows the NATS service API (ADR-32) through nats-py's ``nats.micro``: each process
+answers ``$SRV.PING``, ``$SRV.INFO`` and ``$SRV.STATS`` with its name, version, instance id and the
+subjects it serves. ``accel up`` uses the same pings as health checks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+
+from faststream import FastStream
+from faststream.nats import NatsBroker
+from nats.micro import ServiceConfig, add_service
+from nats.micro.service import Service
+
+from shared.broker import connection
+from shared.logs import configure_logging
+from shared.telemetry import setup_tracing
+
+VERSION = "0.1.0"
+
+
+def service_name(service: str, qualifier: str | None = None) -> str:
+    """The discovery name: ``accel-router``, ``accel-domain-travel``…"""
+    return f"accel-{service}" + (f"-{qualifier}" if qualifier else "")
+
+
+def instance_id(configured: str) -> str:
+    return configured or uuid.uuid4().hex[:12]
+
+
+def build_app(
+    broker: NatsBroker,
+    *,
+    name: str,
+    subjects: list[str],
+    metadata: dict[str, str] | None = None,
+    on_startup: Callable[[], Awaitable[None]] | None = None,
+    on_shutdown: Callable[[], Awaitable[None]] | None = None,
+) -> FastStream:
+    app = FastStream(broker, logger=logging.getLogger(name))
+    holder: dict[str, Service] = {}
+
+    @app.on_startup
+    async def _start() -> None:
+        if on_startup is not None:
+            await on_startup()
+
+    @app.after_startup
+    async def _register() -> None:
+        meta = {"subjects": ",".join(subjects), **(metadata or {})}
+        holder["svc"] = await add_service(
+            connection(broker), ServiceConfig(name=name, version=VERSION, description=name, metadata=meta)
+        )
+        logging.getLogger(name).info("serving %s", ", ".join(subjects))
+
+    @app.on_shutdown
+    async def _stop() -> None:
+        svc = holder.pop("svc", None)
+        if svc is not None:
+            await svc.stop()
+        if on_shutdown is not None:
+            await on_shutdown()
+
+    return app
+
+
+def run(app_factory: Callable[[], FastStream], service: str, log_level: str) -> None:
+    """Entry point of ``python -m services.<name>``: logging, tracing, run until SIGINT/SIGTERM."""
+    configure_logging(service, log_level)
+    setup_tracing(service)
+    asyncio.run(app_factory().run())

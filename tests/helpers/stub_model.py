@@ -1,0 +1,86 @@
+"""A stub OpenAI-compatible chat endpoint (for tests and the overhead benchmark, never the only test).
+
+It answers instantly, streaming a fixed reply that cites passage [1], so tests can check the
+orchestration around a model without the model's own latency. It can be told to fail or stall.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class StubModel:
+    def __init__(self, reply: str = "According to the passages, the answer is stated there [1].") -> None:
+        self.reply = reply
+        self.mode = "ok"  # "ok" | "fail" | "stall"
+        self.calls = 0
+        stub = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                self._send(200, b'{"status":"ok"}', "application/json")
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                stub.calls += 1
+                if stub.mode == "fail":
+                    self._send(503, b'{"error":"stub failure"}', "application/json")
+                    return
+                if stub.mode == "stall":
+                    time.sleep(30)
+                words = stub.reply.split(" ")
+                if body.get("stream"):
+                    self.send_response(200)
+                    self.send_header("content-type", "text/event-stream")
+                    self.send_header("connection", "close")
+                    self.end_headers()
+                    for i, w in enumerate(words):
+                        piece = w if i == 0 else " " + w
+                        chunk = {
+                            "id": "stub", "object": "chat.completion.chunk", "created": 0, "model": "stub",
+                            "system_fingerprint": "stub",
+                            "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece},
+                                         "finish_reason": None, "logprobs": None}],
+                        }  # fmt: skip
+                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
+                out = {
+                    "id": "stub", "object": "chat.completion", "created": 0, "model": "stub",
+                    "system_fingerprint": "stub",
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": stub.reply},
+                                 "finish_reason": "stop", "logprobs": None}],
+                    "usage": {"prompt_tokens": 10, "completion_tokens": len(words), "total_tokens": 10 + len(words)},
+                }  # fmt: skip
+                self._send(200, json.dumps(out).encode(), "application/json")
+
+            def _send(self, code: int, data: bytes, ctype: str) -> None:
+                self.send_response(code)
+                self.send_header("content-type", ctype)
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> StubModel:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

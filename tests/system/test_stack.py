@@ -1,0 +1,75 @@
+"""System tier: `accel up` brings everything up; `accel ask` and the client get real answers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from accel.client import AccelClient
+from contracts import FinalAnswer, TokenDelta
+from tests.system.conftest import RunningStack, accel
+
+pytestmark = pytest.mark.system
+
+
+def test_ask_travel_question_streams_a_cited_travel_answer(stack: RunningStack) -> None:
+    result = accel(
+        "ask", "What is the checked baggage allowance on an economy ticket?", "--nats-url", stack.nats_url
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "domains travel" in result.stdout
+    assert "checked-baggage-allowance.md" in result.stdout  # cites the travel document that answers it
+
+
+def test_ask_out_of_scope_is_rejected_explicitly(stack: RunningStack) -> None:
+    result = accel("ask", "Explain the offside rule in football", "--nats-url", stack.nats_url)
+    assert result.returncode == 2
+    assert "status rejected" in result.stdout
+    assert "out_of_scope" in result.stdout
+
+
+async def test_client_streams_tokens_from_the_real_model(stack: RunningStack) -> None:
+    async with await AccelClient.connect(stack.nats_url) as client:
+        events = [e async for e in client.stream("How do I set up an eSIM on my phone?", timeout_s=60)]
+    final = events[-1]
+    assert isinstance(final, FinalAnswer)
+    assert final.status in ("answered", "abstained"), final
+    assert [p.domain for p in final.parts] == ["mobile"]
+    deltas = [e for e in events if isinstance(e, TokenDelta)]
+    assert deltas and deltas[-1].done
+    if final.status == "answered":
+        assert final.parts[0].citations and final.parts[0].model
+        assert final.parts[0].timings_ms["ttft"] > 0
+
+
+def test_status_lists_every_service(stack: RunningStack) -> None:
+    result = accel("status", "--nats-url", stack.nats_url)
+    assert result.returncode == 0, result.stderr
+    for name in [
+        "accel-router",
+        "accel-retriever",
+        "accel-aggregator",
+        "accel-domain-travel",
+        "accel-domain-media",
+    ]:
+        assert name in result.stdout
+
+
+def test_ctrl_c_stops_everything_and_leaves_nothing_behind(stack: RunningStack) -> None:
+    children = stack.children()
+    assert len(children) >= 11  # nats, valkey, model server and eight services
+    stack.proc.send_signal(signal.SIGINT)
+    assert stack.proc.wait(60) == 0
+    time.sleep(0.5)
+    alive = []
+    for pid in children:
+        try:
+            os.kill(pid, 0)
+            alive.append(pid)
+        except ProcessLookupError:
+            pass
+    assert alive == []
+    assert not (stack.data_dir / "stack.json").exists()

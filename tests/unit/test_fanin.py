@@ -1,0 +1,109 @@
+"""Fan-in: every plan ends exactly once, with the right status and the missing parts named."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+from contracts import DomainAnswer, DomainRoute, MissingPart, RouteDecision, RoutePlan
+from services.aggregator.fanin import FanIn, build_final, compose_text, final_status
+
+
+def plan(domains: list[str], deadline_s: float = 5.0, rejected: bool = False) -> RoutePlan:
+    return RoutePlan(
+        query_id="q1",
+        conversation_id="c1",
+        deadline=datetime.now(UTC) + timedelta(seconds=deadline_s),
+        text="question",
+        routes=[DomainRoute(task_id=f"t{i}", domain=d, sub_query=f"about {d}", score=0.9) for i, d in enumerate(domains)],
+        decision=RouteDecision(rejected=rejected, reason="why", path="fast", decision_ms=1.0,
+                               reason_code="out_of_scope" if rejected else None),
+    )  # fmt: skip
+
+
+def answer(p: RoutePlan, i: int, status: str = "answered") -> DomainAnswer:
+    r = p.routes[i]
+    return DomainAnswer(
+        query_id=p.query_id, conversation_id=p.conversation_id, deadline=p.deadline, task_id=r.task_id,
+        domain=r.domain, sub_query=r.sub_query, status=status, text=f"{r.domain} says yes",  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[RoutePlan, list[DomainAnswer], list[MissingPart]]] = []
+
+    async def __call__(self, p: RoutePlan, parts: list[DomainAnswer], missing: list[MissingPart]) -> None:
+        self.calls.append((p, parts, missing))
+
+
+async def test_completes_when_every_part_arrives_and_only_once() -> None:
+    rec = Recorder()
+    fan = FanIn(rec)
+    p = plan(["travel", "fintech"])
+    fan.add(p)
+    await fan.part(answer(p, 1))
+    assert rec.calls == []
+    await fan.part(answer(p, 0))
+    await fan.part(answer(p, 0))  # duplicate after completion: dropped
+    assert len(rec.calls) == 1 and fan.late == 1 and fan.open == 0
+    _, parts, missing = rec.calls[0]
+    assert [x.domain for x in parts] == ["travel", "fintech"] and missing == []
+
+
+async def test_deadline_ends_the_plan_with_missing_parts() -> None:
+    rec = Recorder()
+    fan = FanIn(rec)
+    p = plan(["travel", "fintech"], deadline_s=0.2)
+    fan.add(p)
+    await fan.part(answer(p, 0))
+    await asyncio.sleep(0.4)
+    assert len(rec.calls) == 1
+    _, parts, missing = rec.calls[0]
+    assert [x.domain for x in parts] == ["travel"]
+    assert [(m.domain, m.reason) for m in missing] == [("fintech", "no answer by the deadline")]
+    assert final_status(p, parts, missing) == "partial"
+
+
+async def test_error_event_fails_a_part_immediately() -> None:
+    rec = Recorder()
+    fan = FanIn(rec)
+    p = plan(["travel"])
+    fan.add(p)
+    await fan.failed("q1", "t0", "domain error: boom")
+    assert len(rec.calls) == 1
+    assert rec.calls[0][2][0].reason == "domain error: boom"
+    assert final_status(p, [], rec.calls[0][2]) == "failed"
+
+
+async def test_rejected_plan_is_answered_at_once() -> None:
+    rec = Recorder()
+    fan = FanIn(rec)
+    fan.add(plan([], rejected=True))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    assert len(rec.calls) == 1
+
+
+async def test_shutdown_answers_open_plans() -> None:
+    rec = Recorder()
+    fan = FanIn(rec)
+    fan.add(plan(["travel"]))
+    await fan.close()
+    assert len(rec.calls) == 1 and "shut down" in rec.calls[0][2][0].reason
+
+
+def test_statuses_and_merged_text() -> None:
+    p = plan(["travel", "fintech"])
+    both = [answer(p, 0), answer(p, 1)]
+    assert final_status(p, both, []) == "answered"
+    assert final_status(p, [answer(p, 0, "abstained"), answer(p, 1, "abstained")], []) == "abstained"
+    assert (
+        final_status(
+            p, [], [MissingPart(domain="travel", sub_query="s", reason="no answer by the deadline")] * 2
+        )
+        == "timeout"
+    )
+    text = compose_text(p, both[:1], [MissingPart(domain="fintech", sub_query="s", reason="no answer by the deadline")],
+                        {"travel": "Travel", "fintech": "Fintech"})  # fmt: skip
+    assert "Travel: travel says yes" in text and "Fintech: (no answer: no answer by the deadline)" in text
+    final = build_final(plan([], rejected=True), [], [], {}, [], 0.0)
+    assert final.status == "rejected" and final.text.startswith("Sorry")

@@ -1,0 +1,72 @@
+"""The embedded store and ingestion: idempotent, isolated, persistent, hybrid."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from services.retriever.ingest import ingest_path
+from services.retriever.store import EmbeddedStore
+from shared.embeddings import Embedder, default_embedder
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return default_embedder()
+
+
+@pytest.fixture
+def kb(tmp_path: Path) -> Path:
+    root = tmp_path / "kb"
+    root.mkdir()
+    (root / "bags.md").write_text("# Baggage\n\nEconomy tickets include one checked bag of up to 23 kg.")
+    (root / "pets.md").write_text("# Pets\n\nSmall dogs and cats may travel in the cabin in a carrier.")
+    (root / "meals.md").write_text("# Meals\n\nHot meals are served on flights longer than three hours.")
+    return root
+
+
+def test_ingest_is_idempotent_and_tracks_changes(tmp_path: Path, kb: Path, embedder: Embedder) -> None:
+    store = EmbeddedStore(tmp_path / "index")
+    first = ingest_path(store, embedder, tenant="t1", domain="travel", path=kb)
+    assert sorted(first.added) == ["bags.md", "meals.md", "pets.md"] and first.chunks == 3
+    again = ingest_path(store, embedder, tenant="t1", domain="travel", path=kb)
+    assert again.added == [] and again.updated == [] and len(again.unchanged) == 3
+    (kb / "meals.md").write_text("# Meals\n\nMeals are served on every flight.")
+    (kb / "pets.md").unlink()
+    changed = ingest_path(store, embedder, tenant="t1", domain="travel", path=kb, prune=True)
+    assert changed.updated == ["meals.md"] and changed.removed == ["pets.md"] and changed.chunks == 2
+
+
+def test_search_finds_the_right_passage_and_persists(tmp_path: Path, kb: Path, embedder: Embedder) -> None:
+    store = EmbeddedStore(tmp_path / "index")
+    ingest_path(store, embedder, tenant="t1", domain="travel", path=kb)
+    q = "how many kg can my checked bag weigh"
+    hits = store.search("t1", "travel", q, embedder.encode_one(q), k=2)
+    assert hits[0].doc_id == "bags.md" and hits[0].title == "Baggage"
+    reopened = EmbeddedStore(tmp_path / "index")
+    assert reopened.search("t1", "travel", q, embedder.encode_one(q), k=1)[0].doc_id == "bags.md"
+
+
+def test_tenants_and_domains_are_isolated(tmp_path: Path, kb: Path, embedder: Embedder) -> None:
+    store = EmbeddedStore(tmp_path / "index")
+    ingest_path(store, embedder, tenant="t1", domain="travel", path=kb)
+    vec = embedder.encode_one("checked bag")
+    assert store.search("t2", "travel", "checked bag", vec, k=3) == []
+    assert store.search("t1", "media", "checked bag", vec, k=3) == []
+    with pytest.raises(ValueError, match="invalid"):
+        store.search("../t1", "travel", "x", vec, k=1)
+
+
+def test_delete_document(tmp_path: Path, kb: Path, embedder: Embedder) -> None:
+    store = EmbeddedStore(tmp_path / "index")
+    ingest_path(store, embedder, tenant="t1", domain="travel", path=kb)
+    assert store.delete_document("t1", "travel", "bags.md") == 1
+    assert "bags.md" not in store.document_hashes("t1", "travel")
+    hits = store.search("t1", "travel", "checked bag", embedder.encode_one("checked bag"), k=5)
+    assert all(h.doc_id != "bags.md" for h in hits)
+
+
+def test_embeddings_are_normalised_and_semantic(embedder: Embedder) -> None:
+    v = embedder.encode(["baggage allowance", "how much luggage can I check", "football offside rule"])
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
+    assert v[0] @ v[1] > v[0] @ v[2] + 0.2
