@@ -7,8 +7,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from services.retriever.chunking import chunk_document, find_documents, read_document
 from services.retriever.store import KnowledgeStore
+from shared.documents import chunk_document, find_documents, read_document
 from shared.embeddings import Embedder
 
 

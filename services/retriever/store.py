@@ -21,7 +21,7 @@ import numpy as np
 
 from contracts import Passage
 from contracts.subjects import TOKEN_RE
-from services.retriever.chunking import Chunk
+from shared.documents import Chunk
 from shared.embeddings import DIM
 
 _WORD = re.compile(r"[a-z0-9]+")

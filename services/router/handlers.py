@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass
 
@@ -32,20 +33,26 @@ def build_handlers(state: RouterState) -> NatsRouter:
     @nats.subscriber(subjects.QUERY, queue=SERVICE, no_reply=True, title="query")
     async def on_query(query: QueryRequested, msg: NatsMessage, broker: NatsBroker) -> None:
         reply_to = msg.reply_to or query.reply_to
-        decision, routes = state.router.decide(query.text)
-        span = trace.get_current_span()
-        span.set_attribute("accel.route.rejected", decision.rejected)
-        span.set_attribute("accel.route.path", decision.path)
-        span.set_attribute("accel.route.domains", [r.domain for r in routes])
         warnings: list[str] = []
         history: list[Turn] = []
-        if routes and state.settings.history_turns:
+        if state.settings.history_turns and query.text.strip():
             try:
                 history = await state.memory.recent(
                     query.tenant_id, query.conversation_id, state.settings.history_turns
                 )
             except MemoryUnavailable as exc:
                 warnings.append(f"{exc}; answered without conversation history")
+        outcome = await state.router.decide(query.text, history)
+        decision, routes = outcome.decision, outcome.routes
+        span = trace.get_current_span()
+        span.set_attribute("accel.route.rejected", decision.rejected)
+        span.set_attribute("accel.route.path", decision.path)
+        span.set_attribute("accel.route.domains", [r.domain for r in routes])
+        span.set_attribute("accel.route.sub_queries", [r.sub_query for r in routes])
+        span.set_attribute("accel.route.decision_ms", decision.decision_ms)
+        span.set_attribute("accel.route.scores", json.dumps(decision.scores))
+        if decision.reason_code:
+            span.set_attribute("accel.route.reason_code", decision.reason_code)
         plan = RoutePlan(
             query_id=query.query_id,
             conversation_id=query.conversation_id,

@@ -1,25 +1,106 @@
-"""Routing decisions: guard first, then the domain classifier against its calibrated threshold."""
+"""Routing decisions: guard, split, classify, and (only when unsure) ask a router LLM or the context.
+
+Order of work for one query:
+
+1. the guard rejects empty, oversize, non-text, injection and unsafe queries with a reason code;
+2. the query and its candidate sub-queries are classified in one batch (fast path);
+3. if sub-queries land confidently in two or more different domains, the plan has one route per
+   domain, each with its own self-contained sub-query (parallel dispatch downstream);
+4. otherwise the whole query is routed to its best class. When the top two classes are closer than
+   the calibrated margin, the fast path is unsure, and:
+   - a follow-up ("and the hotels there?") is re-read with the previous turn (path ``context``);
+   - else the router LLM, if configured, chooses between the candidate domains and "none" (path
+     ``llm``);
+   - else the fast path's best guess stands.
+"""
 
 from __future__ import annotations
 
+import logging
+import re
 import time
+from dataclasses import dataclass, field
 
-from contracts import DomainRoute, RouteDecision
-from contracts.messages import new_id
+import numpy as np
+
+from contracts import DomainRoute, RouteDecision, Turn
+from contracts.messages import RoutePath, new_id
 from services.router import guard
-from services.router.classifier import DomainClassifier
+from services.router.classifier import OOS, DomainClassifier
+from services.router.segment import segments
+from shared.inference import ChatModel, ModelUnavailable
+
+log = logging.getLogger(__name__)
+
+SEGMENT_CONFIDENCE = 0.5
+SIBLING_MAX_OOS = 0.9
+SIBLING_DOMINANCE = 0.6
+_FOLLOW_UP = re.compile(
+    r"^\s*(and|what about|how about|also|same|ok|okay|then)\b|\b(there|it|that|those|them|this one|these)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Outcome:
+    decision: RouteDecision
+    routes: list[DomainRoute]
+    llm_called: bool = False
+    llm_ms: float = 0.0
+    segments: list[str] = field(default_factory=list)
+
+
+class RouterLLM:
+    """Asks a chat model which domain (or none) a query belongs to, among the fast path's candidates."""
+
+    def __init__(self, model: ChatModel, max_tokens: int = 8) -> None:
+        self.model = model
+        self.max_tokens = max_tokens
+
+    async def choose(self, text: str, candidates: list[str], descriptions: dict[str, str]) -> str | None:
+        options = "\n".join(f"- {c}: {descriptions[c]}" for c in candidates)
+        messages = [
+            {
+                "role": "system",
+                "content": "You route customer questions. Reply with exactly one word: the name of the "
+                "service that should answer, or none if no service fits.\nServices:\n" + options,
+            },
+            {"role": "user", "content": text},
+        ]
+        out = await self.model.complete(messages, max_tokens=self.max_tokens, temperature=0.0)
+        answer = out.text.strip().lower()
+        for c in sorted(candidates, key=answer.find):
+            if c in answer:
+                return c
+        return None
 
 
 class Router:
-    def __init__(self, classifier: DomainClassifier, max_chars: int = 2000) -> None:
+    def __init__(
+        self,
+        classifier: DomainClassifier,
+        max_chars: int = 2000,
+        llm: RouterLLM | None = None,
+        segment_confidence: float = SEGMENT_CONFIDENCE,
+    ) -> None:
+        self.segment_confidence = segment_confidence
         self.classifier = classifier
         self.max_chars = max_chars
+        self.llm = llm
 
     @property
-    def threshold(self) -> float:
-        return self.classifier.calibration.threshold
+    def margin(self) -> float:
+        return self.classifier.calibration.unsure_margin
 
-    def decide(self, text: str) -> tuple[RouteDecision, list[DomainRoute]]:
+    def _scores(self, probs: np.ndarray) -> dict[str, float]:
+        return {c: round(float(p), 4) for c, p in zip(self.classifier.classes, probs, strict=True)}
+
+    def _ranked(self, probs: np.ndarray) -> list[tuple[str, float]]:
+        order = np.argsort(-probs)
+        return [(self.classifier.classes[i], float(probs[i])) for i in order]
+
+    def fast(self, text: str) -> tuple[Outcome, bool]:
+        """The fast path alone: (outcome, unsure)."""
         t0 = time.perf_counter()
 
         def ms() -> float:
@@ -27,35 +108,150 @@ class Router:
 
         verdict = guard.check(text, self.max_chars)
         if verdict is not None:
-            return RouteDecision(
+            decision = RouteDecision(
                 rejected=True,
                 reason_code=verdict.reason_code,
                 reason=verdict.reason,
                 path="guard",
                 decision_ms=ms(),
-            ), []
-        scores = self.classifier.scores(text)
-        best = max(scores, key=lambda d: scores[d])
-        if scores[best] < self.threshold:
-            reason = (
-                f"no configured domain covers this query (best: {best} at {scores[best]:.2f}, "
-                f"threshold {self.threshold:.2f}); domains: {', '.join(self.classifier.names)}"
             )
-            return RouteDecision(
+            return Outcome(decision, []), False
+        parts = segments(text)
+        probs = self.classifier.predict([text, *parts] if len(parts) > 1 else [text])
+        whole = probs[0]
+        scores = self._scores(whole)
+        if len(parts) > 1:
+            routes = self._split_routes(parts, probs[1:], scores)
+            if routes:
+                reason = "split into " + "; ".join(f"{r.domain}: {r.sub_query!r}" for r in routes)
+                decision = RouteDecision(
+                    rejected=False,
+                    reason=reason,
+                    scores=scores,
+                    threshold=self.margin,
+                    path="fast",
+                    decision_ms=ms(),
+                )
+                return Outcome(decision, routes, segments=parts), False
+        (best, p1), (_second, p2) = self._ranked(whole)[:2]
+        outcome = self._single(text, best, p1, p2, scores, "fast", ms())
+        outcome.segments = parts
+        return outcome, (p1 - p2) < self.margin
+
+    def _split_routes(
+        self, parts: list[str], rows: np.ndarray, scores: dict[str, float]
+    ) -> list[DomainRoute]:
+        """Routes when the parts of a query belong to two or more domains, else none.
+
+        A part is anchored when its best class is a domain at ``segment_confidence`` or more. Once a
+        query has an anchor, a sibling part whose out-of-scope probability is below
+        ``SIBLING_MAX_OOS`` joins the domain that dominates it among the domains alone
+        (``SIBLING_DOMINANCE``): people rarely mix a service question with an unrelated one.
+        """
+        oos = self.classifier.classes.index(OOS)
+        domain_cols = [i for i in range(len(self.classifier.classes)) if i != oos]
+        chosen: list[str | None] = []
+        for row in rows:
+            (best, p), _ = self._ranked(row)[:2]
+            chosen.append(best if best != OOS and p >= self.segment_confidence else None)
+        if not any(chosen):
+            return []
+        for i, row in enumerate(rows):
+            if chosen[i] is None and row[oos] < SIBLING_MAX_OOS:
+                dom = row[domain_cols] / max(float(row[domain_cols].sum()), 1e-9)
+                j = int(np.argmax(dom))
+                if dom[j] >= SIBLING_DOMINANCE:
+                    chosen[i] = self.classifier.classes[domain_cols[j]]
+        routed: dict[str, list[str]] = {}
+        for part, domain in zip(parts, chosen, strict=True):
+            if domain is not None:
+                routed.setdefault(domain, []).append(part)
+        if len(routed) < 2:
+            return []
+        return [
+            DomainRoute(task_id=new_id(), domain=d, sub_query=" ".join(ps), score=scores.get(d, 0.0))
+            for d, ps in routed.items()
+        ]
+
+    def _single(
+        self, text: str, best: str, p1: float, p2: float, scores: dict[str, float], path: RoutePath, ms: float
+    ) -> Outcome:
+        if best == OOS:
+            domains = ", ".join(self.classifier.names)
+            decision = RouteDecision(
                 rejected=True,
                 reason_code="out_of_scope",
-                reason=reason,
+                reason=f"no configured domain covers this query (out-of-scope {p1:.2f}); domains: {domains}",
                 scores=scores,
-                threshold=round(self.threshold, 4),
-                path="fast",
-                decision_ms=ms(),
-            ), []
-        route = DomainRoute(task_id=new_id(), domain=best, sub_query=text.strip(), score=scores[best])
-        return RouteDecision(
+                threshold=self.margin,
+                path=path,
+                decision_ms=ms,
+            )
+            return Outcome(decision, [])
+        decision = RouteDecision(
             rejected=False,
-            reason=f"{best} scored {scores[best]:.2f} (threshold {self.threshold:.2f})",
+            reason=f"{best} {p1:.2f} (next {p2:.2f}, unsure below a margin of {self.margin:.2f})",
             scores=scores,
-            threshold=round(self.threshold, 4),
-            path="fast",
-            decision_ms=ms(),
-        ), [route]
+            threshold=self.margin,
+            path=path,
+            decision_ms=ms,
+        )
+        route = DomainRoute(task_id=new_id(), domain=best, sub_query=text.strip(), score=scores.get(best, p1))
+        return Outcome(decision, [route])
+
+    async def decide(self, text: str, history: list[Turn] | None = None, use_llm: bool = True) -> Outcome:
+        t0 = time.perf_counter()
+        outcome, unsure = self.fast(text)
+        if not unsure:
+            return outcome
+        scores = outcome.decision.scores
+        if history and _FOLLOW_UP.search(text):
+            contextual = self._with_context(text, history, t0)
+            if contextual is not None:
+                return contextual
+        if use_llm and self.llm is not None:
+            ranked = [c for c, _ in self._ranked(np.array([scores[c] for c in self.classifier.classes]))]
+            candidates = [c for c in ranked if c != OOS][:3]
+            t1 = time.perf_counter()
+            try:
+                choice = await self.llm.choose(text, candidates, self.classifier.descriptions)
+            except ModelUnavailable as exc:
+                log.warning("router LLM unavailable, keeping the fast decision: %s", exc)
+                return outcome
+            llm_ms = round((time.perf_counter() - t1) * 1000, 3)
+            total = round((time.perf_counter() - t0) * 1000, 3)
+            best = choice or OOS
+            chosen = self._single(text, best, scores.get(best, 0.0), 0.0, scores, "llm", total)
+            chosen.decision = chosen.decision.model_copy(
+                update={
+                    "reason": f"fast path unsure; router LLM chose {choice or 'none'}: "
+                    + chosen.decision.reason
+                }
+            )
+            chosen.llm_called, chosen.llm_ms = True, llm_ms
+            return chosen
+        return outcome
+
+    def _with_context(self, text: str, history: list[Turn], t0: float) -> Outcome | None:
+        last = history[-1]
+        combined = f"{last.question} {text}"
+        probs = self.classifier.predict([combined])[0]
+        (best, p1), (_s, p2) = self._ranked(probs)[:2]
+        if best == OOS or (p1 - p2) < self.margin:
+            return None
+        ms = round((time.perf_counter() - t0) * 1000, 3)
+        decision = RouteDecision(
+            rejected=False,
+            reason=f"{best} {p1:.2f} as a follow-up to {last.question!r}",
+            scores=self._scores(probs),
+            threshold=self.margin,
+            path="context",
+            decision_ms=ms,
+        )
+        route = DomainRoute(
+            task_id=new_id(),
+            domain=best,
+            sub_query=f"{text.strip()} (follow-up to: {last.question})",
+            score=p1,
+        )
+        return Outcome(decision, [route])

@@ -10,6 +10,17 @@ from shared.settings import DEFAULT_DOMAINS_DIR, ServiceSettings
 class RouterSettings(ServiceSettings):
     domains_dir: Path = Field(default=DEFAULT_DOMAINS_DIR, description="Folder of domain definitions.")
     redis_url: str = "redis://127.0.0.1:6379/0"
+    cache_dir: Path | None = Field(
+        default=Path(".accel/cache"), description="Where training embeddings are cached (none: no cache)."
+    )
     max_query_chars: int = Field(default=2000, ge=1, description="Longer queries are rejected as oversize.")
     plan_timeout_s: float = Field(default=2.0, gt=0, description="How long to wait for an aggregator.")
-    history_turns: int = Field(default=4, ge=0, description="Recent turns handed to the domains.")
+    history_turns: int = Field(default=4, ge=0, description="Recent turns used for follow-ups and handed on.")
+    use_knowledge: bool = Field(default=True, description="Learn from the domains' knowledge documents too.")
+    router_llm: str = Field(
+        default="off",
+        description="When the fast path is unsure ask an LLM: 'off', 'embedded' (the local llama-server) "
+        "or a TGI base URL.",
+    )
+    router_llm_model: str = "tgi"
+    embedded_model_url: str = "http://127.0.0.1:8080/v1"

@@ -139,3 +139,31 @@ async def test_no_router_means_explicit_error_not_silence(nats: object) -> None:
         async with await AccelClient.connect(empty.url) as c:
             with pytest.raises(AccelError, match="no router"):
                 await c.ask("hello?", timeout_s=1)
+
+
+async def test_multi_domain_query_fans_out_and_back_in(client: AccelClient) -> None:
+    events = [
+        e async for e in client.stream("Book a hotel in Lisbon for Friday and what is the EUR to USD rate?")
+    ]
+    final = events[-1]
+    assert isinstance(final, FinalAnswer)
+    assert final.status == "answered", final
+    assert [(p.domain, p.sub_query) for p in final.parts] == [
+        ("travel", "Book a hotel in Lisbon for Friday"),
+        ("fintech", "What is the EUR to USD rate?"),
+    ]
+    assert "Travel: " in final.text and "Fintech: " in final.text  # says which domain said what
+    streamed = {e.domain for e in events if isinstance(e, TokenDelta)}
+    assert streamed == {"travel", "fintech"}
+
+
+async def test_follow_up_is_routed_with_the_conversation_from_redis(client: AccelClient) -> None:
+    first = await client.ask(
+        "What is the checked baggage allowance on an economy ticket?", conversation_id="conv-fu"
+    )
+    assert first.status == "answered"
+    follow = await client.ask("and for business?", conversation_id="conv-fu")
+    assert follow.decision is not None and follow.decision.path == "context", follow.decision
+    assert [p.domain for p in follow.parts] == ["travel"]
+    fresh = await client.ask("and for business?", conversation_id="conv-other")
+    assert fresh.decision is not None and fresh.decision.path != "context"

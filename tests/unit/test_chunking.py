@@ -3,7 +3,7 @@
 import itertools
 from pathlib import Path
 
-from services.retriever.chunking import Document, chunk_document, find_documents, read_document
+from shared.documents import Document, chunk_document, find_documents, read_document
 
 
 def test_chunks_are_bounded_and_overlap() -> None:

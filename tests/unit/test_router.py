@@ -1,17 +1,20 @@
-"""The router on the shipped domain definitions: routes in-domain questions, rejects others."""
+"""The router on the shipped domain definitions: route, reject, split, follow up."""
 
 import pytest
 
-from services.router.classifier import DomainClassifier
+from contracts import Turn
+from services.router.classifier import OOS, DomainClassifier
 from services.router.logic import Router
+from services.router.segment import segments
 from shared.domains import load_domains
 from shared.embeddings import default_embedder
-from shared.settings import DEFAULT_DOMAINS_DIR
+from shared.settings import DEFAULT_DOMAINS_DIR, REPO_ROOT
 
 
 @pytest.fixture(scope="module")
 def router() -> Router:
-    return Router(DomainClassifier(default_embedder()).fit(load_domains(DEFAULT_DOMAINS_DIR)))
+    clf = DomainClassifier(default_embedder(), cache_dir=REPO_ROOT / ".accel" / "cache")
+    return Router(clf.fit(load_domains(DEFAULT_DOMAINS_DIR)))
 
 
 @pytest.mark.parametrize(
@@ -24,22 +27,64 @@ def router() -> Router:
         ("can I download films to watch offline", "media"),
     ],
 )
-def test_routes_to_the_domain(router: Router, text: str, domain: str) -> None:
-    decision, routes = router.decide(text)
-    assert not decision.rejected, decision
-    assert [r.domain for r in routes] == [domain]
-    assert decision.scores[domain] == max(decision.scores.values())
-    assert decision.threshold is not None and decision.path == "fast"
+async def test_routes_to_the_domain(router: Router, text: str, domain: str) -> None:
+    outcome = await router.decide(text)
+    assert not outcome.decision.rejected, outcome.decision
+    assert [r.domain for r in outcome.routes] == [domain]
+    assert outcome.routes[0].sub_query == text  # a single-domain query is never cut up
+    assert outcome.decision.scores[domain] == max(outcome.decision.scores.values())
+    assert outcome.decision.path == "fast"
 
 
 @pytest.mark.parametrize("text", ["Explain the offside rule in football", "What is the capital of Mongolia?"])
-def test_rejects_out_of_scope(router: Router, text: str) -> None:
-    decision, routes = router.decide(text)
-    assert decision.rejected and decision.reason_code == "out_of_scope" and routes == []
-    assert "threshold" in decision.reason
+async def test_rejects_out_of_scope(router: Router, text: str) -> None:
+    outcome = await router.decide(text)
+    assert outcome.decision.rejected
+    assert outcome.decision.reason_code == "out_of_scope"
+    assert outcome.routes == []
+    assert outcome.decision.scores[OOS] == max(outcome.decision.scores.values())
 
 
-def test_threshold_is_calibrated_from_examples(router: Router) -> None:
+async def test_splits_a_two_domain_query_into_self_contained_sub_queries(router: Router) -> None:
+    outcome = await router.decide("Book a hotel in Lisbon for Friday and what is the EUR to USD rate?")
+    assert [(r.domain, r.sub_query) for r in outcome.routes] == [
+        ("travel", "Book a hotel in Lisbon for Friday"),
+        ("fintech", "What is the EUR to USD rate?"),
+    ]
+    assert len({r.task_id for r in outcome.routes}) == 2
+    assert outcome.decision.reason.startswith("split into")
+
+
+async def test_follow_up_uses_the_conversation(router: Router) -> None:
+    history = [Turn(query_id="q1", question="What is the checked baggage allowance on an economy ticket?",
+                    answer="One bag of 23 kg [1].", domains=["travel"])]  # fmt: skip
+    alone = await router.decide("and for business?")
+    followed = await router.decide("and for business?", history)
+    assert followed.decision.path == "context", (alone.decision, followed.decision)
+    assert [r.domain for r in followed.routes] == ["travel"]
+    assert "follow-up to" in followed.routes[0].sub_query
+
+
+def test_calibration_comes_from_the_examples(router: Router) -> None:
     cal = router.classifier.calibration
-    assert 0.0 < cal.threshold < 1.0
-    assert cal.counter_max is not None  # the shipped domains list counter-examples
+    assert 0.0 < cal.unsure_margin < 1.0
+    assert cal.examples == sum(len(d.examples) for d in load_domains(DEFAULT_DOMAINS_DIR).values())
+    assert cal.cv_accuracy > 0.7
+    assert router.classifier.background_used > 100
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("Book a hotel in Lisbon for Friday and what is the EUR to USD rate?",
+         ["Book a hotel in Lisbon for Friday", "What is the EUR to USD rate?"]),
+        ("Can I return shoes and socks?", ["Can I return shoes and socks?"]),
+        ("My flight got cancelled. Also, how do I cancel my streaming plan?",
+         ["My flight got cancelled.", "How do I cancel my streaming plan?"]),
+        ("warranty for my tablet + how to download episodes", ["Warranty for my tablet", "How to download episodes"]),
+        ("What is the checked baggage allowance on an economy ticket?",
+         ["What is the checked baggage allowance on an economy ticket?"]),
+    ],
+)  # fmt: skip
+def test_segments(text: str, parts: list[str]) -> None:
+    assert segments(text) == parts

@@ -1,0 +1,108 @@
+"""Router benchmark: the figures of `accel router eval` on bench/data/router_eval.jsonl, for the fast
+path alone (pinned to one CPU core) and for the full cascade with the embedded router LLM.
+
+    python -m bench router [--no-llm] [--data FILE] [--domains DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+from pathlib import Path
+
+from threadpoolctl import threadpool_limits
+
+from accel.stack import LOOPBACK, Child, find_llama_server, find_model, free_port
+from services.router.app import build_router
+from services.router.evaluate import EvalReport, evaluate, load_labeled, render
+from services.router.settings import RouterSettings
+from shared.settings import DEFAULT_DOMAINS_DIR, REPO_ROOT
+
+DATA = Path(__file__).parent / "data" / "router_eval.jsonl"
+
+
+async def _wait_http(url: str, timeout: float = 60) -> None:
+    import httpx
+
+    end = time.monotonic() + timeout
+    async with httpx.AsyncClient(timeout=1) as client:
+        while time.monotonic() < end:
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError(f"{url} not healthy after {timeout}s")
+
+
+def _summary(fast: EvalReport, cascade: EvalReport | None) -> str:
+    lines = [
+        "== summary (targets: in-scope >= 95%, OOS recall >= 90%, multi exact >= 90%, p50 <= 4 ms, p99 <= 15 ms)"
+    ]
+    lines.append(
+        f"fast path   : in-scope {fast.in_scope_accuracy:.2%}  oos-recall {fast.oos_recall:.2%}  "
+        f"hm {fast.harmonic_mean:.2%}  multi {fast.multi_exact:.2%}  p50 {fast.p50_ms:.2f} ms  p99 {fast.p99_ms:.2f} ms"
+    )
+    if cascade is not None:
+        lines.append(
+            f"cascade     : in-scope {cascade.in_scope_accuracy:.2%}  oos-recall {cascade.oos_recall:.2%}  "
+            f"hm {cascade.harmonic_mean:.2%}  multi {cascade.multi_exact:.2%}  LLM on {cascade.llm_rate:.1%} "
+            f"of queries at p50 {cascade.llm_p50_ms:.0f} ms per call"
+        )
+        lines.append(f"cascade - fast harmonic mean: {cascade.harmonic_mean - fast.harmonic_mean:+.2%}")
+    return "\n".join(lines)
+
+
+async def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench router")
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--domains", type=Path, default=DEFAULT_DOMAINS_DIR)
+    parser.add_argument("--no-llm", action="store_true", help="skip the cascade run (no model server)")
+    args = parser.parse_args(argv)
+    records = load_labeled(args.data)
+    cache = REPO_ROOT / ".accel" / "cache"
+
+    t0 = time.perf_counter()
+    router = build_router(RouterSettings(domains_dir=args.domains, cache_dir=cache))
+    print(
+        f"router trained in {time.perf_counter() - t0:.1f}s from {args.domains} (embeddings cached in {cache})"
+    )
+    print(f"calibration: {router.classifier.calibration}")
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the target says
+    with threadpool_limits(limits=1):
+        fast = await evaluate(router, records, use_llm=False, name="fast path, one core")
+    os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+    print(render(fast))
+
+    cascade = None
+    if not args.no_llm:
+        port = free_port()
+        log = REPO_ROOT / ".accel" / "logs" / "bench-router-llm.log"
+        server = Child(
+            "router-llm",
+            [str(find_llama_server()), "-m", str(find_model()), "--host", LOOPBACK, "--port", str(port),
+             "-t", "2", "-c", "2048", "-np", "1", "--no-webui"],
+            dict(os.environ),
+            log,
+        )  # fmt: skip
+        server.start()
+        try:
+            await _wait_http(f"http://{LOOPBACK}:{port}/health")
+            llm_router = build_router(
+                RouterSettings(
+                    domains_dir=args.domains,
+                    cache_dir=cache,
+                    router_llm="embedded",
+                    embedded_model_url=f"http://{LOOPBACK}:{port}/v1",
+                )
+            )
+            cascade = await evaluate(
+                llm_router, records, use_llm=True, name="cascade (embedded SmolLM2-135M)"
+            )
+            print(render(cascade))
+        finally:
+            server.stop()
+    print(_summary(fast, cascade))
