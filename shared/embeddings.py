@@ -92,3 +92,66 @@ class Embedder:
 @lru_cache(maxsize=1)
 def default_embedder() -> Embedder:
     return Embedder()
+
+
+class StaticEmbedder:
+    """Per-token vectors distilled from the same MiniLM (the model2vec idea), for microsecond embeddings.
+
+    Every vocabulary token is run through the model once, as ``[CLS] token [SEP]``, and its
+    mean-pooled output kept. A text's vector is then the IDF-weighted mean of its tokens' vectors,
+    centred and normalised: about 0.1 ms instead of about 5 ms, and weaker. The router uses it as a
+    first tier and falls back to the full model whenever this tier is unsure. The table (30,522 ×
+    384, float16, 23 MB) is built in about 30 s on two cores and cached.
+    """
+
+    def __init__(self, embedder: Embedder, cache_dir: Path | None = None) -> None:
+        self.tokenizer = embedder.tokenizer
+        path = cache_dir / f"static-{MODEL_SHA256[:16]}.npy" if cache_dir else None
+        if path is not None and path.exists():
+            table = np.load(path)
+        else:
+            table = self._distill(embedder)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(".tmp.npy")
+                np.save(tmp, table)
+                tmp.replace(path)
+        self.table = table.astype(np.float32)
+        self.mean = self.table.mean(axis=0)
+        self.idf = np.ones(len(self.table), dtype=np.float32)
+
+    @staticmethod
+    def _distill(embedder: Embedder, batch: int = 2048) -> np.ndarray:
+        vocab = embedder.tokenizer.get_vocab()
+        size = len(vocab)
+        cls, sep = vocab["[CLS]"], vocab["[SEP]"]
+        table = np.zeros((size, DIM), dtype=np.float16)
+        for start in range(0, size, batch):
+            ids = np.arange(start, min(size, start + batch))
+            seq = np.stack([np.full(len(ids), cls), ids, np.full(len(ids), sep)], axis=1).astype(np.int64)
+            hidden = embedder.session.run(
+                ["last_hidden_state"],
+                {"input_ids": seq, "attention_mask": np.ones_like(seq), "token_type_ids": np.zeros_like(seq)},
+            )[0]
+            table[ids] = hidden.mean(axis=1)
+        return table
+
+    def token_ids(self, text: str) -> list[int]:
+        return list(self.tokenizer.encode(text, add_special_tokens=False).ids)
+
+    def fit_idf(self, texts: Sequence[str]) -> None:
+        """Token weights from the training texts: rare, specific tokens count more."""
+        df = np.zeros(len(self.table), dtype=np.float32)
+        for text in texts:
+            df[list(set(self.token_ids(text)))] += 1
+        self.idf = (np.log((len(texts) + 1) / (df + 1)) + 1).astype(np.float32)
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        for row, text in enumerate(texts):
+            ids = self.token_ids(text)
+            if not ids:
+                continue
+            v = ((self.table[ids] - self.mean) * self.idf[ids, None]).sum(axis=0)
+            out[row] = v / max(float(np.linalg.norm(v)), 1e-9)
+        return out

@@ -21,7 +21,10 @@ def build_router(settings: RouterSettings) -> Router:
     """Learn the router from the domain definitions (seconds; training embeddings are cached)."""
     domains = load_domains(settings.domains_dir)
     classifier = DomainClassifier(
-        default_embedder(), cache_dir=settings.cache_dir, use_knowledge=settings.use_knowledge
+        default_embedder(),
+        cache_dir=settings.cache_dir,
+        use_knowledge=settings.use_knowledge,
+        tiered=settings.tiered,
     ).fit(domains)
     llm = None
     if settings.router_llm != "off":

@@ -36,7 +36,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from shared.documents import find_documents, read_document
 from shared.domains import DomainDefinition
-from shared.embeddings import MODEL_ID, Embedder
+from shared.embeddings import MODEL_ID, Embedder, StaticEmbedder
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +54,8 @@ class Calibration:
     unsure_margin: float
     cv_accuracy: float
     examples: int
+    tier1_margin: float = float("inf")
+    tier1_coverage: float = 0.0
 
 
 def knowledge_sentences(domain: DomainDefinition, limit: int = 400) -> list[str]:
@@ -99,12 +101,32 @@ class EmbeddingCache:
         return vectors
 
 
+def _logreg() -> LogisticRegression:
+    return LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced")
+
+
+def _stack(vectors: np.ndarray, words: sp.spmatrix, chars: sp.spmatrix) -> sp.csr_matrix:
+    return sp.hstack([sp.csr_matrix(vectors), words, chars], format="csr")
+
+
 class DomainClassifier:
+    """Two tiers over the same TF-IDF features: tier 1 with distilled static token embeddings
+    (~0.5 ms), tier 2 with the full MiniLM (~5 ms). Tier 1 answers only when its margin clears a
+    threshold calibrated so that, on the held-out examples it keeps, it is at least as accurate as tier 2 is
+    on all of them.
+    Tiers mix per text: only the texts tier 1 is unsure of pay for the full model."""
+
     def __init__(
-        self, embedder: Embedder, *, cache_dir: Path | None = None, use_knowledge: bool = True
+        self,
+        embedder: Embedder,
+        *,
+        cache_dir: Path | None = None,
+        use_knowledge: bool = True,
+        tiered: bool = False,
     ) -> None:
         self.embedder = embedder
         self.cache = EmbeddingCache(embedder, cache_dir)
+        self.static = StaticEmbedder(embedder, cache_dir) if tiered else None
         self.use_knowledge = use_knowledge
         self.names: list[str] = []
         self.classes: list[str] = []
@@ -112,7 +134,8 @@ class DomainClassifier:
         self.calibration = Calibration(unsure_margin=0.0, cv_accuracy=0.0, examples=0)
         self._words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)
         self._chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2)
-        self._model = LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced")
+        self._full = _logreg()
+        self._fast = _logreg()
         self.background_used = 0
 
     # ---- training ---------------------------------------------------------------------------
@@ -145,8 +168,8 @@ class DomainClassifier:
                 add(t, OOS, 1.0)
         background = list(background if background is not None else load_background())
         vectors = self.cache.encode([*texts, *background])
-        own, bg = vectors[: len(texts)], vectors[len(texts) :]
-        in_domain = own[[i for i, label in enumerate(labels) if label != OOS]]
+        full, bg = vectors[: len(texts)], vectors[len(texts) :]
+        in_domain = full[[i for i, label in enumerate(labels) if label != OOS]]
         if len(bg):
             closest = (bg @ in_domain.T).max(axis=1)
             keep = np.flatnonzero(closest < BACKGROUND_MAX_SIMILARITY)
@@ -154,69 +177,96 @@ class DomainClassifier:
             texts += [background[i] for i in keep]
             labels += [OOS] * len(keep)
             weights += [1.0] * len(keep)
-            own = np.concatenate([own, bg[keep]], axis=0)
+            full = np.concatenate([full, bg[keep]], axis=0)
         y = np.array(labels)
         w = np.array(weights)
-        features = self._fit_features(texts, own)
-        self._model.fit(features, y, sample_weight=w)
-        self.classes = [str(c) for c in self._model.classes_]
-        self.calibration = self._calibrate(texts, own, y, w, example_rows)
-        return self
-
-    def _fit_features(self, texts: Sequence[str], vectors: np.ndarray) -> sp.csr_matrix:
         words = self._words.fit_transform(texts)
         chars = self._chars.fit_transform(texts)
-        return sp.hstack([sp.csr_matrix(vectors), words, chars], format="csr")
-
-    def _features(self, texts: Sequence[str], vectors: np.ndarray) -> sp.csr_matrix:
-        return sp.hstack(
-            [sp.csr_matrix(vectors), self._words.transform(texts), self._chars.transform(texts)], format="csr"
-        )
+        self._full.fit(_stack(full, words, chars), y, sample_weight=w)
+        self.classes = [str(c) for c in self._full.classes_]
+        static = None
+        if self.static is not None:
+            self.static.fit_idf(texts)
+            static = self.static.encode(texts)
+            self._fast.fit(_stack(static, words, chars), y, sample_weight=w)
+        self.calibration = self._calibrate(full, static, words, chars, y, w, example_rows)
+        return self
 
     def _calibrate(
-        self, texts: list[str], vectors: np.ndarray, y: np.ndarray, w: np.ndarray, example_rows: list[int]
+        self,
+        full: np.ndarray,
+        static: np.ndarray | None,
+        words: sp.csr_matrix,
+        chars: sp.csr_matrix,
+        y: np.ndarray,
+        w: np.ndarray,
+        example_rows: list[int],
     ) -> Calibration:
-        """Cross-validate on the example utterances: the unsure band is the margin under which
-        held-out examples were wrong, capped so that at most 15% of examples fall into it."""
+        """3-fold cross-validation on the example utterances (vocabularies fixed, models refit).
+
+        The unsure band is the margin under which held-out examples were wrong (80th percentile),
+        capped so that at most 15% of examples fall into it. Tier 1's margin is the lowest at which
+        its held-out accuracy is at least tier 2's over all examples."""
         rows = np.array(example_rows)
-        folds = StratifiedKFold(n_splits=4, shuffle=True, random_state=0)
+        folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
         margins: list[float] = []
         correct: list[bool] = []
-        for _train_idx, test_idx in folds.split(rows, y[rows]):
-            held_out = set(rows[test_idx].tolist())
-            train = np.array([i for i in range(len(texts)) if i not in held_out])
-            model = DomainClassifier.__new__(DomainClassifier)
-            model._words = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=2)
-            model._chars = TfidfVectorizer(
-                analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2
-            )
-            lr = LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced")
-            lr.fit(
-                model._fit_features([texts[i] for i in train], vectors[train]),
-                y[train],
-                sample_weight=w[train],
-            )
-            test = rows[test_idx]
-            probs = lr.predict_proba(model._features([texts[i] for i in test], vectors[test]))
-            top2 = np.sort(probs, axis=1)[:, -2:]
-            margins += (top2[:, 1] - top2[:, 0]).tolist()
-            correct += (lr.classes_[probs.argmax(axis=1)] == y[test]).tolist()
+        fast_margins: list[float] = []
+        fast_correct: list[bool] = []
+        every = np.arange(len(y))
+        for _train, test in folds.split(rows, y[rows]):
+            held_out = rows[test]
+            train = np.setdiff1d(every, held_out)
+            for vectors, m_out, c_out in ((full, margins, correct), (static, fast_margins, fast_correct)):
+                if vectors is None:
+                    continue
+                model = _logreg().fit(_stack(vectors[train], words[train], chars[train]), y[train], w[train])
+                probs = model.predict_proba(_stack(vectors[held_out], words[held_out], chars[held_out]))
+                top2 = np.sort(probs, axis=1)[:, -2:]
+                m_out += (top2[:, 1] - top2[:, 0]).tolist()
+                c_out += (model.classes_[probs.argmax(axis=1)] == y[held_out]).tolist()
         m = np.array(margins)
         ok = np.array(correct)
         wrong = m[~ok]
-        # Cover the margins of most wrong held-out predictions, but never send more than 15% of
-        # in-domain examples to the slow path.
         band = float(np.quantile(wrong, 0.8)) if len(wrong) else 0.0
         band = min(band, float(np.quantile(m, 0.15)))
+        accuracy = float(ok.mean())
+        tier1, coverage = float("inf"), 0.0
+        if fast_margins:
+            fm = np.array(fast_margins)
+            fc = np.array(fast_correct)
+            for cut in np.unique(fm):
+                sel = fm >= cut
+                if fc[sel].mean() >= accuracy:
+                    tier1, coverage = max(float(cut), band), float(sel.mean())
+                    break
         return Calibration(
-            unsure_margin=round(band, 4), cv_accuracy=round(float(ok.mean()), 4), examples=len(m)
+            unsure_margin=round(band, 4),
+            cv_accuracy=round(accuracy, 4),
+            examples=len(m),
+            tier1_margin=round(tier1, 4),
+            tier1_coverage=round(coverage, 4),
         )
 
     # ---- inference --------------------------------------------------------------------------
+    def predict_tiered(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
+        """Class probabilities (rows: texts; columns: ``self.classes``) and the highest tier used."""
+        words = self._words.transform(texts)
+        chars = self._chars.transform(texts)
+        slow = np.arange(len(texts))
+        probs = np.zeros((len(texts), len(self.classes)))
+        if self.static is not None and np.isfinite(self.calibration.tier1_margin):
+            probs = np.asarray(self._fast.predict_proba(_stack(self.static.encode(texts), words, chars)))
+            top2 = np.sort(probs, axis=1)[:, -2:]
+            slow = np.flatnonzero(top2[:, 1] - top2[:, 0] < self.calibration.tier1_margin)
+            if not len(slow):
+                return probs, 1
+        vectors = self.embedder.encode([texts[int(i)] for i in slow])
+        probs[slow] = self._full.predict_proba(_stack(vectors, words[slow], chars[slow]))
+        return probs, 2
+
     def predict(self, texts: Sequence[str]) -> np.ndarray:
-        """Class probabilities, one row per text, columns in ``self.classes`` order."""
-        vectors = self.embedder.encode(texts)
-        return np.asarray(self._model.predict_proba(self._features(texts, vectors)))
+        return self.predict_tiered(texts)[0]
 
     def scores(self, text: str) -> dict[str, float]:
         probs = self.predict([text])[0]

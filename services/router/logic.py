@@ -48,6 +48,7 @@ class Outcome:
     llm_called: bool = False
     llm_ms: float = 0.0
     segments: list[str] = field(default_factory=list)
+    tier: int = 0
 
 
 class RouterLLM:
@@ -117,7 +118,7 @@ class Router:
             )
             return Outcome(decision, []), False
         parts = segments(text)
-        probs = self.classifier.predict([text, *parts] if len(parts) > 1 else [text])
+        probs, tier = self.classifier.predict_tiered([text, *parts] if len(parts) > 1 else [text])
         whole = probs[0]
         scores = self._scores(whole)
         if len(parts) > 1:
@@ -132,10 +133,11 @@ class Router:
                     path="fast",
                     decision_ms=ms(),
                 )
-                return Outcome(decision, routes, segments=parts), False
+                return Outcome(decision, routes, segments=parts, tier=tier), False
         (best, p1), (_second, p2) = self._ranked(whole)[:2]
         outcome = self._single(text, best, p1, p2, scores, "fast", ms())
         outcome.segments = parts
+        outcome.tier = tier
         return outcome, (p1 - p2) < self.margin
 
     def _split_routes(

@@ -17,6 +17,11 @@ class RouterSettings(ServiceSettings):
     plan_timeout_s: float = Field(default=2.0, gt=0, description="How long to wait for an aggregator.")
     history_turns: int = Field(default=4, ge=0, description="Recent turns used for follow-ups and handed on.")
     use_knowledge: bool = Field(default=True, description="Learn from the domains' knowledge documents too.")
+    tiered: bool = Field(
+        default=False,
+        description="Answer confident queries with distilled static embeddings first (~3x faster, ~2 points "
+        "less accurate on our benchmark); the full model handles the rest.",
+    )
     router_llm: str = Field(
         default="off",
         description="When the fast path is unsure ask an LLM: 'off', 'embedded' (the local llama-server) "

@@ -88,3 +88,21 @@ def test_calibration_comes_from_the_examples(router: Router) -> None:
 )  # fmt: skip
 def test_segments(text: str, parts: list[str]) -> None:
     assert segments(text) == parts
+
+
+def test_tiered_mode_answers_easy_queries_from_tier_one_and_agrees_with_the_full_model(
+    router: Router,
+) -> None:
+    tiered = DomainClassifier(default_embedder(), cache_dir=REPO_ROOT / ".accel" / "cache", tiered=True)
+    tiered.fit(load_domains(DEFAULT_DOMAINS_DIR))
+    cal = tiered.calibration
+    assert cal.tier1_margin >= cal.unsure_margin and 0 < cal.tier1_coverage <= 1
+    easy = "What is the checked baggage allowance on an economy ticket?"
+    probs, tier = tiered.predict_tiered([easy])
+    assert tier == 1
+    assert tiered.classes[int(probs[0].argmax())] == "travel"
+    hard = ["refund status", "Switch from monthly to the annual plan", "can I have a joint account?"]
+    probs, tier = tiered.predict_tiered(hard)
+    assert tier == 2  # at least one of them needed the full model
+    full = router.classifier.predict(hard)
+    assert probs.shape == full.shape
