@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import router
+from bench import rag, router
 
-BENCHES = {"router": router.main}
+BENCHES = {"router": router.main, "rag": rag.main}
 
 
 def main() -> None:

@@ -224,6 +224,12 @@ class DomainAnswer(QueryScoped):
     model: str | None = None
     usage: Usage = Field(default_factory=Usage)
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    support: float | None = Field(
+        default=None, description="Share of the model's draft claims that the verifier found supported."
+    )
+    revised: bool = Field(
+        default=False, description="The draft failed verification; this is the extractive revision."
+    )
 
 
 class MissingPart(BaseModel):

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 
 SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm"}
+CHUNKING_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,8 @@ class Document:
 
     @property
     def content_hash(self) -> str:
-        return hashlib.sha256(f"{self.title}\n{self.text}".encode()).hexdigest()
+        """Changes with the text and with the chunking method, so either change re-ingests."""
+        return hashlib.sha256(f"{CHUNKING_VERSION}\n{self.title}\n{self.text}".encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -105,10 +107,18 @@ def find_documents(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED)
 
 
+_RULE_LINE = re.compile(r"^[\s|:+-]*$")
+
+
 def _sentences(text: str) -> list[str]:
+    """Units of meaning: every line on its own (headings, list items, table rows), and sentences
+    within a line. Table rule lines (``|---|``) are dropped."""
     out: list[str] = []
-    for para in re.split(r"\n\s*\n", text):
-        out.extend(s for s in re.split(r"(?<=[.!?])\s+|\n(?=\s*(?:[-*]|\d+\.)\s)", para.strip()) if s.strip())
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or _RULE_LINE.match(line):
+            continue
+        out.extend(s for s in re.split(r"(?<=[.!?])\s+", line) if s.strip())
     return out
 
 
@@ -144,7 +154,7 @@ def chunk_document(doc: Document, max_words: int = 120, overlap_words: int = 30)
             doc_id=doc.doc_id,
             title=doc.title,
             chunk=i,
-            text=" ".join(w for piece in c for w in piece),
+            text="\n".join(" ".join(piece) for piece in c),
             source=doc.source,
         )
         for i, c in enumerate(chunks)

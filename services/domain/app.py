@@ -6,11 +6,13 @@ from faststream import FastStream
 from pydantic import ValidationError
 
 from contracts import RetrievalRequest, RetrievalResult, TokenDelta, subjects
+from services.domain.agents import Grader, Searcher, Verifier
 from services.domain.handlers import build_handlers
 from services.domain.pipeline import DomainPipeline, RetrievalFailed
 from services.domain.settings import DomainSettings
 from shared.broker import make_broker
 from shared.domains import EMBEDDED_ENDPOINT, load_domains
+from shared.embeddings import default_embedder
 from shared.inference import ChatModel
 from shared.service import build_app, service_name
 
@@ -32,16 +34,21 @@ def create_app(settings: DomainSettings) -> FastStream:
             raise RetrievalFailed(
                 f"retriever did not answer within {timeout:.1f}s ({type(exc).__name__})"
             ) from exc
-        body = reply.body
         try:
-            return RetrievalResult.model_validate_json(body)
+            return RetrievalResult.model_validate_json(reply.body)
         except ValidationError:
-            raise RetrievalFailed(f"retriever error: {body[:300]!r}") from None
+            raise RetrievalFailed(f"retriever error: {reply.body[:300]!r}") from None
 
     async def publish_delta(subject: str, delta: TokenDelta) -> None:
         await broker.publish(delta, subject)
 
-    pipeline = DomainPipeline(domain, settings, model, retrieve, publish_delta)
+    embedder = default_embedder()
+    searcher = Searcher(retrieve, top_k=settings.top_k, timeout_s=settings.retrieve_timeout_s)
+    grader = Grader(
+        embedder, min_relevance=settings.min_relevance, answer_threshold=settings.answer_threshold
+    )
+    verifier = Verifier(min_overlap=settings.verify_overlap)
+    pipeline = DomainPipeline(domain, settings, model, searcher, grader, verifier, publish_delta)
     broker.include_router(build_handlers(pipeline, settings.max_concurrency))
     return build_app(
         broker,

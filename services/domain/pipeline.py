@@ -1,24 +1,31 @@
-"""The domain's answering pipeline: retrieve, judge the evidence, answer with citations, stream."""
+"""The domain's answering pipeline: rewrite → search → grade → answer ⇄ verify → (revise | abstain).
+
+Only verified text is streamed: the model's output is cut into sentences as it arrives, each
+sentence is checked against the evidence, and only supported sentences go to the caller (with their
+citations). If none survive, the answer is revised once, extractively, from the best evidence
+sentence; if that is not close enough to the question either, the domain abstains.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 
 from opentelemetry import trace
 
-from contracts import DomainAnswer, DomainTask, Passage, RetrievalRequest, RetrievalResult, TokenDelta, Usage
+from contracts import Citation, DomainAnswer, DomainTask, TokenDelta, Usage
 from contracts.messages import utcnow
 from services.domain import prompts
+from services.domain.agents import Evidence, Grader, Rewriter, Searcher, Verdict, Verifier
 from services.domain.settings import DomainSettings
 from shared.domains import DomainDefinition
 from shared.inference import ChatModel, ModelUnavailable
 
-Retrieve = Callable[[RetrievalRequest, float], Awaitable[RetrievalResult]]
 PublishDelta = Callable[[str, TokenDelta], Awaitable[None]]
-
 tracer = trace.get_tracer("accel.domain")
+_BOUNDARY = re.compile(r"(?<=[.!?])\s+")
 
 
 class RetrievalFailed(Exception):
@@ -31,13 +38,18 @@ class DomainPipeline:
         domain: DomainDefinition,
         settings: DomainSettings,
         model: ChatModel,
-        retrieve: Retrieve,
+        searcher: Searcher,
+        grader: Grader,
+        verifier: Verifier,
         publish_delta: PublishDelta,
     ) -> None:
         self.domain = domain
         self.settings = settings
         self.model = model
-        self.retrieve = retrieve
+        self.rewriter = Rewriter()
+        self.searcher = searcher
+        self.grader = grader
+        self.verifier = verifier
         self.publish_delta = publish_delta
 
     def _answer(self, task: DomainTask, **fields: object) -> DomainAnswer:
@@ -58,46 +70,81 @@ class DomainPipeline:
         if remaining <= 0:
             return self._answer(task, status="failed", text="", error="the deadline passed before work began")
         timings: dict[str, float] = {}
-        text_parts: list[str] = []
+        streamed: list[str] = []
         try:
             async with asyncio.timeout(remaining):
-                return await self._run(task, timings, text_parts)
+                return await self._run(task, timings, streamed)
         except TimeoutError:
             return self._answer(
                 task,
                 status="failed",
-                text="".join(text_parts),
+                text=" ".join(streamed),
                 error=f"the {self.domain.name} domain ran out of time at the deadline",
                 timings_ms=timings,
             )
         except (ModelUnavailable, RetrievalFailed) as exc:
             return self._answer(task, status="failed", text="", error=str(exc), timings_ms=timings)
 
-    async def _run(self, task: DomainTask, timings: dict[str, float], text_parts: list[str]) -> DomainAnswer:
-        t0 = time.perf_counter()
-        with tracer.start_as_current_span("retrieve") as span:
-            result = await self.retrieve(
-                RetrievalRequest(
-                    query_id=task.query_id,
-                    tenant_id="default",
-                    domain=task.domain,
-                    query=task.sub_query,
-                    top_k=self.settings.top_k,
-                ),
-                self.settings.retrieve_timeout_s,
-            )
-            span.set_attribute("accel.retrieval.hits", len(result.passages))
-        timings["retrieve"] = round((time.perf_counter() - t0) * 1000, 2)
-        evidence: list[Passage] = [p for p in result.passages if p.score >= self.settings.min_passage_score]
-        if not evidence:
-            text = prompts.abstention(self.domain, task.sub_query)
-            await self._emit(task, 0, text, done=True)
-            return self._answer(task, status="abstained", text=text, timings_ms=timings)
-
-        messages = prompts.build_messages(self.domain, task.sub_query, evidence, task.history)
-        gen = self.domain.generation
-        t1 = time.perf_counter()
+    async def _run(self, task: DomainTask, timings: dict[str, float], streamed: list[str]) -> DomainAnswer:
         seq = 0
+
+        async def emit(text: str, done: bool = False) -> None:
+            nonlocal seq
+            await self._emit(task, seq, text, done)
+            seq += 1
+
+        def lap(name: str, since: float) -> float:
+            timings[name] = round(timings.get(name, 0.0) + (time.perf_counter() - since) * 1000, 2)
+            return time.perf_counter()
+
+        t = time.perf_counter()
+        with tracer.start_as_current_span("rewrite"):
+            queries = self.rewriter.rewrite(task.sub_query, task.history)
+        t = lap("rewrite", t)
+        with tracer.start_as_current_span("retrieve") as span:
+            try:
+                passages = await self.searcher.run(
+                    queries, domain=task.domain, tenant=task.tenant_id, query_id=task.query_id
+                )
+            except RetrievalFailed:
+                raise
+            except Exception as exc:
+                raise RetrievalFailed(f"retrieval failed: {type(exc).__name__}: {exc}") from exc
+            span.set_attribute("accel.retrieval.queries", len(queries))
+            span.set_attribute("accel.retrieval.hits", len(passages))
+        t = lap("retrieve", t)
+        with tracer.start_as_current_span("grade") as span:
+            evidence = await asyncio.to_thread(self.grader.grade, queries[-1], passages)
+            span.set_attribute("accel.grade.kept", len(evidence.passages))
+            span.set_attribute("accel.grade.answerability", evidence.answerability)
+        t = lap("grade", t)
+        if not evidence.passages or not evidence.answerable:
+            text = prompts.abstention(self.domain, task.sub_query)
+            await emit(text, done=True)
+            return self._answer(task, status="abstained", text=text, timings_ms=timings, support=0.0)
+
+        messages = prompts.build_messages(self.domain, task.sub_query, evidence.passages, task.history)
+        gen = self.domain.generation
+        kept: list[Verdict] = []
+        dropped: list[Verdict] = []
+        buffer = ""
+        produced = 0
+        verify_ms = 0.0
+
+        async def consider(sentence: str) -> None:
+            nonlocal verify_ms
+            v0 = time.perf_counter()
+            verdict = await asyncio.to_thread(self.verifier.check, sentence, evidence)
+            verify_ms += (time.perf_counter() - v0) * 1000
+            if not verdict.supported:
+                dropped.append(verdict)
+                return
+            text = f"{verdict.sentence} [{verdict.refs[0]}]" if verdict.refs else verdict.sentence
+            kept.append(Verdict(text, True, verdict.support, verdict.refs))
+            streamed.append(text)
+            await emit(text + " ")
+
+        t_gen = time.perf_counter()
         with tracer.start_as_current_span("generate") as span:
             span.set_attribute("gen_ai.request.model", self.model.model)
             async for delta in self.model.stream(
@@ -106,26 +153,83 @@ class DomainPipeline:
                 temperature=gen.temperature,
                 frequency_penalty=gen.frequency_penalty,
             ):
-                if seq == 0:
-                    timings["ttft"] = round((time.perf_counter() - t1) * 1000, 2)
-                text_parts.append(delta)
-                await self._emit(task, seq, delta)
-                seq += 1
-            span.set_attribute("gen_ai.usage.output_tokens", seq)
-        await self._emit(task, seq, "", done=True)
-        timings["generate"] = round((time.perf_counter() - t1) * 1000, 2)
-        text = "".join(text_parts).strip()
-        if not text:
+                if produced == 0:
+                    timings["ttft"] = round((time.perf_counter() - t_gen) * 1000, 2)
+                produced += 1
+                buffer += delta
+                *complete, buffer = _BOUNDARY.split(buffer)
+                for sentence in complete:
+                    await consider(sentence)
+            if buffer.strip():
+                await consider(buffer)
+            span.set_attribute("gen_ai.usage.output_tokens", produced)
+        timings["generate"] = round((time.perf_counter() - t_gen) * 1000 - verify_ms, 2)
+        timings["verify"] = round(verify_ms, 2)
+        claims = [
+            v for v in [*kept, *dropped] if v.refs or not v.supported
+        ]  # sentences that assert something
+        support = round(len([v for v in claims if v.supported]) / len(claims), 4) if claims else 0.0
+        with tracer.start_as_current_span("verify") as span:
+            span.set_attribute("accel.verify.kept", len(kept))
+            span.set_attribute("accel.verify.dropped", len(dropped))
+        if not any(v.refs for v in kept):
+            return await self._revise(task, evidence, timings, emit, support, produced)
+        await emit("", done=True)
+        refs = sorted({r for v in kept for r in v.refs})
+        return self._answer(
+            task,
+            status="answered",
+            text=" ".join(v.sentence for v in kept),
+            citations=self._citations(evidence, refs),
+            usage=Usage(completion_tokens=produced),
+            timings_ms=timings,
+            support=support,
+        )
+
+    async def _revise(
+        self,
+        task: DomainTask,
+        evidence: Evidence,
+        timings: dict[str, float],
+        emit: Callable[[str, bool], Awaitable[None]],
+        support: float,
+        produced: int,
+    ) -> DomainAnswer:
+        """The one revision: answer with the best evidence sentence itself, or abstain."""
+        t = time.perf_counter()
+        best = evidence.best_sentences(1)
+        timings["revise"] = round((time.perf_counter() - t) * 1000, 2)
+        if not best or best[0][2] < self.grader.answer_threshold:
             text = prompts.abstention(self.domain, task.sub_query)
-            return self._answer(task, status="abstained", text=text, timings_ms=timings)
+            await emit(text, True)
+            return self._answer(task, status="abstained", text=text, timings_ms=timings, support=support)
+        passage_index, sentence, _ = best[0]
+        text = f"{sentence} [{passage_index + 1}]"
+        await emit(text, True)
         return self._answer(
             task,
             status="answered",
             text=text,
-            citations=prompts.citations(text, evidence),
-            usage=Usage(prompt_tokens=0, completion_tokens=seq),
+            citations=self._citations(evidence, [passage_index + 1]),
+            usage=Usage(completion_tokens=produced),
             timings_ms=timings,
+            support=support,
+            revised=True,
         )
+
+    @staticmethod
+    def _citations(evidence: Evidence, refs: list[int]) -> list[Citation]:
+        return [
+            Citation(
+                ref=r,
+                doc_id=evidence.passages[r - 1].doc_id,
+                title=evidence.passages[r - 1].title,
+                chunk=evidence.passages[r - 1].chunk,
+                source=evidence.passages[r - 1].source,
+                score=round(evidence.relevance[r - 1], 4),
+            )
+            for r in refs
+        ]
 
     async def _emit(self, task: DomainTask, seq: int, text: str, done: bool = False) -> None:
         if task.stream_subject:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import re
 
-from contracts import Citation, Passage, Turn
+from contracts import Passage, Turn
 from shared.domains import DomainDefinition
 
-_REF = re.compile(r"\[(\d{1,2})\]")
 _MARKUP = re.compile(r"[*_`#>]+")
 _TABLE_RULE = re.compile(r"\|?(\s*:?-{3,}:?\s*\|)+\s*(:?-{3,}:?)?")
 
@@ -33,31 +32,6 @@ def build_messages(
         messages.append({"role": "assistant", "content": turn.answer[:400]})
     messages.append({"role": "user", "content": question})
     return messages
-
-
-def cited_refs(answer: str, n_passages: int) -> list[int]:
-    refs = []
-    for m in _REF.finditer(answer):
-        r = int(m.group(1))
-        if 1 <= r <= n_passages and r not in refs:
-            refs.append(r)
-    return refs
-
-
-def citations(answer: str, passages: list[Passage]) -> list[Citation]:
-    """The passages the answer cites; if it cites none, the passages it was given (best first)."""
-    refs = cited_refs(answer, len(passages)) or list(range(1, len(passages) + 1))
-    return [
-        Citation(
-            ref=r,
-            doc_id=passages[r - 1].doc_id,
-            title=passages[r - 1].title,
-            chunk=passages[r - 1].chunk,
-            source=passages[r - 1].source,
-            score=passages[r - 1].score,
-        )
-        for r in refs
-    ]
 
 
 def abstention(domain: DomainDefinition, question: str) -> str:

@@ -16,9 +16,17 @@ class DomainSettings(ServiceSettings):
     )
     model_endpoint: str = Field(default="", description="Overrides the domain's endpoint (e.g. a TGI URL).")
     model_api_key: str | None = None
-    top_k: int = Field(default=4, ge=1, le=20, description="Passages retrieved per query.")
-    min_passage_score: float = Field(
-        default=0.25, description="Passages below this cosine similarity do not count as evidence."
+    top_k: int = Field(default=5, ge=1, le=20, description="Passages retrieved per search.")
+    min_relevance: float = Field(
+        default=0.35, description="Grader: passages whose best sentence is less similar are dropped."
+    )
+    answer_threshold: float = Field(
+        default=0.55,
+        description="Grader: the best evidence sentence must be this similar, or the domain abstains.",
+    )
+    verify_overlap: float = Field(
+        default=0.75,
+        description="Verifier: share of a claim's content words that one evidence sentence must hold.",
     )
     retrieve_timeout_s: float = 5.0
     max_concurrency: int = Field(default=4, ge=1, description="Tasks handled at once by this replica.")

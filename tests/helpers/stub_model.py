@@ -1,21 +1,26 @@
 """A stub OpenAI-compatible chat endpoint (for tests and the overhead benchmark, never the only test).
 
-It answers instantly, streaming a fixed reply that cites passage [1], so tests can check the
-orchestration around a model without the model's own latency. It can be told to fail or stall.
+It answers instantly, so tests check the orchestration around a model without the model's own
+latency. In ``echo`` mode (the default) it answers with the first sentence of passage [1] of its
+prompt, as a perfectly grounded model would, followed by an invented claim that the verifier
+must drop; in ``fixed`` mode with ``reply``. It can be told to fail or stall.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class StubModel:
+    INVENTED = "Our premium members also receive a free 47 kg pony."
+
     def __init__(self, reply: str = "According to the passages, the answer is stated there [1].") -> None:
         self.reply = reply
-        self.mode = "ok"  # "ok" | "fail" | "stall"
+        self.mode = "echo"  # "echo" | "fixed" | "fail" | "stall"
         self.calls = 0
         stub = self
 
@@ -37,7 +42,7 @@ class StubModel:
                     return
                 if stub.mode == "stall":
                     time.sleep(30)
-                words = stub.reply.split(" ")
+                words = stub.answer(body).split(" ")
                 if body.get("stream"):
                     self.send_response(200)
                     self.send_header("content-type", "text/event-stream")
@@ -59,7 +64,7 @@ class StubModel:
                 out = {
                     "id": "stub", "object": "chat.completion", "created": 0, "model": "stub",
                     "system_fingerprint": "stub",
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": stub.reply},
+                    "choices": [{"index": 0, "message": {"role": "assistant", "content": stub.answer(body)},
                                  "finish_reason": "stop", "logprobs": None}],
                     "usage": {"prompt_tokens": 10, "completion_tokens": len(words), "total_tokens": 10 + len(words)},
                 }  # fmt: skip
@@ -76,6 +81,16 @@ class StubModel:
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def answer(self, body: dict[str, object]) -> str:
+        if self.mode != "echo":
+            return self.reply
+        system = next(
+            (m.get("content", "") for m in body.get("messages", []) if m.get("role") == "system"), ""
+        )  # type: ignore[union-attr]
+        match = re.search(r"\[1\] (.+?[.!?])(?:\s|$)", str(system))
+        first = match.group(1) if match else self.reply
+        return f"{first} [1] {self.INVENTED}"
 
     def __enter__(self) -> StubModel:
         self._thread.start()

@@ -147,7 +147,8 @@ async def test_multi_domain_query_fans_out_and_back_in(client: AccelClient) -> N
     ]
     final = events[-1]
     assert isinstance(final, FinalAnswer)
-    assert final.status == "answered", final
+    assert final.status in ("answered", "partial"), final  # a part may abstain: its KB has no hotel offers
+    assert all(p.status in ("answered", "abstained") for p in final.parts)
     assert [(p.domain, p.sub_query) for p in final.parts] == [
         ("travel", "Book a hotel in Lisbon for Friday"),
         ("fintech", "What is the EUR to USD rate?"),

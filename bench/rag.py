@@ -1,0 +1,231 @@
+"""Agentic-RAG benchmark on bench/data/rag_qa.jsonl with the real embedded model (llama-server).
+
+    python -m bench rag [--limit N] [--domains DIR]
+
+Prints retrieval recall@5; answer rate on answerable questions (and how many of those answers
+contain the gold fact); abstention precision and recall on unanswerable ones; the share of
+answers with an unsupported claim, judged independently of the verifier; latency per agent; and
+the agents' overhead against plain retrieve-and-answer on the same model.
+
+The independent judge: an answer sentence is supported when all its numbers and at least 75% of
+its content words occur in a single sentence of the *full text of the documents it cites*, split
+into sentences afresh. The verifier works on the retrieved chunks only, while the stream runs;
+the judge reads the source files afterwards.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import statistics
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from accel.stack import LOOPBACK, Child, find_llama_server, find_model, free_port
+from bench.router import _wait_http
+from contracts import DomainTask, RetrievalRequest, RetrievalResult, TokenDelta
+from contracts.messages import deadline_in
+from services.domain import prompts
+from services.domain.agents import Grader, Searcher, Verifier, content_words, numbers, plain, split_sentences
+from services.domain.pipeline import DomainPipeline
+from services.domain.settings import DomainSettings
+from services.retriever.ingest import ingest_path
+from services.retriever.store import EmbeddedStore
+from shared.domains import load_domains
+from shared.embeddings import default_embedder
+from shared.inference import ChatModel
+from shared.settings import DEFAULT_DOMAINS_DIR, REPO_ROOT
+
+DATA = Path(__file__).parent / "data" / "rag_qa.jsonl"
+_CITE = re.compile(r"\s*\[\d{1,2}\]")
+
+
+@dataclass
+class Row:
+    qa: dict[str, object]
+    status: str
+    text: str
+    cited_docs: list[str]
+    timings: dict[str, float]
+    total_ms: float
+    in_top5: bool
+    revised: bool
+
+
+def judge_supported(text: str, docs_text: str) -> bool:
+    """True when every sentence of ``text`` is lexically entailed by one sentence of ``docs_text``."""
+    doc_sentences = [plain(s) for s in split_sentences(docs_text)]
+    for sentence in split_sentences(_CITE.sub("", text)):
+        words, nums = content_words(sentence), numbers(sentence)
+        if not words and not nums:
+            continue
+        ok = any(
+            nums <= numbers(ds) and (not words or len(words & content_words(ds)) / len(words) >= 0.75)
+            for ds in doc_sentences
+        )
+        if not ok:
+            return False
+    return True
+
+
+def contains_gold(text: str, gold: str) -> bool:
+    want = content_words(gold) | numbers(gold)
+    have = content_words(text) | numbers(text)
+    return bool(want) and len(want & have) / len(want) >= 0.5
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * (len(s) - 1) + 0.5))]
+
+
+async def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench rag")
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--domains", type=Path, default=DEFAULT_DOMAINS_DIR)
+    parser.add_argument("--limit", type=int, default=0, help="questions per domain (0: all)")
+    args = parser.parse_args(argv)
+    rows_in = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
+    if args.limit:
+        per: dict[str, int] = {}
+        kept = []
+        for r in rows_in:
+            per[r["domain"]] = per.get(r["domain"], 0) + 1
+            if per[r["domain"]] <= args.limit:
+                kept.append(r)
+        rows_in = kept
+    domains = load_domains(args.domains)
+    embedder = default_embedder()
+    index = Path(tempfile.mkdtemp(prefix="accel-bench-rag-"))
+    store = EmbeddedStore(index)
+    for name, d in domains.items():
+        assert d.knowledge_dir is not None
+        ingest_path(store, embedder, tenant="default", domain=name, path=d.knowledge_dir)
+
+    async def search(req: RetrievalRequest, _timeout: float) -> RetrievalResult:
+        t0 = time.perf_counter()
+        passages = store.search(
+            req.tenant_id, req.domain, req.query, embedder.encode_one(req.query), req.top_k
+        )
+        return RetrievalResult(
+            domain=req.domain, passages=passages, took_ms=(time.perf_counter() - t0) * 1000
+        )
+
+    async def no_stream(_subject: str, _delta: TokenDelta) -> None:
+        return None
+
+    port = free_port()
+    server = Child(
+        "bench-model",
+        [str(find_llama_server()), "-m", str(find_model()), "--host", LOOPBACK, "--port", str(port),
+         "-t", "2", "-c", "4096", "-np", "1", "--no-webui"],
+        dict(os.environ),
+        REPO_ROOT / ".accel" / "logs" / "bench-rag-model.log",
+    )  # fmt: skip
+    server.start()
+    try:
+        await _wait_http(f"http://{LOOPBACK}:{port}/health")
+        model = ChatModel(f"http://{LOOPBACK}:{port}/v1", model="smollm2")
+        settings = DomainSettings(domain="travel")
+        searcher = Searcher(search, top_k=settings.top_k)
+        grader = Grader(embedder, settings.min_relevance, settings.answer_threshold)
+        verifier = Verifier(settings.verify_overlap)
+        agentic: list[Row] = []
+        plain_ms: list[float] = []
+        print(f"running {len(rows_in)} questions through the agents and through plain RAG…", flush=True)
+        for n, qa in enumerate(rows_in, start=1):
+            domain = domains[str(qa["domain"])]
+            pipeline = DomainPipeline(domain, settings, model, searcher, grader, verifier, no_stream)
+            task = DomainTask(
+                query_id=f"bench{n}", conversation_id="bench", deadline=deadline_in(120), domain=domain.name,
+                sub_query=str(qa["question"]), text=str(qa["question"]), reply_subject="bench",
+            )  # fmt: skip
+            top5 = await search(RetrievalRequest(domain=domain.name, query=str(qa["question"]), top_k=5), 5.0)
+            evidence = str(qa.get("evidence") or "")
+            in_top5 = bool(qa["answerable"]) and any(
+                p.doc_id == qa["doc_id"] and plain(evidence)[:60] in plain(p.text) for p in top5.passages
+            )
+            t0 = time.perf_counter()
+            answer = await pipeline.run(task)
+            total = (time.perf_counter() - t0) * 1000
+            agentic.append(
+                Row(qa, answer.status, answer.text, [c.doc_id for c in answer.citations], answer.timings_ms,
+                    total, in_top5, answer.revised)
+            )  # fmt: skip
+            # Plain retrieve-and-answer on the same model: top 3 passages, one generation, no checks.
+            t0 = time.perf_counter()
+            passages = (
+                await search(RetrievalRequest(domain=domain.name, query=str(qa["question"]), top_k=3), 5)
+            ).passages
+            messages = prompts.build_messages(domain, str(qa["question"]), passages)
+            gen = domain.generation
+            async for _ in model.stream(
+                messages,
+                max_tokens=gen.max_tokens,
+                temperature=gen.temperature,
+                frequency_penalty=gen.frequency_penalty,
+            ):
+                pass  # fmt: skip
+            plain_ms.append((time.perf_counter() - t0) * 1000)
+            if n % 20 == 0:
+                print(f"  {n}/{len(rows_in)}", flush=True)
+        await model.close()
+    finally:
+        server.stop()
+
+    docs_text = {
+        (name, p.name): p.read_text(encoding="utf-8")
+        for name, d in domains.items()
+        if d.knowledge_dir
+        for p in d.knowledge_dir.glob("*")
+    }
+    answerable = [r for r in agentic if r.qa["answerable"]]
+    unanswerable = [r for r in agentic if not r.qa["answerable"]]
+    answered = [r for r in agentic if r.status == "answered"]
+    abstained = [r for r in agentic if r.status == "abstained"]
+    unsupported = [
+        r for r in answered
+        if not judge_supported(r.text, "\n".join(docs_text.get((str(r.qa["domain"]), d), "") for d in r.cited_docs))
+    ]  # fmt: skip
+    gold_hits = [
+        r for r in answerable if r.status == "answered" and contains_gold(r.text, str(r.qa["answer"]))
+    ]
+    recall5 = sum(r.in_top5 for r in answerable) / len(answerable)
+    print(
+        f"== agentic RAG on {len(agentic)} questions ({len(answerable)} answerable, {len(unanswerable)} not)"
+    )
+    print(f"retrieval recall@5                      {recall5:7.2%}")
+    print(
+        f"answered (answerable)                   {sum(r.status == 'answered' for r in answerable) / len(answerable):7.2%}"
+    )
+    print(f"  … containing the gold fact            {len(gold_hits) / len(answerable):7.2%}")
+    print(
+        f"  … revised extractively                {sum(r.revised for r in answered) / max(1, len(answered)):7.2%} of answers"
+    )
+    print(
+        f"abstained (unanswerable) = recall       {sum(r.status == 'abstained' for r in unanswerable) / len(unanswerable):7.2%}"
+    )
+    print(
+        f"abstention precision                    {sum(not r.qa['answerable'] for r in abstained) / max(1, len(abstained)):7.2%}"
+    )
+    print(
+        f"answers with an unsupported claim       {len(unsupported)} of {len(answered)} (independent lexical judge)"
+    )
+    for r in unsupported[:5]:
+        print(f"    {r.qa['id']}: {r.text[:160]!r}")
+    print("latency per agent (ms, p50 / p90):")
+    for name in ("rewrite", "retrieve", "grade", "ttft", "generate", "verify", "revise"):
+        vals = [r.timings[name] for r in agentic if name in r.timings]
+        if vals:
+            print(f"  {name:<10} {statistics.median(vals):8.1f} / {pct(vals, 0.9):8.1f}   (n={len(vals)})")
+    totals = [r.total_ms for r in agentic]
+    print(
+        f"end to end: agentic p50 {statistics.median(totals):.0f} ms, plain RAG p50 {statistics.median(plain_ms):.0f} ms; "
+        f"mean overhead {(sum(totals) - sum(plain_ms)) / sum(plain_ms):+.1%}"
+    )

@@ -1,0 +1,63 @@
+"""The domain's agents on real NATS: unsupported claims never reach the caller; revise or abstain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from accel.client import AccelClient
+from contracts import FinalAnswer, TokenDelta
+from tests.helpers.stub_model import StubModel
+from tests.integration.conftest import Pipeline
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def stub(pipeline: Pipeline) -> Iterator[StubModel]:
+    yield pipeline.model
+    pipeline.model.mode = "echo"
+
+
+async def test_invented_claim_is_dropped_before_it_is_streamed(client: AccelClient, stub: StubModel) -> None:
+    events = [e async for e in client.stream("What is the checked baggage allowance on an economy ticket?")]
+    final = events[-1]
+    assert isinstance(final, FinalAnswer)
+    part = final.parts[0]
+    assert part.status == "answered" and not part.revised
+    assert "pony" not in part.text and "47 kg" not in part.text
+    streamed = "".join(e.text for e in events if isinstance(e, TokenDelta))
+    assert "pony" not in streamed  # never shown to the caller, not even mid-stream
+    assert part.support == 0.5  # one of the draft's two claims was supported
+    assert "[1]" in part.text and part.citations[0].ref == 1
+
+
+async def test_hallucinated_draft_is_revised_from_the_evidence(client: AccelClient, stub: StubModel) -> None:
+    stub.mode = "fixed"
+    stub.reply = "Every passenger may bring 99 suitcases for free on any flight."
+    final = await client.ask("What is the checked baggage allowance on an economy ticket?")
+    part = final.parts[0]
+    assert part.status == "answered" and part.revised
+    assert "99" not in part.text
+    assert part.citations and "baggage" in part.citations[0].doc_id
+    assert part.support == 0.0
+
+
+async def test_question_the_knowledge_base_does_not_answer_is_abstained(
+    client: AccelClient, stub: StubModel
+) -> None:
+    final = await client.ask("Do you sell tickets for the Lisbon tram museum guided tours on Sundays?")
+    if final.status == "rejected":  # the router may already call it out of scope; both are honest
+        return
+    assert final.status == "abstained", final
+    assert "does not say" in final.text
+
+
+async def test_model_server_failure_is_an_explicit_error_not_silence(
+    client: AccelClient, stub: StubModel
+) -> None:
+    stub.mode = "fail"
+    final = await client.ask("How do I activate an eSIM on my phone?", timeout_s=10)
+    assert final.status == "failed"
+    assert final.parts[0].error and "model endpoint" in final.parts[0].error
