@@ -172,7 +172,7 @@ def ask(
         domains = ", ".join(p.domain for p in final.parts) or "-"
         out.print(
             f"\n[bold]status[/] {final.status}   [bold]domains[/] {domains}   "
-            f"[bold]time[/] {time.perf_counter() - t0:.2f}s"
+            f"[bold]time[/] {time.perf_counter() - t0:.2f}s   [bold]cost[/] {final.cost:.6f}"
         )
         if final.decision is not None and final.decision.rejected:
             out.print(f"[bold]reason[/] {final.decision.reason_code}: {final.decision.reason}")

@@ -15,9 +15,13 @@ from nats.aio.client import Client
 from nats.aio.msg import Msg
 from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
+from opentelemetry import propagate, trace
+from opentelemetry.trace import SpanKind
 
 from contracts import ErrorEvent, FinalAnswer, QueryRequested, TokenDelta, parse_reply, subjects
 from contracts.messages import utcnow
+
+_tracer = trace.get_tracer("accel.client")
 
 
 class AccelError(Exception):
@@ -65,9 +69,24 @@ class AccelClient:
         )
 
     async def _request(self, query: QueryRequested, timeout_s: float) -> FinalAnswer:
+        with _tracer.start_as_current_span(
+            f"{subjects.QUERY} request", kind=SpanKind.CLIENT, attributes={"accel.query_id": query.query_id}
+        ) as span:
+            reply = await self._send(query, timeout_s)
+            span.set_attribute("accel.answer.status", reply.status)
+            return reply
+
+    async def _send(self, query: QueryRequested, timeout_s: float) -> FinalAnswer:
+        headers: dict[str, str] = {}
+        propagate.inject(
+            headers
+        )  # W3C trace context rides in NATS headers, as FastStream's middleware expects
         try:
             msg = await self.nc.request(
-                subjects.QUERY, query.model_dump_json().encode(), timeout=timeout_s + self.grace_s
+                subjects.QUERY,
+                query.model_dump_json().encode(),
+                timeout=timeout_s + self.grace_s,
+                headers=headers,
             )
         except NoRespondersError as exc:
             raise AccelError("no router is serving accel.v1.query; is the stack up (`accel up`)?") from exc

@@ -230,6 +230,9 @@ class DomainAnswer(QueryScoped):
     revised: bool = Field(
         default=False, description="The draft failed verification; this is the extractive revision."
     )
+    cost: float = Field(
+        default=0.0, description="Model cost of this part, from the endpoint's configured prices."
+    )
 
 
 class MissingPart(BaseModel):
@@ -254,6 +257,7 @@ class FinalAnswer(QueryScoped):
     decision: RouteDecision | None = None
     took_ms: float
     warnings: list[str] = Field(default_factory=list)
+    cost: float = Field(default=0.0, description="Sum of the parts' model cost.")
 
 
 ErrorCode = Literal["invalid_message", "unavailable", "timeout", "internal"]

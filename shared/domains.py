@@ -31,6 +31,8 @@ class Generation(BaseModel):
     max_tokens: Annotated[int, Field(ge=1, le=4096)] = 200
     temperature: Annotated[float, Field(ge=0.0, le=2.0)] = 0.2
     frequency_penalty: Annotated[float, Field(ge=-2.0, le=2.0)] = 0.5
+    price_per_1k_prompt_tokens: Annotated[float, Field(ge=0.0)] = 0.0
+    price_per_1k_completion_tokens: Annotated[float, Field(ge=0.0)] = 0.0
     system_prompt: str = (
         "Answer only from the numbered passages and cite them as [1], [2]. "
         "If the passages do not contain the answer, say that you do not know."

@@ -19,7 +19,7 @@ from nats.micro.service import Service
 
 from shared.broker import connection
 from shared.logs import configure_logging
-from shared.telemetry import setup_tracing
+from shared.telemetry import setup_metrics, setup_tracing
 
 VERSION = "0.1.0"
 
@@ -73,4 +73,5 @@ def run(app_factory: Callable[[], FastStream], service: str, log_level: str) -> 
     """Entry point of ``python -m services.<name>``: logging, tracing, run until SIGINT/SIGTERM."""
     configure_logging(service, log_level)
     setup_tracing(service)
+    setup_metrics(service)
     asyncio.run(app_factory().run())

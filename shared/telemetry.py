@@ -33,6 +33,38 @@ def _exporter(name: str) -> SpanExporter | None:
     raise RuntimeError(f"OTEL_TRACES_EXPORTER={name!r} is not supported: use none, console or otlp")
 
 
+def setup_metrics(service: str) -> None:
+    """Install a meter provider when ``OTEL_METRICS_EXPORTER`` asks for one (console or otlp)."""
+    name = os.environ.get("OTEL_METRICS_EXPORTER", "none").strip().lower()
+    if name in ("", "none"):
+        return
+    from opentelemetry import metrics
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import (
+        ConsoleMetricExporter,
+        MetricExporter,
+        PeriodicExportingMetricReader,
+    )
+
+    exporter: MetricExporter
+    if name == "console":
+        exporter = ConsoleMetricExporter()
+    elif name == "otlp":
+        try:
+            from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
+        except ImportError as exc:
+            raise RuntimeError(
+                "OTEL_METRICS_EXPORTER=otlp needs `pip install opentelemetry-exporter-otlp-proto-http`"
+            ) from exc
+        exporter = OTLPMetricExporter()
+    else:
+        raise RuntimeError(f"OTEL_METRICS_EXPORTER={name!r} is not supported: use none, console or otlp")
+    resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME") or f"accel-{service}"})
+    metrics.set_meter_provider(
+        MeterProvider(resource=resource, metric_readers=[PeriodicExportingMetricReader(exporter)])
+    )
+
+
 def setup_tracing(service: str) -> TracerProvider:
     """Install a tracer provider for this process (idempotent)."""
     current = trace.get_tracer_provider()

@@ -6,9 +6,34 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from shared.settings import DEFAULT_DOMAINS_DIR
 from tests.helpers.servers import Server, nats_server, valkey_server
+
+# Every span of the test process is kept in memory, so trace tests can assert parent→child edges.
+# Installed at import time: brokers built later pick it up.
+SPANS = InMemorySpanExporter()
+_provider = TracerProvider()
+_provider.add_span_processor(SimpleSpanProcessor(SPANS))
+trace.set_tracer_provider(_provider)
+METRICS = InMemoryMetricReader()
+metrics.set_meter_provider(MeterProvider(metric_readers=[METRICS]))
+
+
+@pytest.fixture(scope="session")
+def spans() -> InMemorySpanExporter:
+    return SPANS
+
+
+@pytest.fixture(scope="session")
+def metric_reader() -> InMemoryMetricReader:
+    return METRICS
 
 
 @pytest.fixture(scope="session")

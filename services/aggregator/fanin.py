@@ -167,4 +167,5 @@ def build_final(
         decision=plan.decision,
         took_ms=round((time.time() - started) * 1000, 2),
         warnings=warnings,
+        cost=round(sum(p.cost for p in parts), 6),
     )

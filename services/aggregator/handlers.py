@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from contracts import DomainAnswer, ErrorEvent, MissingPart, PlanAccepted, RoutePlan, Turn, subjects
 from services.aggregator.fanin import FanIn, build_final
 from shared.memory import ConversationMemory, MemoryUnavailable
+from shared.metrics import get_metrics
 
 log = logging.getLogger(__name__)
 SERVICE = "aggregator"
@@ -53,6 +54,10 @@ def build_handlers(state: AggregatorState) -> NatsRouter:
             span.set_attribute("accel.aggregate.parts", len(parts))
             span.set_attribute("accel.aggregate.missing", [m.domain for m in missing])
             span.set_attribute("accel.aggregate.status", final.status)
+            span.set_attribute("accel.query.cost", final.cost)
+            m = get_metrics()
+            m.hop_duration.record(final.took_ms, {"hop": "end_to_end", "status": final.status})
+            m.cost.record(final.cost, {"status": final.status})
             assert state.publish is not None, "the app factory sets the publisher"
             if plan.reply_to:
                 await state.publish(final, plan.reply_to)

@@ -22,6 +22,7 @@ from services.domain.agents import Evidence, Grader, Rewriter, Searcher, Verdict
 from services.domain.settings import DomainSettings
 from shared.domains import DomainDefinition
 from shared.inference import ChatModel, ModelUnavailable
+from shared.metrics import get_metrics
 
 PublishDelta = Callable[[str, TokenDelta], Awaitable[None]]
 tracer = trace.get_tracer("accel.domain")
@@ -52,6 +53,24 @@ class DomainPipeline:
         self.verifier = verifier
         self.publish_delta = publish_delta
 
+    def _usage(self, messages: list[dict[str, str]], completion_tokens: int) -> dict[str, object]:
+        """Usage and cost of one generation. Prompt tokens are estimated (4 characters a token):
+        streamed chat completions do not report them on every server."""
+        prompt_tokens = sum(len(m["content"]) for m in messages) // 4
+        gen = self.domain.generation
+        cost = (
+            prompt_tokens * gen.price_per_1k_prompt_tokens
+            + completion_tokens * gen.price_per_1k_completion_tokens
+        ) / 1000
+        m = get_metrics()
+        attrs = {"domain": self.domain.name, "model": self.model.model}
+        m.tokens.add(prompt_tokens, {**attrs, "kind": "prompt"})
+        m.tokens.add(completion_tokens, {**attrs, "kind": "completion"})
+        return {
+            "usage": Usage(prompt_tokens=prompt_tokens, completion_tokens=completion_tokens),
+            "cost": round(cost, 6),
+        }
+
     def _answer(self, task: DomainTask, **fields: object) -> DomainAnswer:
         return DomainAnswer(
             query_id=task.query_id,
@@ -73,7 +92,10 @@ class DomainPipeline:
         streamed: list[str] = []
         try:
             async with asyncio.timeout(remaining):
-                return await self._run(task, timings, streamed)
+                answer = await self._run(task, timings, streamed)
+            for hop, ms in answer.timings_ms.items():
+                get_metrics().hop_duration.record(ms, {"hop": hop, "domain": task.domain})
+            return answer
         except TimeoutError:
             return self._answer(
                 task,
@@ -155,6 +177,7 @@ class DomainPipeline:
             ):
                 if produced == 0:
                     timings["ttft"] = round((time.perf_counter() - t_gen) * 1000, 2)
+                    span.set_attribute("accel.ttft_ms", timings["ttft"])
                 produced += 1
                 buffer += delta
                 *complete, buffer = _BOUNDARY.split(buffer)
@@ -173,7 +196,7 @@ class DomainPipeline:
             span.set_attribute("accel.verify.kept", len(kept))
             span.set_attribute("accel.verify.dropped", len(dropped))
         if not any(v.refs for v in kept):
-            return await self._revise(task, evidence, timings, emit, support, produced)
+            return await self._revise(task, evidence, timings, emit, support, self._usage(messages, produced))
         await emit("", done=True)
         refs = sorted({r for v in kept for r in v.refs})
         return self._answer(
@@ -181,9 +204,9 @@ class DomainPipeline:
             status="answered",
             text=" ".join(v.sentence for v in kept),
             citations=self._citations(evidence, refs),
-            usage=Usage(completion_tokens=produced),
             timings_ms=timings,
             support=support,
+            **self._usage(messages, produced),
         )
 
     async def _revise(
@@ -193,7 +216,7 @@ class DomainPipeline:
         timings: dict[str, float],
         emit: Callable[[str, bool], Awaitable[None]],
         support: float,
-        produced: int,
+        usage: dict[str, object],
     ) -> DomainAnswer:
         """The one revision: answer with the best evidence sentence itself, or abstain."""
         t = time.perf_counter()
@@ -211,10 +234,10 @@ class DomainPipeline:
             status="answered",
             text=text,
             citations=self._citations(evidence, [passage_index + 1]),
-            usage=Usage(completion_tokens=produced),
             timings_ms=timings,
             support=support,
             revised=True,
+            **usage,
         )
 
     @staticmethod

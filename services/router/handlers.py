@@ -15,6 +15,7 @@ from contracts import DomainTask, ErrorEvent, PlanAccepted, QueryRequested, Rout
 from services.router.logic import Router
 from services.router.settings import RouterSettings
 from shared.memory import ConversationMemory, MemoryUnavailable
+from shared.metrics import get_metrics
 
 log = logging.getLogger(__name__)
 SERVICE = "router"
@@ -45,6 +46,7 @@ def build_handlers(state: RouterState) -> NatsRouter:
         outcome = await state.router.decide(query.text, history)
         decision, routes = outcome.decision, outcome.routes
         span = trace.get_current_span()
+        span.set_attribute("accel.query_id", query.query_id)
         span.set_attribute("accel.route.rejected", decision.rejected)
         span.set_attribute("accel.route.path", decision.path)
         span.set_attribute("accel.route.domains", [r.domain for r in routes])
@@ -53,6 +55,12 @@ def build_handlers(state: RouterState) -> NatsRouter:
         span.set_attribute("accel.route.scores", json.dumps(decision.scores))
         if decision.reason_code:
             span.set_attribute("accel.route.reason_code", decision.reason_code)
+        m = get_metrics()
+        m.hop_duration.record(decision.decision_ms, {"hop": "route", "path": decision.path})
+        if decision.rejected:
+            m.rejections.add(1, {"reason": decision.reason_code or "unknown"})
+        for r in routes:
+            m.routes.add(1, {"domain": r.domain, "path": decision.path})
         plan = RoutePlan(
             query_id=query.query_id,
             conversation_id=query.conversation_id,

@@ -1,0 +1,30 @@
+"""OpenTelemetry metrics every service records (exporter chosen by ``OTEL_METRICS_EXPORTER``).
+
+- ``accel.hop.duration`` (ms, histogram; attribute ``hop``): route, retrieve, grade, generate, verify,
+  aggregate, end_to_end;
+- ``accel.routes`` (counter; ``domain``, ``path``) and ``accel.rejections`` (counter; ``reason``);
+- ``accel.tokens`` (counter; ``domain``, ``model``, ``kind`` = prompt | completion);
+- ``accel.query.cost`` (histogram, in the currency of the configured prices; ``status``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from opentelemetry import metrics
+
+
+class Metrics:
+    def __init__(self, meter: metrics.Meter) -> None:
+        self.hop_duration = meter.create_histogram(
+            "accel.hop.duration", unit="ms", description="Time per hop"
+        )
+        self.routes = meter.create_counter("accel.routes", description="Routed sub-queries per domain")
+        self.rejections = meter.create_counter("accel.rejections", description="Rejected queries by reason")
+        self.tokens = meter.create_counter("accel.tokens", description="Model tokens per domain")
+        self.cost = meter.create_histogram("accel.query.cost", description="Model cost per answered query")
+
+
+@lru_cache(maxsize=1)
+def get_metrics() -> Metrics:
+    return Metrics(metrics.get_meter("accel"))
