@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import rag, router
+from bench import load, rag, router
 
-BENCHES = {"router": router.main, "rag": rag.main}
+BENCHES = {"router": router.main, "rag": rag.main, "load": load.main}
 
 
 def main() -> None:

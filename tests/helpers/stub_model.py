@@ -13,6 +13,7 @@ import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 
 class StubModel:
@@ -82,12 +83,12 @@ class StubModel:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def answer(self, body: dict[str, object]) -> str:
+    def answer(self, body: dict[str, Any]) -> str:
         if self.mode != "echo":
             return self.reply
         system = next(
             (m.get("content", "") for m in body.get("messages", []) if m.get("role") == "system"), ""
-        )  # type: ignore[union-attr]
+        )
         match = re.search(r"\[1\] (.+?[.!?])(?:\s|$)", str(system))
         first = match.group(1) if match else self.reply
         return f"{first} [1] {self.INVENTED}"

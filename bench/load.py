@@ -1,0 +1,147 @@
+"""Load benchmark: N concurrent backends against the embedded stack.
+
+    python -m bench load [--backends 1 8 32] [--seconds 15] [--real-model]
+
+With the default fast stub model endpoint it measures our own overhead, not the model's. It
+reports throughput, end-to-end latency p50/p99, per-hop latency (route, retrieve, grade, generate,
+verify), the orchestration overhead (end to end minus model and retrieval time), and lost and
+duplicated answers. Duplicates are counted on the ``accel.v1.answers`` event subject, lost ones as
+queries that got no reply at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+import nats
+from nats.aio.msg import Msg
+
+from accel.client import AccelClient, AccelError
+from accel.stack import Stack
+from contracts import subjects
+from shared.settings import DEFAULT_DOMAINS_DIR, REPO_ROOT
+
+QUESTIONS = [
+    "What is the checked baggage allowance on an economy ticket?",
+    "How do I activate an eSIM on my phone?",
+    "How long do refunds take after a return?",
+    "What does it cost to send money abroad?",
+    "Can I download films to watch offline?",
+    "Explain the offside rule in football",  # rejected by the router: no domain work
+]
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * (len(s) - 1) + 0.5))]
+
+
+async def run_level(url: str, backends: int, seconds: float) -> dict[str, object]:
+    answers: Counter[str] = Counter()
+    watcher = await nats.connect(url)
+
+    async def on_answer(msg: Msg) -> None:
+        answers[json.loads(msg.data)["query_id"]] += 1
+
+    await watcher.subscribe(subjects.ANSWERS, cb=on_answer)
+    e2e: list[float] = []
+    hops: dict[str, list[float]] = {}
+    overhead: list[float] = []
+    sent: list[str] = []
+    errors: list[str] = []
+    stop = time.monotonic() + seconds
+
+    async def backend(i: int) -> None:
+        async with await AccelClient.connect(url) as client:
+            n = i
+            while time.monotonic() < stop:
+                q = QUESTIONS[n % len(QUESTIONS)]
+                n += 1
+                t0 = time.perf_counter()
+                try:
+                    final = await client.ask(q, timeout_s=30)
+                except AccelError as exc:
+                    errors.append(str(exc))
+                    continue
+                took = (time.perf_counter() - t0) * 1000
+                sent.append(final.query_id)
+                e2e.append(took)
+                if final.decision is not None:
+                    hops.setdefault("route", []).append(final.decision.decision_ms)
+                model_and_retrieval = 0.0
+                for p in final.parts:
+                    for k, v in p.timings_ms.items():
+                        hops.setdefault(k, []).append(v)
+                    model_and_retrieval = max(
+                        model_and_retrieval, p.timings_ms.get("retrieve", 0) + p.timings_ms.get("generate", 0)
+                    )
+                if final.parts and all(p.status != "failed" for p in final.parts):
+                    overhead.append(took - model_and_retrieval)
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(backend(i) for i in range(backends)))
+    wall = time.perf_counter() - t0
+    await asyncio.sleep(0.5)
+    await watcher.close()
+    duplicated = sum(1 for qid in sent if answers[qid] > 1)
+    lost = sum(1 for qid in sent if answers[qid] == 0) + len(errors)
+    return {
+        "backends": backends,
+        "queries": len(sent),
+        "throughput_qps": round(len(sent) / wall, 1),
+        "e2e_p50_ms": round(pct(e2e, 0.5), 1),
+        "e2e_p99_ms": round(pct(e2e, 0.99), 1),
+        "overhead_p50_ms": round(pct(overhead, 0.5), 1),
+        "hops_p50_ms": {k: round(statistics.median(v), 1) for k, v in sorted(hops.items())},
+        "lost": lost,
+        "duplicated": duplicated,
+        "errors": errors[:3],
+    }
+
+
+async def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench load")
+    parser.add_argument("--backends", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--seconds", type=float, default=15.0)
+    parser.add_argument("--real-model", action="store_true", help="use llama-server instead of the fast stub")
+    parser.add_argument("--replicas", type=int, default=1, help="worker processes per domain")
+    args = parser.parse_args(argv)
+    stub = None
+    model_url = None
+    if not args.real_model:
+        from tests.helpers.stub_model import StubModel
+
+        stub = StubModel()
+        stub.__enter__()
+        model_url = stub.url
+    stack = Stack(
+        data_dir=Path(tempfile.mkdtemp(prefix="accel-bench-load-")),
+        domains_dir=DEFAULT_DOMAINS_DIR,
+        model_url=model_url,
+        replicas=args.replicas,
+        extra_env={"ACCEL_CACHE_DIR": str(REPO_ROOT / ".accel" / "cache")},
+        progress=lambda m: print(f"  {m}", flush=True),
+    )
+    try:
+        info = await stack.start(timeout=240)
+        print(f"== load on 2 cores, model: {'llama-server SmolLM2-135M' if args.real_model else 'fast stub'}, "
+              f"{args.replicas} worker(s) per domain, {args.seconds:.0f}s per level")  # fmt: skip
+        async with await AccelClient.connect(info.nats_url) as warm:
+            for q in QUESTIONS:
+                await warm.ask(q, timeout_s=60)
+        for level in args.backends:
+            result = await run_level(info.nats_url, level, args.seconds)
+            print(json.dumps(result), flush=True)
+    finally:
+        stack.stop()
+        if stub is not None:
+            stub.__exit__(None, None, None)

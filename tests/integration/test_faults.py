@@ -1,0 +1,166 @@
+"""Fault tests on real processes: kill -9 a domain worker, stop Redis, model down, restart NATS.
+
+The stack is the real supervised `accel up` stack (nats-server, valkey-server, every service as its
+own process) pointed at the stub model, so faults are real process deaths, not mocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from accel.client import AccelClient, AccelError
+from accel.stack import Child, Stack
+from shared.settings import DEFAULT_DOMAINS_DIR
+from tests.helpers.stub_model import StubModel
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def model() -> Iterator[StubModel]:
+    with StubModel() as stub:
+        yield stub
+
+
+@pytest.fixture(scope="module")
+async def stack(model: StubModel, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    s = Stack(
+        data_dir=tmp_path_factory.mktemp("fault-stack"),
+        domains_dir=DEFAULT_DOMAINS_DIR,
+        model_url=model.url,
+        extra_env={"ACCEL_CACHE_DIR": str(DEFAULT_DOMAINS_DIR.parent / ".accel" / "cache")},
+    )
+    await s.start(timeout=180)
+    supervisor = asyncio.create_task(s.supervise())
+    yield s
+    supervisor.cancel()
+    s.stop()
+
+
+@pytest.fixture
+async def client(stack: Stack) -> AsyncIterator[AccelClient]:
+    assert stack.info is not None
+    async with await AccelClient.connect(stack.info.nats_url) as c:
+        yield c
+
+
+@pytest.fixture(autouse=True)
+def reset_model(model: StubModel) -> Iterator[None]:
+    yield
+    model.mode = "echo"
+
+
+def child(stack: Stack, name: str) -> Child:
+    return next(c for c in [*stack.infra, *stack.services] if c.name == name)
+
+
+async def wait_alive(c: Child, timeout: float = 30) -> None:
+    """Poll the supervisor's work: the child is a process, nothing in this loop can signal an event."""
+    for _ in range(int(timeout / 0.2)):
+        if c.alive:
+            return
+        await asyncio.sleep(0.2)
+    assert c.alive
+
+
+async def test_kill_9_domain_worker_mid_answer_gives_timeout_answer_then_recovers(
+    stack: Stack, client: AccelClient, model: StubModel
+) -> None:
+    worker = child(stack, "domain-travel")
+    model.mode = "stall"  # the worker is inside generation when it dies
+    pending = asyncio.create_task(
+        client.ask("What is the checked baggage allowance on an economy ticket?", timeout_s=4)
+    )
+    await asyncio.sleep(1.5)
+    assert worker.proc is not None
+    os.kill(worker.proc.pid, signal.SIGKILL)
+    final = await pending
+    assert final.status == "timeout"
+    assert [m.domain for m in final.missing] == ["travel"]
+    model.mode = "echo"
+    await wait_alive(worker)  # the supervisor restarts it
+    for _ in range(60):
+        try:
+            again = await client.ask(
+                "What is the checked baggage allowance on an economy ticket?", timeout_s=10
+            )
+        except AccelError:
+            again = None
+        if again is not None and again.status == "answered":
+            break
+        await asyncio.sleep(0.5)
+    assert again is not None and again.status == "answered"
+
+
+async def test_redis_down_answers_without_memory_and_resumes(stack: Stack, client: AccelClient) -> None:
+    redis = child(stack, "valkey")
+    redis.stop()
+    try:
+        final = await client.ask(
+            "How do I activate an eSIM on my phone?", conversation_id="redis-down", timeout_s=10
+        )
+        assert final.status == "answered"
+        assert any("memory unavailable" in w for w in final.warnings), final.warnings
+    finally:
+        redis.start()
+    await asyncio.sleep(1.0)
+    first = await client.ask(
+        "How do I activate an eSIM on my phone?", conversation_id="redis-back", timeout_s=10
+    )
+    assert first.warnings == []
+    follow = await client.ask("and how much does it cost?", conversation_id="redis-back", timeout_s=10)
+    assert follow.warnings == []
+
+
+async def test_model_down_is_an_explicit_error_and_the_breaker_stops_hammering(
+    client: AccelClient, model: StubModel
+) -> None:
+    model.mode = "fail"
+    calls_before = model.calls
+    statuses = []
+    for _ in range(6):
+        final = await client.ask("What is the checked baggage allowance on an economy ticket?", timeout_s=5)
+        statuses.append(final.status)
+        assert final.parts and final.parts[0].error
+    assert set(statuses) == {"failed"}
+    # one domain worker: three real calls open its circuit, later queries fail fast without a call
+    assert model.calls - calls_before <= 4
+    assert "circuit open" in (final.parts[0].error or "")
+
+
+async def test_nats_restart_under_load_every_query_gets_an_answer_or_explicit_error(
+    stack: Stack, client: AccelClient
+) -> None:
+    nats = child(stack, "nats")
+    questions = ["How do I activate an eSIM on my phone?", "Explain the offside rule in football"] * 10
+
+    async def one(q: str) -> str:
+        try:
+            return (await client.ask(q, timeout_s=8)).status
+        except AccelError as exc:
+            return f"error: {exc}"
+
+    t0 = time.monotonic()
+    load = [asyncio.create_task(one(q)) for q in questions]
+    await asyncio.sleep(0.2)
+    nats.stop()
+    nats.start()
+    outcomes = await asyncio.gather(*load)
+    assert time.monotonic() - t0 < 20  # nothing hangs past its deadline plus the client's grace
+    assert len(outcomes) == len(questions)  # each one an answer or an explicit error, none silent
+    # after recovery, every service has reconnected and answers again
+    for _ in range(60):
+        try:
+            final = await client.ask("How do I activate an eSIM on my phone?", timeout_s=8)
+            if final.status == "answered":
+                break
+        except AccelError:
+            pass
+        await asyncio.sleep(0.5)
+    assert final.status == "answered"
