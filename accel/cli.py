@@ -192,6 +192,67 @@ def ask(
     raise typer.Exit(code)
 
 
+@app.command()
+def chat(
+    nats_url: NatsUrl = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    conversation: Annotated[
+        str | None, typer.Option("--conversation", "-c", help="Conversation id to resume.")
+    ] = None,
+    tenant: Annotated[str, typer.Option(help="Tenant id.")] = "default",
+    timeout: Annotated[float, typer.Option(help="Seconds the system has per answer.")] = 60.0,
+) -> None:
+    """Interactive conversation: follow-ups use what was said before. /new starts over, /quit ends."""
+    import uuid
+
+    from accel.client import AccelClient, AccelError
+    from contracts import FinalAnswer
+
+    url = _resolve_nats(nats_url, data_dir)
+    conv = conversation or uuid.uuid4().hex[:12]
+
+    async def main() -> None:
+        nonlocal conv
+        async with await AccelClient.connect(url) as client:
+            out.print(f"conversation [bold]{conv}[/]  (/new starts a new one, /quit or Ctrl-D ends)")
+            while True:
+                try:
+                    text = (await asyncio.to_thread(input, "you> ")).strip()
+                except EOFError:
+                    return
+                if not text:
+                    continue
+                if text in ("/quit", "/exit"):
+                    return
+                if text == "/new":
+                    conv = uuid.uuid4().hex[:12]
+                    out.print(f"conversation [bold]{conv}[/]")
+                    continue
+                shown = False
+                try:
+                    async for event in client.stream(
+                        text, conversation_id=conv, tenant_id=tenant, timeout_s=timeout
+                    ):
+                        if isinstance(event, FinalAnswer):
+                            if not shown or event.status not in ("answered",) or len(event.parts) > 1:
+                                out.print(("\n" if shown else "") + event.text, markup=False, highlight=False)
+                            elif shown:
+                                out.print()
+                            domains = ", ".join(p.domain for p in event.parts) or "-"
+                            out.print(f"[dim]{event.status} · {domains} · {event.took_ms / 1000:.2f}s[/]")
+                            for w in event.warnings:
+                                out.print(f"[yellow]warning[/] {w}")
+                            break
+                        if not shown:
+                            out.print(f"[bold cyan]{event.domain}>[/] ", end="")
+                            shown = True
+                        out.print(event.text, end="", markup=False, highlight=False)
+                except AccelError as exc:
+                    err.print(f"[bold red]error:[/] {exc}")
+
+    asyncio.run(main())
+
+
 class ServiceName(StrEnum):
     router = "router"
     domain = "domain"

@@ -45,6 +45,24 @@ async def test_client_streams_tokens_from_the_real_model(stack: RunningStack) ->
         assert final.parts[0].timings_ms["ttft"] > 0
 
 
+def test_chat_keeps_the_conversation_for_follow_ups(stack: RunningStack) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "accel.cli", "chat", "--nats-url", stack.nats_url],
+        input="What is the checked baggage allowance on an economy ticket?\nand for business?\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [line for line in result.stdout.splitlines() if " · " in line]
+    assert len(lines) == 2, result.stdout
+    assert all("travel" in line for line in lines)  # the follow-up went to travel through the conversation
+
+
 def test_status_lists_every_service(stack: RunningStack) -> None:
     result = accel("status", "--nats-url", stack.nats_url)
     assert result.returncode == 0, result.stderr
