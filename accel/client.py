@@ -99,6 +99,51 @@ class AccelClient:
             raise AccelError(f"{reply.service} {reply.code}: {reply.detail}", reply)
         return reply
 
+    async def submit(
+        self,
+        text: str,
+        *,
+        conversation_id: str | None = None,
+        tenant_id: str = "default",
+        timeout_s: float = 60.0,
+    ) -> FinalAnswer:
+        """Send through the durable intake (JetStream) and wait for the answer.
+
+        Once this call has the stream's acknowledgement the query survives router restarts; a
+        retried submit with the same query is answered once."""
+        query = self._query(text, conversation_id, tenant_id, timeout_s, stream=False)
+        return await self.submit_query(query, timeout_s)
+
+    async def submit_query(self, query: QueryRequested, timeout_s: float) -> FinalAnswer:
+        inbox = self.nc.new_inbox()
+        sub = await self.nc.subscribe(inbox, max_msgs=1)
+        try:
+            query = query.model_copy(update={"reply_to": inbox})
+            headers = {"Nats-Msg-Id": f"{query.tenant_id}-{query.query_id}"}
+            propagate.inject(headers)
+            try:
+                await self.nc.jetstream().publish(
+                    subjects.INTAKE, query.model_dump_json().encode(), headers=headers, timeout=5
+                )
+            except Exception as exc:
+                raise AccelError(
+                    f"the durable intake did not accept the query ({type(exc).__name__}: {exc}); "
+                    "is a router running on a JetStream-enabled NATS?"
+                ) from exc
+            try:
+                msg = await sub.next_msg(timeout=timeout_s + self.grace_s)
+            except (NatsTimeout, TimeoutError) as exc:
+                raise AccelError(
+                    f"no answer within {timeout_s + self.grace_s:.0f}s (query {query.query_id})"
+                ) from exc
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+        reply = parse_reply(msg.data)
+        if isinstance(reply, ErrorEvent):
+            raise AccelError(f"{reply.service} {reply.code}: {reply.detail}", reply)
+        return reply
+
     async def ask(
         self,
         text: str,

@@ -10,6 +10,17 @@ QUERY = f"{PREFIX}.query"
 PLAN = f"{PREFIX}.plan"
 """RoutePlan, request/reply from router to an aggregator replica: the reply is a PlanAccepted."""
 
+INTAKE = f"{PREFIX}.intake"
+"""QueryRequested (with reply_to), published to JetStream: durable intake. The stream's PubAck says the
+query is accepted; the answer goes to reply_to and accel.v1.answers. Set the Nats-Msg-Id header to the
+query id: duplicates within the window are dropped by the stream."""
+
+INTAKE_STREAM = "ACCEL_INTAKE"
+INTAKE_DUPLICATE_WINDOW_S = 120.0
+
+DEAD_LETTER = f"{PREFIX}.dead"
+"""ErrorEvent for intake messages that kept failing, with the reason (their sender is told too)."""
+
 ANSWERS = f"{PREFIX}.answers"
 """FinalAnswer events, for backends that listen instead of waiting on a reply."""
 

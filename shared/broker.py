@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from typing import Any
 
 from faststream.middlewares import ExceptionMiddleware
@@ -21,19 +22,27 @@ from pydantic import ValidationError
 
 from contracts import ErrorEvent, subjects
 
+_SUBJECT = re.compile(r"^[^\s*>]+$")
+
+
+def subject_ok(subject: str) -> bool:
+    return bool(_SUBJECT.match(subject)) and len(subject) <= 256
+
+
 log = logging.getLogger(__name__)
 
 
-def _ids_from(body: bytes) -> tuple[str | None, str | None]:
-    """Best-effort query/task ids from a message that failed validation, so its sender can be told."""
+def _ids_from(body: bytes) -> tuple[str | None, str | None, str | None]:
+    """Best-effort query id, task id and reply_to from a message that failed, so its sender can be told."""
     try:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        return None, None
+        return None, None, None
     if not isinstance(data, dict):
-        return None, None
-    qid, tid = data.get("query_id"), data.get("task_id")
-    return (qid if isinstance(qid, str) else None, tid if isinstance(tid, str) else None)
+        return None, None, None
+    found = [data.get(k) for k in ("query_id", "task_id", "reply_to")]
+    qid, tid, reply = (v if isinstance(v, str) and v else None for v in found)
+    return qid, tid, reply
 
 
 def describe_validation_error(exc: ValidationError, limit: int = 5) -> str:
@@ -56,7 +65,7 @@ def error_middleware(service: str) -> ExceptionMiddleware:
     @mw.add_handler(Exception)
     async def on_error(exc: Exception, message: NatsMessage, broker: BrokerDep) -> None:
         body: bytes = message.body if isinstance(message.body, bytes) else b""
-        query_id, task_id = _ids_from(body)
+        query_id, task_id, payload_reply = _ids_from(body)
         if isinstance(exc, ValidationError):
             code, detail = "invalid_message", describe_validation_error(exc)
         else:
@@ -73,8 +82,11 @@ def error_middleware(service: str) -> ExceptionMiddleware:
         payload = event.model_dump_json().encode()
         conn = broker.config.connection_state.connection
         await conn.publish(subjects.ERRORS, payload)
-        if message.reply_to:
-            await conn.publish(message.reply_to, payload)
+        reply = message.reply_to
+        if reply.startswith("$JS.ACK."):  # a JetStream delivery: its reply subject is the stream's ack
+            reply = payload_reply if payload_reply and subject_ok(payload_reply) else ""
+        if reply:
+            await conn.publish(reply, payload)
 
     return mw
 

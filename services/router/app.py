@@ -44,7 +44,7 @@ def create_app(settings: RouterSettings | None = None) -> FastStream:
     return build_app(
         broker,
         name=service_name(SERVICE),
-        subjects=[subjects.QUERY],
+        subjects=[subjects.QUERY, subjects.INTAKE],
         metadata={
             "domains": ",".join(classifier.names),
             "unsure_margin": f"{classifier.calibration.unsure_margin:.4f}",

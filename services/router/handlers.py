@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import dataclass, field
 
-from faststream.nats import NatsRouter
+from faststream.nats import JStream, NatsRouter, PullSub
 from faststream.nats.annotations import NatsBroker, NatsMessage
 from opentelemetry import trace
 
@@ -26,14 +27,40 @@ class RouterState:
     settings: RouterSettings
     router: Router
     memory: ConversationMemory
+    planned: OrderedDict[str, None] = field(default_factory=OrderedDict)
+
+    def seen(self, query: QueryRequested) -> bool:
+        """Whether this replica already planned the query (idempotent redelivery, duplicate events)."""
+        return f"{query.tenant_id}/{query.query_id}" in self.planned
+
+    def remember(self, query: QueryRequested, keep: int = 100_000) -> None:
+        self.planned[f"{query.tenant_id}/{query.query_id}"] = None
+        while len(self.planned) > keep:
+            self.planned.popitem(last=False)
+
+
+class AggregatorUnavailable(Exception):
+    """No aggregator replica accepted the plan in time."""
+
+
+MAX_DELIVERIES = 5
+
+
+def intake_stream() -> JStream:
+    """The durable intake stream (a new object per router: FastStream declares each one once)."""
+    return JStream(
+        subjects.INTAKE_STREAM,
+        subjects=[subjects.INTAKE],
+        duplicate_window=subjects.INTAKE_DUPLICATE_WINDOW_S,
+        max_age=24 * 3600,
+    )
 
 
 def build_handlers(state: RouterState) -> NatsRouter:
     nats = NatsRouter()
 
-    @nats.subscriber(subjects.QUERY, queue=SERVICE, no_reply=True, title="query")
-    async def on_query(query: QueryRequested, msg: NatsMessage, broker: NatsBroker) -> None:
-        reply_to = msg.reply_to or query.reply_to
+    async def handle(query: QueryRequested, reply_to: str | None, broker: NatsBroker) -> None:
+        """Route one query and dispatch it; raises AggregatorUnavailable if no aggregator takes it."""
         warnings: list[str] = []
         history: list[Turn] = []
         if state.settings.history_turns and query.text.strip():
@@ -76,19 +103,8 @@ def build_handlers(state: RouterState) -> NatsRouter:
         try:
             reply = await broker.request(plan, subjects.PLAN, timeout=state.settings.plan_timeout_s)
             accepted = PlanAccepted.model_validate_json(reply.body)
-        except Exception as exc:  # no aggregator took it: the caller must still hear back
-            log.warning("no aggregator took plan %s: %s", query.query_id, exc)
-            err = ErrorEvent(
-                service=SERVICE,
-                subject=subjects.QUERY,
-                code="unavailable",
-                detail=f"no aggregator accepted the plan ({type(exc).__name__}); try again shortly",
-                query_id=query.query_id,
-            )
-            await broker.publish(err, subjects.ERRORS)
-            if reply_to:
-                await broker.publish(err, reply_to)
-            return
+        except Exception as exc:
+            raise AggregatorUnavailable(f"no aggregator accepted the plan ({type(exc).__name__})") from exc
         stream_subject = subjects.stream(query.query_id) if query.stream else None
         await asyncio.gather(
             *(
@@ -111,5 +127,52 @@ def build_handlers(state: RouterState) -> NatsRouter:
                 for route in routes
             )
         )
+        state.remember(query)
+
+    async def tell(broker: NatsBroker, event: ErrorEvent, reply_to: str | None, *extra: str) -> None:
+        for subject in (subjects.ERRORS, *extra, *([reply_to] if reply_to else [])):
+            await broker.publish(event, subject)
+
+    @nats.subscriber(subjects.QUERY, queue=SERVICE, no_reply=True, title="query")
+    async def on_query(query: QueryRequested, msg: NatsMessage, broker: NatsBroker) -> None:
+        reply_to = msg.reply_to or query.reply_to
+        try:
+            await handle(query, reply_to, broker)
+        except AggregatorUnavailable as exc:  # the caller must still hear back
+            log.warning("query %s: %s", query.query_id, exc)
+            event = ErrorEvent(
+                service=SERVICE, subject=subjects.QUERY, code="unavailable",
+                detail=f"{exc}; try again shortly", query_id=query.query_id,
+            )  # fmt: skip
+            await tell(broker, event, reply_to)
+
+    @nats.subscriber(
+        subjects.INTAKE,
+        stream=intake_stream(),
+        durable=SERVICE,  # one pull consumer shared by every replica: each query goes to one of them
+        pull_sub=PullSub(batch_size=1, timeout=1.0),
+        no_reply=True,
+        title="intake",
+    )
+    async def on_intake(query: QueryRequested, msg: NatsMessage, broker: NatsBroker) -> None:
+        """Durable intake (JetStream): acked once planned, redelivered on failure, dead-lettered
+        after MAX_DELIVERIES; a duplicate (same id) is planned once."""
+        if not query.reply_to:
+            raise ValueError("reply_to: a query sent to the durable intake needs a reply_to subject")
+        if state.seen(query):
+            return  # already planned: acked, not answered twice
+        try:
+            await handle(query, query.reply_to, broker)
+        except AggregatorUnavailable as exc:
+            delivered = msg.raw_message.metadata.num_delivered
+            if delivered < MAX_DELIVERIES:
+                await msg.nack(delay=min(2.0**delivered * 0.25, 5.0))
+                return
+            event = ErrorEvent(
+                service=SERVICE, subject=subjects.INTAKE, code="unavailable",
+                detail=f"{exc}, after {delivered} deliveries; moved to {subjects.DEAD_LETTER}",
+                query_id=query.query_id,
+            )  # fmt: skip
+            await tell(broker, event, query.reply_to, subjects.DEAD_LETTER)
 
     return nats

@@ -13,9 +13,11 @@ import time
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from nats.aio.msg import Msg
 
 from accel.client import AccelClient, AccelError
 from accel.stack import Child, Stack
+from contracts import QueryRequested, parse_reply, subjects
 from shared.settings import DEFAULT_DOMAINS_DIR
 from tests.helpers.stub_model import StubModel
 
@@ -164,3 +166,48 @@ async def test_nats_restart_under_load_every_query_gets_an_answer_or_explicit_er
             pass
         await asyncio.sleep(0.5)
     assert final.status == "answered"
+
+
+async def test_durable_intake_answers_duplicates_once(client: AccelClient) -> None:
+    query = QueryRequested(text="How do I activate an eSIM on my phone?", stream=False)
+    inbox = client.nc.new_inbox()
+    got: list[bytes] = []
+
+    async def collect(msg: Msg) -> None:
+        got.append(msg.data)
+
+    sub = await client.nc.subscribe(inbox, cb=collect)
+    js = client.nc.jetstream()
+    payload = query.model_copy(update={"reply_to": inbox}).model_dump_json().encode()
+    first = await js.publish(subjects.INTAKE, payload, headers={"Nats-Msg-Id": query.query_id})
+    again = await js.publish(subjects.INTAKE, payload, headers={"Nats-Msg-Id": query.query_id})
+    assert not first.duplicate and again.duplicate  # the stream drops the same id within its window
+    await js.publish(subjects.INTAKE, payload, headers={"Nats-Msg-Id": "other-id"})  # the router dedupes
+    for _ in range(50):
+        if got:
+            break
+        await asyncio.sleep(0.2)
+    await asyncio.sleep(2.0)
+    await sub.unsubscribe()
+    assert len(got) == 1
+    assert parse_reply(got[0]).type == "final.answer"
+
+
+async def test_router_killed_while_queries_wait_in_the_intake_loses_nothing(
+    stack: Stack, client: AccelClient
+) -> None:
+    router = child(stack, "router")
+    router.restart = False  # keep it down while queries arrive
+    assert router.proc is not None
+    os.kill(router.proc.pid, signal.SIGKILL)
+    router.proc.wait(5)
+    pending = [
+        asyncio.create_task(client.submit(q, timeout_s=60))
+        for q in ["How do I activate an eSIM on my phone?", "Explain the offside rule in football"] * 3
+    ]
+    await asyncio.sleep(1.0)
+    assert not any(t.done() for t in pending)  # accepted by the stream, waiting for a router
+    router.restart = True
+    router.start()
+    finals = await asyncio.gather(*pending)
+    assert sorted(f.status for f in finals) == ["answered"] * 3 + ["rejected"] * 3
