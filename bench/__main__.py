@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import load, rag, router
+from bench import load, memory, rag, router
 
-BENCHES = {"router": router.main, "rag": rag.main, "load": load.main}
+BENCHES = {"router": router.main, "rag": rag.main, "load": load.main, "memory": memory.main}
 
 
 def main() -> None:

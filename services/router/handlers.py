@@ -15,6 +15,7 @@ from opentelemetry import trace
 from contracts import DomainTask, ErrorEvent, PlanAccepted, QueryRequested, RoutePlan, Turn, subjects
 from services.router.logic import Router
 from services.router.settings import RouterSettings
+from shared.context import build_context
 from shared.memory import ConversationMemory, MemoryUnavailable
 from shared.metrics import get_metrics
 
@@ -120,7 +121,12 @@ def build_handlers(state: RouterState) -> NatsRouter:
                         text=query.text,
                         reply_subject=accepted.partial_subject,
                         stream_subject=stream_subject,
-                        history=history,
+                        history=build_context(
+                            history,
+                            role="domain",
+                            domain=route.domain,
+                            budget_tokens=state.settings.context_budget_tokens,
+                        ),
                     ),
                     subjects.task(route.domain),
                 )
