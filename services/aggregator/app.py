@@ -7,8 +7,10 @@ from faststream import FastStream
 from contracts import subjects
 from services.aggregator.handlers import SERVICE, AggregatorState, build_handlers
 from services.aggregator.settings import AggregatorSettings
+from services.aggregator.synthesis import Synthesizer
 from shared.broker import make_broker
 from shared.domains import load_domains
+from shared.inference import ChatModel
 from shared.memory import ConversationMemory
 from shared.service import build_app, instance_id, service_name
 
@@ -20,8 +22,15 @@ def create_app(settings: AggregatorSettings | None = None) -> FastStream:
     memory = ConversationMemory.from_url(
         settings.redis_url, max_turns=settings.memory_max_turns, ttl_s=settings.memory_ttl_s
     )
+    synthesizer = None
+    if settings.synthesis != "template":
+        url = settings.embedded_model_url if settings.synthesis == "embedded" else settings.synthesis
+        synthesizer = Synthesizer(ChatModel(url, model=settings.synthesis_model, timeout_s=10.0))
     state = AggregatorState(
-        aggregator_id=aggregator_id, titles={n: d.display for n, d in domains.items()}, memory=memory
+        aggregator_id=aggregator_id,
+        titles={n: d.display for n, d in domains.items()},
+        memory=memory,
+        synthesizer=synthesizer,
     )
     broker = make_broker(settings.nats_url, SERVICE)
     broker.include_router(build_handlers(state))

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from contracts import DomainAnswer, ErrorEvent, MissingPart, PlanAccepted, RoutePlan, Turn, subjects
 from services.aggregator.fanin import FanIn, build_final
+from services.aggregator.synthesis import Synthesizer
 from shared.memory import ConversationMemory, MemoryUnavailable
 from shared.metrics import get_metrics
 
@@ -25,6 +26,7 @@ class AggregatorState:
     titles: dict[str, str]
     memory: ConversationMemory
     fanin: FanIn | None = None
+    synthesizer: Synthesizer | None = None
     publish: Callable[[BaseModel, str], Awaitable[object]] | None = None
 
 
@@ -35,6 +37,11 @@ def build_handlers(state: AggregatorState) -> NatsRouter:
     async def finalize(plan: RoutePlan, parts: list[DomainAnswer], missing: list[MissingPart]) -> None:
         warnings = list(plan.warnings)
         final = build_final(plan, parts, missing, state.titles, warnings, plan.created_at.timestamp())
+        if state.synthesizer is not None and not missing and len(parts) > 1:
+            merged, why = await state.synthesizer.merge(plan.text, parts, state.titles)
+            if merged is None:
+                warnings.append(why)
+            final = final.model_copy(update={"text": merged or final.text, "warnings": warnings})
         if not plan.decision.rejected:
             try:
                 await state.memory.append(

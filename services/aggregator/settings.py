@@ -14,3 +14,10 @@ class AggregatorSettings(ServiceSettings):
     redis_url: str = "redis://127.0.0.1:6379/0"
     memory_max_turns: int = Field(default=20, ge=1)
     memory_ttl_s: int = Field(default=86_400, ge=1)
+    synthesis: str = Field(
+        default="template",
+        description="How several domain answers are merged: 'template', or an LLM "
+        "('embedded' or a TGI base URL).",
+    )
+    synthesis_model: str = "tgi"
+    embedded_model_url: str = "http://127.0.0.1:8080/v1"
