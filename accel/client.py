@@ -32,6 +32,14 @@ class AccelError(Exception):
         self.event = event
 
 
+def _final(data: bytes) -> FinalAnswer:
+    """The final answer on a reply subject, or AccelError for an error event."""
+    reply = parse_reply(data)
+    if isinstance(reply, ErrorEvent):
+        raise AccelError(f"{reply.service} {reply.code}: {reply.detail}", reply)
+    return reply
+
+
 class AccelClient:
     def __init__(self, nc: Client, *, grace_s: float = 5.0) -> None:
         self.nc = nc
@@ -91,13 +99,11 @@ class AccelClient:
         except NoRespondersError as exc:
             raise AccelError("no router is serving accel.v1.query; is the stack up (`accel up`)?") from exc
         except (NatsTimeout, TimeoutError) as exc:
-            raise AccelError(
-                f"no answer within {timeout_s + self.grace_s:.0f}s (query {query.query_id})"
-            ) from exc
-        reply = parse_reply(msg.data)
-        if isinstance(reply, ErrorEvent):
-            raise AccelError(f"{reply.service} {reply.code}: {reply.detail}", reply)
-        return reply
+            raise self._no_answer(query, timeout_s) from exc
+        return _final(msg.data)
+
+    def _no_answer(self, query: QueryRequested, timeout_s: float) -> AccelError:
+        return AccelError(f"no answer within {timeout_s + self.grace_s:.0f}s (query {query.query_id})")
 
     async def submit(
         self,
@@ -133,16 +139,11 @@ class AccelClient:
             try:
                 msg = await sub.next_msg(timeout=timeout_s + self.grace_s)
             except (NatsTimeout, TimeoutError) as exc:
-                raise AccelError(
-                    f"no answer within {timeout_s + self.grace_s:.0f}s (query {query.query_id})"
-                ) from exc
+                raise self._no_answer(query, timeout_s) from exc
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
-        reply = parse_reply(msg.data)
-        if isinstance(reply, ErrorEvent):
-            raise AccelError(f"{reply.service} {reply.code}: {reply.detail}", reply)
-        return reply
+        return _final(msg.data)
 
     async def ask(
         self,
