@@ -10,7 +10,7 @@ from contracts import subjects
 from services.retriever.handlers import SERVICE, RetrieverState, build_handlers
 from services.retriever.ingest import ingest_path
 from services.retriever.settings import RetrieverSettings
-from services.retriever.store import EmbeddedStore
+from services.retriever.stores import make_store
 from shared.broker import make_broker
 from shared.domains import load_domains
 from shared.embeddings import default_embedder
@@ -24,7 +24,7 @@ def create_app(settings: RetrieverSettings | None = None) -> FastStream:
     settings = settings or RetrieverSettings()
     domains = load_domains(settings.domains_dir)
     embedder = default_embedder()
-    store = EmbeddedStore(settings.index_dir)
+    store = make_store(settings)
     if settings.ingest_on_start:
         for name, d in domains.items():
             if d.knowledge_dir is not None and d.knowledge_dir.is_dir():
@@ -39,5 +39,5 @@ def create_app(settings: RetrieverSettings | None = None) -> FastStream:
         broker,
         name=service_name(SERVICE),
         subjects=[subjects.RETRIEVE_PATTERN.format(domain="*")],
-        metadata={"domains": ",".join(sorted(domains)), "store": "embedded"},
+        metadata={"domains": ",".join(sorted(domains)), "store": settings.store},
     )
