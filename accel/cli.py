@@ -17,7 +17,7 @@ from rich.table import Table
 from shared.settings import DEFAULT_DOMAINS_DIR
 
 if TYPE_CHECKING:
-    from services.router.logic import Router
+    from services.retriever.store import KnowledgeStore
 
 app = typer.Typer(
     help="Accelerated-LLM: many small specialised models behind one router, on NATS.",
@@ -297,6 +297,17 @@ def domains(domains: DomainsDir = DEFAULT_DOMAINS_DIR) -> None:
     out.print(table)
 
 
+def _store(data_dir: Path) -> KnowledgeStore:
+    """The store the retriever is configured with (ACCEL_STORE; the embedded one under --data-dir)."""
+    from services.retriever.settings import RetrieverSettings
+    from services.retriever.stores import make_store
+
+    settings = RetrieverSettings()
+    if settings.store == "embedded":
+        settings = settings.model_copy(update={"index_dir": data_dir / "index"})
+    return make_store(settings)
+
+
 @app.command()
 def ingest(
     domain: Annotated[str, typer.Argument(help="Domain whose knowledge base receives the documents.")],
@@ -307,17 +318,17 @@ def ingest(
         bool, typer.Option(help="Delete documents indexed from PATH that are gone from it.")
     ] = False,
 ) -> None:
-    """Chunk, embed and index documents into the embedded store (idempotent: unchanged files are skipped).
+    """Chunk, embed and index documents (idempotent: unchanged files are skipped), with a progress bar.
 
-    The running retriever reads the index at start: restart it (or `accel up`) to serve the changes.
+    Writes to the store the retriever uses (ACCEL_STORE: the embedded index under --data-dir, or
+    Weaviate). The embedded retriever reads its index at start: restart it to serve the changes.
     """
     from services.retriever.ingest import ingest_path
-    from services.retriever.store import EmbeddedStore
     from shared.embeddings import default_embedder
 
     try:
         report = ingest_path(
-            EmbeddedStore(data_dir / "index"),
+            _store(data_dir),
             default_embedder(),
             tenant=tenant,
             domain=domain,
@@ -330,105 +341,23 @@ def ingest(
     out.print(report.summary())
 
 
-LlmOption = Annotated[
-    str,
-    typer.Option(
-        "--llm",
-        help="Router LLM for unsure queries: off, embedded (needs --model-url) or a TGI base URL.",
-    ),
-]
-
-
-def _router(domains: Path, llm: str, model_url: str | None, data_dir: Path) -> Router:
-    from services.router.app import build_router
-    from services.router.settings import RouterSettings
-    from shared.domains import DomainConfigError
-
-    if llm == "embedded" and not model_url:
-        raise _fail("--llm embedded needs --model-url (the llama-server base URL, e.g. from `accel up`)")
-    settings = RouterSettings(
-        domains_dir=domains, router_llm=llm, embedded_model_url=model_url or "", cache_dir=data_dir / "cache"
-    )
-    try:
-        return build_router(settings)
-    except DomainConfigError as exc:
-        raise _fail(str(exc)) from None
-
-
 @app.command()
-def route(
-    domains: DomainsDir = DEFAULT_DOMAINS_DIR,
-    llm: LlmOption = "off",
-    model_url: Annotated[str | None, typer.Option(help="Base URL for --llm embedded.")] = None,
+def forget(
+    domain: Annotated[str, typer.Argument(help="Domain whose knowledge base holds the document.")],
+    doc_id: Annotated[
+        str, typer.Argument(help="The document id (its path relative to the ingested folder).")
+    ],
     data_dir: DataDir = DEFAULT_DATA_DIR,
+    tenant: Annotated[str, typer.Option(help="Tenant id.")] = "default",
 ) -> None:
-    """Route JSON lines {"id", "text"} from stdin; write one JSON line per query to stdout."""
-    import json
-
-    router = _router(domains, llm, model_url, data_dir)
-
-    async def main() -> None:
-        for n, line in enumerate(sys.stdin, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                qid, text = row.get("id", n), row["text"]
-                if not isinstance(text, str):
-                    raise TypeError("text must be a string")
-            except (ValueError, KeyError, TypeError, AttributeError) as exc:
-                print(json.dumps({"line": n, "error": f"expected {{'id', 'text'}}: {exc}"}), flush=True)
-                continue
-            outcome = await router.decide(text)
-            d = outcome.decision
-            print(
-                json.dumps(
-                    {
-                        "id": qid,
-                        "rejected": d.rejected,
-                        "reason_code": d.reason_code,
-                        "reason": d.reason,
-                        "routes": [
-                            {"domain": r.domain, "sub_query": r.sub_query, "score": r.score}
-                            for r in outcome.routes
-                        ],
-                        "path": d.path,
-                        "decision_ms": d.decision_ms,
-                    }
-                ),
-                flush=True,
-            )
-
-    asyncio.run(main())
-
-
-@router_app.command("eval")
-def router_eval(
-    data: Annotated[Path, typer.Option("--data", help="Labeled JSON lines {id, text, domains: [...]}.")],
-    domains: DomainsDir = DEFAULT_DOMAINS_DIR,
-    llm: LlmOption = "off",
-    model_url: Annotated[str | None, typer.Option(help="Base URL for --llm embedded.")] = None,
-    data_dir: DataDir = DEFAULT_DATA_DIR,
-    show_errors: Annotated[int, typer.Option(help="Print this many misrouted queries.")] = 0,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
-) -> None:
-    """In-scope accuracy, out-of-scope recall/precision, multi-domain exact set, confusion, latency."""
-    import json
-
-    from services.router.evaluate import evaluate, load_labeled, render
-
+    """Delete one document (all its chunks) from a domain's knowledge base."""
     try:
-        records = load_labeled(data)
-    except (OSError, ValueError) as exc:
+        removed = _store(data_dir).delete_document(tenant, domain, doc_id)
+    except ValueError as exc:
         raise _fail(str(exc)) from None
-    router = _router(domains, llm, model_url, data_dir)
-    report = asyncio.run(evaluate(router, records, use_llm=llm != "off", name=f"{data.name} (llm: {llm})"))
-    if as_json:
-        out.print_json(json.dumps(report.as_dict()))
-    else:
-        print(render(report))
-    for rec, pred in report.errors[:show_errors]:
-        print(f"  gold {rec.label:<10} predicted {pred:<10} {rec.text}")
+    if not removed:
+        raise _fail(f"{doc_id!r} is not in the {domain} knowledge base (tenant {tenant})")
+    out.print(f"removed {doc_id} ({removed} chunks) from {domain}")
 
 
 @contracts_app.command("export")

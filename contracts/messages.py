@@ -153,6 +153,9 @@ class RetrievalRequest(Message):
     domain: DomainName
     query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     top_k: int = Field(default=4, ge=1, le=50)
+    doc_ids: list[str] | None = Field(
+        default=None, max_length=1000, description="Metadata filter: search only these documents."
+    )
 
 
 class Passage(BaseModel):

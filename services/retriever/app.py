@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 
 from faststream import FastStream
 
@@ -40,4 +42,14 @@ def create_app(settings: RetrieverSettings | None = None) -> FastStream:
         name=service_name(SERVICE),
         subjects=[subjects.RETRIEVE_PATTERN.format(domain="*")],
         metadata={"domains": ",".join(sorted(domains)), "store": settings.store},
+        on_shutdown=_closer(store),
     )
+
+
+def _closer(store: object) -> Callable[[], Awaitable[None]]:
+    async def close() -> None:
+        close_store = getattr(store, "close", None)
+        if close_store is not None:
+            await asyncio.to_thread(close_store)
+
+    return close

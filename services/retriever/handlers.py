@@ -41,7 +41,9 @@ def build_handlers(state: RetrieverState) -> NatsRouter:
                 f"known: {sorted(state.domains)}"
             )
         vector = await asyncio.to_thread(state.embedder.encode_one, req.query)
-        passages = state.store.search(req.tenant_id, req.domain, req.query, vector, req.top_k)
+        passages = await asyncio.to_thread(
+            state.store.search, req.tenant_id, req.domain, req.query, vector, req.top_k, req.doc_ids
+        )
         span = trace.get_current_span()
         span.set_attribute("accel.retrieval.domain", req.domain)
         span.set_attribute("accel.retrieval.hits", len(passages))

@@ -48,7 +48,15 @@ class KnowledgeStore(Protocol):
 
     def delete_document(self, tenant: str, domain: str, doc_id: str) -> int: ...
 
-    def search(self, tenant: str, domain: str, text: str, vector: np.ndarray, k: int) -> list[Passage]: ...
+    def search(
+        self,
+        tenant: str,
+        domain: str,
+        text: str,
+        vector: np.ndarray,
+        k: int,
+        doc_ids: list[str] | None = None,
+    ) -> list[Passage]: ...
 
     def count(self, tenant: str, domain: str) -> int: ...
 
@@ -168,20 +176,36 @@ class EmbeddedStore:
                 self._save(tenant, domain, col)
             return removed
 
-    def search(self, tenant: str, domain: str, text: str, vector: np.ndarray, k: int) -> list[Passage]:
+    def search(
+        self,
+        tenant: str,
+        domain: str,
+        text: str,
+        vector: np.ndarray,
+        k: int,
+        doc_ids: list[str] | None = None,
+    ) -> list[Passage]:
         with self._lock:
             col = self._load(tenant, domain)
             if not col.chunks:
                 return []
             cos = col.vectors @ vector.astype(np.float32)
             bm = col.bm25(text)
+            if doc_ids is not None:
+                allowed = np.array([c.doc_id in set(doc_ids) for c in col.chunks])
+                if not allowed.any():
+                    return []
+                cos = np.where(allowed, cos, -np.inf)
+                bm = np.where(allowed, bm, 0.0)
         # Reciprocal-rank fusion: robust to the two scores' different scales.
         vec_rank = np.empty(len(cos), dtype=np.int64)
         vec_rank[np.argsort(-cos)] = np.arange(len(cos))
         bm_rank = np.empty(len(bm), dtype=np.int64)
         bm_rank[np.argsort(-bm)] = np.arange(len(bm))
         fused = 1.0 / (RRF_K + vec_rank) + np.where(bm > 0, 1.0 / (RRF_K + bm_rank), 0.0)
-        top = np.argsort(-fused)[:k]
+        if doc_ids is not None:
+            fused = np.where(np.isfinite(cos), fused, -1.0)
+        top = [i for i in np.argsort(-fused)[:k] if np.isfinite(cos[i])]
         return [
             Passage(
                 doc_id=col.chunks[i].doc_id,

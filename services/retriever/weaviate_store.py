@@ -321,12 +321,22 @@ class WeaviateStore:
             result = col.data.delete_many(where=Filter.by_property("doc_id").equal(doc_id))
         return int(result.successful)
 
-    def search(self, tenant: str, domain: str, text: str, vector: np.ndarray, k: int) -> list[Passage]:
+    def search(
+        self,
+        tenant: str,
+        domain: str,
+        text: str,
+        vector: np.ndarray,
+        k: int,
+        doc_ids: list[str] | None = None,
+    ) -> list[Passage]:
         col = self._collection(tenant, domain, create=False)
         if col is None:
             return []
+        only = Filter.by_property("doc_id").contains_any(doc_ids) if doc_ids is not None else None
         with self._errors("hybrid search"):
             result = col.query.hybrid(
+                filters=only,
                 query=text,
                 vector=np.asarray(vector, dtype=np.float32).tolist(),
                 target_vector=VECTOR_NAME,

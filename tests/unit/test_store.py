@@ -70,3 +70,15 @@ def test_embeddings_are_normalised_and_semantic(embedder: Embedder) -> None:
     v = embedder.encode(["baggage allowance", "how much luggage can I check", "football offside rule"])
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
     assert v[0] @ v[1] > v[0] @ v[2] + 0.2
+
+
+def test_metadata_filter_restricts_search_to_given_documents(
+    tmp_path: Path, kb: Path, embedder: Embedder
+) -> None:
+    store = EmbeddedStore(tmp_path / "index")
+    ingest_path(store, embedder, tenant="t1", domain="travel", path=kb)
+    q = "how many kg can my checked bag weigh"
+    vec = embedder.encode_one(q)
+    hits = store.search("t1", "travel", q, vec, k=5, doc_ids=["pets.md", "meals.md"])
+    assert {h.doc_id for h in hits} == {"pets.md", "meals.md"}
+    assert store.search("t1", "travel", q, vec, k=5, doc_ids=["nope.md"]) == []
