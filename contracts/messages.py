@@ -17,6 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 SCHEMA_VERSION = 1
 
 Id = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="Subject-safe identifier.")]
+Subject = Annotated[
+    str,
+    Field(pattern=r"^[^\s*>]+$", min_length=1, max_length=256, description="A concrete NATS subject."),
+]
 DomainName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", description="Configured domain name.")]
 
 MAX_QUERY_CHARS = 32_768
@@ -64,9 +68,8 @@ class QueryRequested(Message):
     deadline: datetime = Field(default_factory=lambda: deadline_in(60.0))
     text: str = Field(max_length=MAX_QUERY_CHARS)
     stream: bool = Field(default=True, description="Publish TokenDelta events on accel.v1.stream.<query_id>.")
-    reply_to: str | None = Field(
+    reply_to: Subject | None = Field(
         default=None,
-        max_length=256,
         description="Where to publish the FinalAnswer when the message was not sent as a NATS request.",
     )
 
@@ -105,7 +108,7 @@ class RoutePlan(QueryScoped):
     text: str
     routes: list[DomainRoute]
     decision: RouteDecision
-    reply_to: str | None = None
+    reply_to: Subject | None = None
     stream: bool = True
     warnings: list[str] = Field(default_factory=list)
 
@@ -116,7 +119,7 @@ class PlanAccepted(Message):
     type: Literal["plan.accepted"] = "plan.accepted"
     query_id: Id
     aggregator_id: Id
-    partial_subject: str
+    partial_subject: Subject
 
 
 class Turn(BaseModel):
@@ -139,8 +142,8 @@ class DomainTask(QueryScoped):
     domain: DomainName
     sub_query: str = Field(min_length=1, max_length=MAX_QUERY_CHARS)
     text: str = Field(description="The caller's whole query, for context.")
-    reply_subject: str = Field(max_length=256, description="Where the DomainAnswer goes.")
-    stream_subject: str | None = Field(default=None, max_length=256)
+    reply_subject: Subject = Field(description="Where the DomainAnswer goes.")
+    stream_subject: Subject | None = None
     history: list[Turn] = Field(default_factory=list)
 
 

@@ -21,12 +21,13 @@ from opentelemetry import trace
 from pydantic import ValidationError
 
 from contracts import ErrorEvent, subjects
+from contracts.subjects import TOKEN_RE
 
 _SUBJECT = re.compile(r"^[^\s*>]+$")
 
 
 def subject_ok(subject: str) -> bool:
-    return bool(_SUBJECT.match(subject)) and len(subject) <= 256
+    return bool(_SUBJECT.match(subject)) and len(subject) <= 256 and subject.isascii()
 
 
 log = logging.getLogger(__name__)
@@ -36,13 +37,16 @@ def _ids_from(body: bytes) -> tuple[str | None, str | None, str | None]:
     """Best-effort query id, task id and reply_to from a message that failed, so its sender can be told."""
     try:
         data = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeError, RecursionError):
         return None, None, None
     if not isinstance(data, dict):
         return None, None, None
-    found = [data.get(k) for k in ("query_id", "task_id", "reply_to")]
-    qid, tid, reply = (v if isinstance(v, str) and v else None for v in found)
-    return qid, tid, reply
+    qid, tid = (
+        v if isinstance(v, str) and TOKEN_RE.fullmatch(v) else None
+        for v in (data.get("query_id"), data.get("task_id"))
+    )
+    reply = data.get("reply_to")
+    return qid, tid, reply if isinstance(reply, str) and subject_ok(reply) else None
 
 
 def describe_validation_error(exc: ValidationError, limit: int = 5) -> str:
@@ -68,6 +72,10 @@ def error_middleware(service: str) -> ExceptionMiddleware:
         query_id, task_id, payload_reply = _ids_from(body)
         if isinstance(exc, ValidationError):
             code, detail = "invalid_message", describe_validation_error(exc)
+        elif isinstance(exc, ValueError | UnicodeError | RecursionError):
+            # undecodable bodies (bad UTF-8 or JSON under a content-type, too deep, huge integers)
+            # and handler checks that reject a well-formed message are the sender's problem
+            code, detail = "invalid_message", f"{type(exc).__name__}: {exc}"
         else:
             code, detail = "internal", f"{type(exc).__name__}: {exc}"
             log.exception("handler failed on %s", message.raw_message.subject, exc_info=exc)
@@ -75,7 +83,7 @@ def error_middleware(service: str) -> ExceptionMiddleware:
             service=service,
             subject=message.raw_message.subject,
             code=code,
-            detail=detail[:2000],
+            detail=detail[:2000].encode("utf-8", "replace").decode("utf-8"),
             query_id=query_id,
             task_id=task_id,
         )

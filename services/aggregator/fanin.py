@@ -47,17 +47,19 @@ class FanIn:
     def open(self) -> int:
         return len(self._pending)
 
-    def add(self, plan: RoutePlan) -> None:
+    def add(self, plan: RoutePlan) -> bool:
+        """Track a plan; False if a plan with this query id is already open (nothing changes)."""
         if plan.query_id in self._pending:
-            log.warning("duplicate plan for %s ignored", plan.query_id)
-            return
+            log.warning("duplicate plan for %s refused", plan.query_id)
+            return False
         pending = Pending(plan=plan)
         self._pending[plan.query_id] = pending
         if not plan.routes:
             asyncio.get_running_loop().create_task(self._end(plan.query_id))
-            return
+            return True
         delay = max(0.0, (plan.deadline - utcnow()).total_seconds())
         pending.timer = asyncio.get_running_loop().create_task(self._deadline(plan.query_id, delay))
+        return True
 
     async def _deadline(self, query_id: str, delay: float) -> None:
         await asyncio.sleep(delay)

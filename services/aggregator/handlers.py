@@ -66,16 +66,19 @@ def build_handlers(state: AggregatorState) -> NatsRouter:
             m.hop_duration.record(final.took_ms, {"hop": "end_to_end", "status": final.status})
             m.cost.record(final.cost, {"status": final.status})
             assert state.publish is not None, "the app factory sets the publisher"
-            if plan.reply_to:
-                await state.publish(final, plan.reply_to)
-            await state.publish(final, subjects.ANSWERS)
+            for subject in (subjects.ANSWERS, *([plan.reply_to] if plan.reply_to else [])):
+                try:
+                    await state.publish(final, subject)
+                except Exception:
+                    log.exception("could not publish the answer of %s to %s", plan.query_id, subject)
 
     fanin = FanIn(finalize)
     state.fanin = fanin
 
     @nats.subscriber(subjects.PLAN, queue=SERVICE, title="plan")
     async def on_plan(plan: RoutePlan) -> PlanAccepted:
-        fanin.add(plan)
+        if not fanin.add(plan):
+            raise ValueError(f"query_id {plan.query_id!r} is already being answered; use a new query id")
         return PlanAccepted(
             query_id=plan.query_id, aggregator_id=state.aggregator_id, partial_subject=partial_subject
         )

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from faststream.nats import JStream, NatsRouter, PullSub
 from faststream.nats.annotations import NatsBroker, NatsMessage
 from opentelemetry import trace
+from pydantic import ValidationError
 
 from contracts import DomainTask, ErrorEvent, PlanAccepted, QueryRequested, RoutePlan, Turn, subjects
 from services.router.logic import Router
@@ -42,6 +43,10 @@ class RouterState:
 
 class AggregatorUnavailable(Exception):
     """No aggregator replica accepted the plan in time."""
+
+
+class PlanRefused(Exception):
+    """An aggregator refused the plan (e.g. its query id is already in flight); retrying won't help."""
 
 
 MAX_DELIVERIES = 5
@@ -103,9 +108,18 @@ def build_handlers(state: RouterState) -> NatsRouter:
         )
         try:
             reply = await broker.request(plan, subjects.PLAN, timeout=state.settings.plan_timeout_s)
-            accepted = PlanAccepted.model_validate_json(reply.body)
         except Exception as exc:
             raise AggregatorUnavailable(f"no aggregator accepted the plan ({type(exc).__name__})") from exc
+        try:
+            accepted = PlanAccepted.model_validate_json(reply.body)
+        except ValidationError:
+            try:
+                refusal = ErrorEvent.model_validate_json(reply.body)
+            except ValidationError:
+                raise AggregatorUnavailable(
+                    "an aggregator answered the plan with something unreadable"
+                ) from None
+            raise PlanRefused(refusal.detail) from None
         stream_subject = subjects.stream(query.query_id) if query.stream else None
         await asyncio.gather(
             *(
@@ -151,6 +165,12 @@ def build_handlers(state: RouterState) -> NatsRouter:
                 detail=f"{exc}; try again shortly", query_id=query.query_id,
             )  # fmt: skip
             await tell(broker, event, reply_to)
+        except PlanRefused as exc:
+            event = ErrorEvent(
+                service=SERVICE, subject=subjects.QUERY, code="invalid_message", detail=str(exc),
+                query_id=query.query_id,
+            )  # fmt: skip
+            await tell(broker, event, reply_to)
 
     @nats.subscriber(
         subjects.INTAKE,
@@ -169,6 +189,12 @@ def build_handlers(state: RouterState) -> NatsRouter:
             return  # already planned: acked, not answered twice
         try:
             await handle(query, query.reply_to, broker)
+        except PlanRefused as exc:
+            event = ErrorEvent(
+                service=SERVICE, subject=subjects.INTAKE, code="invalid_message", detail=str(exc),
+                query_id=query.query_id,
+            )  # fmt: skip
+            await tell(broker, event, query.reply_to)
         except AggregatorUnavailable as exc:
             delivered = msg.raw_message.metadata.num_delivered
             if delivered < MAX_DELIVERIES:
