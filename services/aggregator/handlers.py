@@ -18,6 +18,7 @@ from shared.metrics import get_metrics
 
 log = logging.getLogger(__name__)
 SERVICE = "aggregator"
+CONCURRENCY = 32  # messages handled at once: fan-in work is short and mostly awaits I/O
 
 
 @dataclass
@@ -75,7 +76,7 @@ def build_handlers(state: AggregatorState) -> NatsRouter:
     fanin = FanIn(finalize)
     state.fanin = fanin
 
-    @nats.subscriber(subjects.PLAN, queue=SERVICE, title="plan")
+    @nats.subscriber(subjects.PLAN, queue=SERVICE, max_workers=CONCURRENCY, title="plan")
     async def on_plan(plan: RoutePlan) -> PlanAccepted:
         if not fanin.add(plan):
             raise ValueError(f"query_id {plan.query_id!r} is already being answered; use a new query id")
@@ -83,7 +84,7 @@ def build_handlers(state: AggregatorState) -> NatsRouter:
             query_id=plan.query_id, aggregator_id=state.aggregator_id, partial_subject=partial_subject
         )
 
-    @nats.subscriber(partial_subject, title="partial")
+    @nats.subscriber(partial_subject, max_workers=CONCURRENCY, title="partial")
     async def on_partial(answer: DomainAnswer) -> None:
         await fanin.part(answer)
 

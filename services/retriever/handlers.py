@@ -31,7 +31,9 @@ class RetrieverState:
 def build_handlers(state: RetrieverState) -> NatsRouter:
     nats = NatsRouter()
 
-    @nats.subscriber(subjects.RETRIEVE_PATTERN.format(domain="*"), queue=SERVICE, title="retrieve")
+    @nats.subscriber(
+        subjects.RETRIEVE_PATTERN.format(domain="*"), queue=SERVICE, max_workers=8, title="retrieve"
+    )
     async def on_retrieve(req: RetrievalRequest, msg: NatsMessage) -> RetrievalResult:
         t0 = time.perf_counter()
         subject_domain = msg.raw_message.subject.rsplit(".", 1)[-1]

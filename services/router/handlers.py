@@ -7,6 +7,7 @@ import json
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from faststream.nats import JStream, NatsRouter, PullSub
 from faststream.nats.annotations import NatsBroker, NatsMessage
@@ -14,6 +15,7 @@ from opentelemetry import trace
 from pydantic import ValidationError
 
 from contracts import DomainTask, ErrorEvent, PlanAccepted, QueryRequested, RoutePlan, Turn, subjects
+from contracts.messages import utcnow
 from services.router.logic import Router
 from services.router.settings import RouterSettings
 from shared.context import build_context
@@ -50,6 +52,7 @@ class PlanRefused(Exception):
 
 
 MAX_DELIVERIES = 5
+CONCURRENCY = 32  # queries handled at once; each mostly awaits memory, the aggregator and NATS
 
 
 def intake_stream() -> JStream:
@@ -67,6 +70,9 @@ def build_handlers(state: RouterState) -> NatsRouter:
 
     async def handle(query: QueryRequested, reply_to: str | None, broker: NatsBroker) -> None:
         """Route one query and dispatch it; raises AggregatorUnavailable if no aggregator takes it."""
+        latest = utcnow() + timedelta(seconds=state.settings.max_deadline_s)
+        if query.deadline > latest:  # bounded: every open plan holds memory until its deadline
+            query = query.model_copy(update={"deadline": latest})
         warnings: list[str] = []
         history: list[Turn] = []
         if state.settings.history_turns and query.text.strip():
@@ -153,7 +159,7 @@ def build_handlers(state: RouterState) -> NatsRouter:
         for subject in (subjects.ERRORS, *extra, *([reply_to] if reply_to else [])):
             await broker.publish(event, subject)
 
-    @nats.subscriber(subjects.QUERY, queue=SERVICE, no_reply=True, title="query")
+    @nats.subscriber(subjects.QUERY, queue=SERVICE, no_reply=True, max_workers=CONCURRENCY, title="query")
     async def on_query(query: QueryRequested, msg: NatsMessage, broker: NatsBroker) -> None:
         reply_to = msg.reply_to or query.reply_to
         try:

@@ -15,6 +15,9 @@ class RouterSettings(ServiceSettings):
     )
     max_query_chars: int = Field(default=2000, ge=1, description="Longer queries are rejected as oversize.")
     plan_timeout_s: float = Field(default=2.0, gt=0, description="How long to wait for an aggregator.")
+    max_deadline_s: float = Field(
+        default=300.0, gt=0, description="Later deadlines are brought forward to this."
+    )
     history_turns: int = Field(default=4, ge=0, description="Recent turns used for follow-ups and handed on.")
     context_budget_tokens: int = Field(
         default=400, ge=0, description="Conversation tokens handed to each domain (role-aware, newest first)."
