@@ -57,7 +57,7 @@ async def pipeline(
     }
     for name in SERVED_DOMAINS:
         apps[f"domain-{name}"] = domain_app(
-            DomainSettings(**common, domain=name, embedded_model_url=stub_model.url, min_passage_score=0.2)
+            DomainSettings(**common, domain=name, embedded_model_url=stub_model.url)
         )
     for app in apps.values():
         await app.start()

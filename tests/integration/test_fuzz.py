@@ -715,7 +715,6 @@ async def fuzzed_pipeline(
                 **common,
                 domain=name.removeprefix("domain-"),
                 embedded_model_url=pipeline.model.url,
-                min_passage_score=0.2,
             )
             fresh = domain_app(settings)
         await fresh.start()
