@@ -8,11 +8,13 @@ producer that drifts from the contract gets an ErrorEvent instead of silent misb
 
 from __future__ import annotations
 
+import base64
+import binascii
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, field_validator
 
 SCHEMA_VERSION = 1
 
@@ -134,6 +136,33 @@ class Turn(BaseModel):
     at: datetime = Field(default_factory=utcnow)
 
 
+class QueryEmbedding(BaseModel):
+    """A query's sentence vector, computed once (by the router) and carried so that later hops
+    (grader, retriever) need not embed the same text again. A receiver uses it only when the model
+    id and the digest of the exact text match what it would embed itself; otherwise it re-embeds."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    model: str = Field(min_length=1, max_length=128, description="Embedding model id.")
+    text_sha256: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of the UTF-8 text embedded.")
+    vector: str = Field(
+        min_length=4,
+        max_length=21_848,
+        pattern=r"^[A-Za-z0-9+/]+={0,2}$",
+        description="The vector as little-endian float32, base64-encoded (standard alphabet).",
+    )
+
+    @field_validator("vector")
+    @classmethod
+    def _whole_floats(cls, v: str) -> str:
+        try:
+            raw = base64.b64decode(v, validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"vector is not valid base64: {exc}") from None
+        if len(raw) % 4:
+            raise ValueError("vector must decode to a whole number of float32 values")
+        return v
+
+
 class DomainTask(QueryScoped):
     """One sub-query for one domain (subject ``accel.v1.task.<domain>``)."""
 
@@ -145,6 +174,7 @@ class DomainTask(QueryScoped):
     reply_subject: Subject = Field(description="Where the DomainAnswer goes.")
     stream_subject: Subject | None = None
     history: list[Turn] = Field(default_factory=list)
+    embedding: QueryEmbedding | None = Field(default=None, description="The router's vector of sub_query.")
 
 
 class RetrievalRequest(Message):
@@ -158,6 +188,9 @@ class RetrievalRequest(Message):
     top_k: int = Field(default=4, ge=1, le=50)
     doc_ids: list[str] | None = Field(
         default=None, max_length=1000, description="Metadata filter: search only these documents."
+    )
+    embedding: QueryEmbedding | None = Field(
+        default=None, description="A vector of ``query`` already computed upstream (used if it matches)."
     )
 
 

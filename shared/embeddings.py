@@ -7,6 +7,7 @@ tampered or swapped file fails loudly instead of silently changing every vector.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import importlib.util
 import threading
@@ -15,6 +16,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from contracts import QueryEmbedding
 
 MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
 DIM = 384
@@ -87,6 +90,27 @@ class Embedder:
         pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+def text_digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def to_message(text: str, vector: np.ndarray) -> QueryEmbedding:
+    """A vector of ``text``, packed to travel with a message (about 2 KB for MiniLM)."""
+    raw = np.asarray(vector, dtype="<f4").tobytes()
+    packed = base64.b64encode(raw).decode()
+    return QueryEmbedding(model=MODEL_ID, text_sha256=text_digest(text), vector=packed)
+
+
+def from_message(embedding: QueryEmbedding | None, text: str) -> np.ndarray | None:
+    """The carried vector if it is this model's vector of exactly ``text``, else None (re-embed)."""
+    if embedding is None or embedding.model != MODEL_ID or embedding.text_sha256 != text_digest(text):
+        return None
+    vector = np.frombuffer(base64.b64decode(embedding.vector), dtype="<f4")
+    if vector.shape != (DIM,) or not np.all(np.isfinite(vector)):
+        return None
+    return vector.astype(np.float32)
 
 
 @lru_cache(maxsize=1)

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from contracts import Passage, RetrievalRequest, RetrievalResult, Turn
-from shared.embeddings import Embedder
+from contracts import Passage, QueryEmbedding, RetrievalRequest, RetrievalResult, Turn
+from shared.embeddings import Embedder, from_message
 from shared.text import stem, words
 
 Search = Callable[[RetrievalRequest, float], Awaitable[RetrievalResult]]
@@ -74,14 +74,29 @@ class Searcher:
         self.top_k = top_k
         self.timeout_s = timeout_s
 
-    async def run(self, queries: list[str], *, domain: str, tenant: str, query_id: str) -> list[Passage]:
+    async def run(
+        self,
+        queries: list[str],
+        *,
+        domain: str,
+        tenant: str,
+        query_id: str,
+        embeddings: Mapping[str, QueryEmbedding] | None = None,
+    ) -> list[Passage]:
+        """``embeddings`` holds vectors already computed for some of the queries (sent along so the
+        retriever does not embed them again)."""
         import asyncio
 
         results = await asyncio.gather(
             *(
                 self.search(
                     RetrievalRequest(
-                        query_id=query_id, tenant_id=tenant, domain=domain, query=q, top_k=self.top_k
+                        query_id=query_id,
+                        tenant_id=tenant,
+                        domain=domain,
+                        query=q,
+                        top_k=self.top_k,
+                        embedding=(embeddings or {}).get(q),
                     ),
                     self.timeout_s,
                 )
@@ -154,10 +169,26 @@ class Grader:
             self._cache.move_to_end(s)
         return np.stack([self._cache[s] for s in sentences])
 
-    def grade(self, question: str, passages: list[Passage], max_passages: int = 3) -> Evidence:
+    def question_vector(
+        self, question: str, carried: QueryEmbedding | None = None
+    ) -> tuple[np.ndarray, bool]:
+        """The question's vector: the carried one when it is this model's vector of exactly this
+        text (reused: True), else computed here."""
+        vector = from_message(carried, question)
+        if vector is not None:
+            return vector, True
+        return self.embedder.encode_one(question), False
+
+    def grade(
+        self,
+        question: str,
+        passages: list[Passage],
+        max_passages: int = 3,
+        question_vector: np.ndarray | None = None,
+    ) -> Evidence:
         sentences = [(i, plain(s)) for i, p in enumerate(passages) for s in split_sentences(p.text)]
         sentences = [(i, s) for i, s in sentences if len(s.split()) >= 3]
-        q = self.embedder.encode_one(question)
+        q = self.embedder.encode_one(question) if question_vector is None else question_vector
         vecs = self._encode([s for _, s in sentences]) if sentences else np.zeros((0, len(q)))
         sims = vecs @ q if len(sentences) else np.zeros(0)
         relevance = []

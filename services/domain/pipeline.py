@@ -21,6 +21,7 @@ from services.domain import prompts
 from services.domain.agents import Evidence, Grader, Rewriter, Searcher, Verdict, Verifier
 from services.domain.settings import DomainSettings
 from shared.domains import DomainDefinition
+from shared.embeddings import to_message
 from shared.inference import ChatModel, ModelUnavailable
 from shared.metrics import get_metrics
 
@@ -123,10 +124,22 @@ class DomainPipeline:
         with tracer.start_as_current_span("rewrite"):
             queries = self.rewriter.rewrite(task.sub_query, task.history)
         t = lap("rewrite", t)
+        question = queries[-1]  # the self-contained form when the rewriter joined a follow-up
+        with tracer.start_as_current_span("embed") as span:
+            qvec, reused = await asyncio.to_thread(self.grader.question_vector, question, task.embedding)
+            span.set_attribute("accel.embedding.reused", reused)
+        t = lap("embed", t)
+        carried = {question: to_message(question, qvec)}
+        if task.embedding is not None and task.embedding.text_sha256 != carried[question].text_sha256:
+            carried.update({q: task.embedding for q in queries if q != question})
         with tracer.start_as_current_span("retrieve") as span:
             try:
                 passages = await self.searcher.run(
-                    queries, domain=task.domain, tenant=task.tenant_id, query_id=task.query_id
+                    queries,
+                    domain=task.domain,
+                    tenant=task.tenant_id,
+                    query_id=task.query_id,
+                    embeddings=carried,
                 )
             except RetrievalFailed:
                 raise
@@ -136,7 +149,7 @@ class DomainPipeline:
             span.set_attribute("accel.retrieval.hits", len(passages))
         t = lap("retrieve", t)
         with tracer.start_as_current_span("grade") as span:
-            evidence = await asyncio.to_thread(self.grader.grade, queries[-1], passages)
+            evidence = await asyncio.to_thread(self.grader.grade, question, passages, question_vector=qvec)
             span.set_attribute("accel.grade.kept", len(evidence.passages))
             span.set_attribute("accel.grade.answerability", evidence.answerability)
         t = lap("grade", t)

@@ -12,7 +12,7 @@ from opentelemetry import trace
 
 from contracts import RetrievalRequest, RetrievalResult, subjects
 from services.retriever.store import KnowledgeStore
-from shared.embeddings import Embedder
+from shared.embeddings import Embedder, from_message
 
 SERVICE = "retriever"
 
@@ -42,13 +42,17 @@ def build_handlers(state: RetrieverState) -> NatsRouter:
                 f"domain {req.domain!r} (subject {subject_domain!r}) is not served; "
                 f"known: {sorted(state.domains)}"
             )
-        vector = await asyncio.to_thread(state.embedder.encode_one, req.query)
+        vector = from_message(req.embedding, req.query)
+        reused = vector is not None
+        if vector is None:
+            vector = await asyncio.to_thread(state.embedder.encode_one, req.query)
         passages = await asyncio.to_thread(
             state.store.search, req.tenant_id, req.domain, req.query, vector, req.top_k, req.doc_ids
         )
         span = trace.get_current_span()
         span.set_attribute("accel.retrieval.domain", req.domain)
         span.set_attribute("accel.retrieval.hits", len(passages))
+        span.set_attribute("accel.embedding.reused", reused)
         return RetrievalResult(
             query_id=req.query_id,
             domain=req.domain,

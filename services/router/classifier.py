@@ -101,6 +101,13 @@ class EmbeddingCache:
         return vectors
 
 
+@dataclass
+class Prediction:
+    probs: np.ndarray
+    tier: int
+    vectors: dict[str, np.ndarray]
+
+
 def _logreg() -> LogisticRegression:
     return LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced")
 
@@ -249,8 +256,9 @@ class DomainClassifier:
         )
 
     # ---- inference --------------------------------------------------------------------------
-    def predict_tiered(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
-        """Class probabilities (rows: texts; columns: ``self.classes``) and the highest tier used."""
+    def predict_tiered(self, texts: Sequence[str]) -> Prediction:
+        """Class probabilities (rows: texts; columns: ``self.classes``), the highest tier used, and
+        the full-model vectors computed on the way (by text), which downstream hops can reuse."""
         words = self._words.transform(texts)
         chars = self._chars.transform(texts)
         slow = np.arange(len(texts))
@@ -260,13 +268,14 @@ class DomainClassifier:
             top2 = np.sort(probs, axis=1)[:, -2:]
             slow = np.flatnonzero(top2[:, 1] - top2[:, 0] < self.calibration.tier1_margin)
             if not len(slow):
-                return probs, 1
-        vectors = self.embedder.encode([texts[int(i)] for i in slow])
+                return Prediction(probs, 1, {})
+        slow_texts = [texts[int(i)] for i in slow]
+        vectors = self.embedder.encode(slow_texts)
         probs[slow] = self._full.predict_proba(_stack(vectors, words[slow], chars[slow]))
-        return probs, 2
+        return Prediction(probs, 2, dict(zip(slow_texts, vectors, strict=True)))
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
-        return self.predict_tiered(texts)[0]
+        return self.predict_tiered(texts).probs
 
     def scores(self, text: str) -> dict[str, float]:
         probs = self.predict([text])[0]

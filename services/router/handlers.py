@@ -147,6 +147,7 @@ def build_handlers(state: RouterState) -> NatsRouter:
                             domain=route.domain,
                             budget_tokens=state.settings.context_budget_tokens,
                         ),
+                        embedding=outcome.embedding(route),
                     ),
                     subjects.task(route.domain),
                 )

@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from contracts import DomainRoute, RouteDecision, Turn
+from contracts import DomainRoute, QueryEmbedding, RouteDecision, Turn
 from contracts.messages import RoutePath, new_id
 from services.router import guard
 from services.router.classifier import OOS, DomainClassifier
 from services.router.segment import segments
+from shared.embeddings import to_message
 from shared.inference import ChatModel, ModelUnavailable
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,12 @@ class Outcome:
     llm_ms: float = 0.0
     segments: list[str] = field(default_factory=list)
     tier: int = 0
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)  # full-model vectors by text
+
+    def embedding(self, route: DomainRoute) -> QueryEmbedding | None:
+        """The router's vector of a route's sub-query, to travel with its task (None if not computed)."""
+        vector = self.vectors.get(route.sub_query)
+        return to_message(route.sub_query, vector) if vector is not None else None
 
 
 class RouterLLM:
@@ -118,7 +125,9 @@ class Router:
             )
             return Outcome(decision, []), False
         parts = segments(text)
-        probs, tier = self.classifier.predict_tiered([text, *parts] if len(parts) > 1 else [text])
+        prediction = self.classifier.predict_tiered([text, *parts] if len(parts) > 1 else [text])
+        probs, tier = prediction.probs, prediction.tier
+        vectors = {t.strip(): v for t, v in prediction.vectors.items()}
         whole = probs[0]
         scores = self._scores(whole)
         if len(parts) > 1:
@@ -133,11 +142,12 @@ class Router:
                     path="fast",
                     decision_ms=ms(),
                 )
-                return Outcome(decision, routes, segments=parts, tier=tier), False
+                return Outcome(decision, routes, segments=parts, tier=tier, vectors=vectors), False
         (best, p1), (_second, p2) = self._ranked(whole)[:2]
         outcome = self._single(text, best, p1, p2, scores, "fast", ms())
         outcome.segments = parts
         outcome.tier = tier
+        outcome.vectors = vectors
         return outcome, (p1 - p2) < self.margin
 
     def _split_routes(
@@ -231,6 +241,7 @@ class Router:
                 }
             )
             chosen.llm_called, chosen.llm_ms = True, llm_ms
+            chosen.vectors = outcome.vectors
             return chosen
         return outcome
 

@@ -145,3 +145,16 @@ async def test_metrics_cover_hops_routes_rejections_tokens_and_cost(
     hops = {p.get("hop") for p in points["accel.hop.duration"]}
     assert {"route", "retrieve", "grade", "end_to_end"} <= hops
     assert "accel.query.cost" in points
+
+
+async def test_the_query_is_embedded_once_and_the_vector_travels(
+    client: AccelClient, spans: InMemorySpanExporter
+) -> None:
+    """The router's vector of the sub-query rides on the task; the grader and the retriever reuse it."""
+    final = await client.ask("What is the checked baggage allowance on an economy ticket?")
+    assert final.status == "answered"
+    trace = await _trace_of(spans, final.query_id)
+    embed = [s for s in trace if s.name == "embed"]
+    retrieval = [s for s in trace if s.name.startswith("accel.v1.retrieve.") and s.name.endswith("process")]
+    assert embed and retrieval
+    assert all((s.attributes or {}).get("accel.embedding.reused") is True for s in [*embed, *retrieval])

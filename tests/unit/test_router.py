@@ -98,11 +98,15 @@ def test_tiered_mode_answers_easy_queries_from_tier_one_and_agrees_with_the_full
     cal = tiered.calibration
     assert cal.tier1_margin >= cal.unsure_margin and 0 < cal.tier1_coverage <= 1
     easy = "What is the checked baggage allowance on an economy ticket?"
-    probs, tier = tiered.predict_tiered([easy])
+    prediction = tiered.predict_tiered([easy])
+    probs, tier = prediction.probs, prediction.tier
     assert tier == 1
+    assert not prediction.vectors  # tier 1 computed no full-model vector to pass on
     assert tiered.classes[int(probs[0].argmax())] == "travel"
     hard = ["refund status", "Switch from monthly to the annual plan", "can I have a joint account?"]
-    probs, tier = tiered.predict_tiered(hard)
+    prediction = tiered.predict_tiered(hard)
+    probs, tier = prediction.probs, prediction.tier
     assert tier == 2  # at least one of them needed the full model
+    assert prediction.vectors and set(prediction.vectors) <= set(hard)
     full = router.classifier.predict(hard)
     assert probs.shape == full.shape
