@@ -145,7 +145,7 @@ def ask(
     async def main() -> int:
         t0 = time.perf_counter()
         async with await AccelClient.connect(url) as client:
-            streamed: dict[str, bool] = {}
+            streamed: dict[str, int] = {}  # task id -> delivery attempt being shown
             final: FinalAnswer | None = None
             async for event in client.stream(
                 text, conversation_id=conversation, tenant_id=tenant, timeout_s=timeout
@@ -159,7 +159,10 @@ def ask(
                     if streamed:
                         out.print()
                     out.print(f"[bold cyan]{event.domain}[/] ", end="")
-                    streamed[event.task_id] = True
+                    streamed[event.task_id] = event.attempt
+                elif event.attempt > streamed[event.task_id]:
+                    out.print(f"\n[yellow]{event.domain} worker lost; answer restarted:[/] ", end="")
+                    streamed[event.task_id] = event.attempt
                 out.print(event.text, end="", markup=False, highlight=False)
             if streamed and not as_json:
                 out.print()
@@ -229,6 +232,7 @@ def chat(
                     out.print(f"conversation [bold]{conv}[/]")
                     continue
                 shown = False
+                attempts: dict[str, int] = {}
                 try:
                     async for event in client.stream(
                         text, conversation_id=conv, tenant_id=tenant, timeout_s=timeout
@@ -246,6 +250,9 @@ def chat(
                         if not shown:
                             out.print(f"[bold cyan]{event.domain}>[/] ", end="")
                             shown = True
+                        if event.attempt > attempts.get(event.task_id, 1):
+                            out.print(f"\n[yellow]{event.domain} worker lost; answer restarted:[/] ", end="")
+                        attempts[event.task_id] = event.attempt
                         out.print(event.text, end="", markup=False, highlight=False)
                 except AccelError as exc:
                     err.print(f"[bold red]error:[/] {exc}")

@@ -226,6 +226,12 @@ class TokenDelta(Message):
     seq: int = Field(ge=0)
     text: str
     done: bool = False
+    attempt: int = Field(
+        default=1,
+        ge=1,
+        description="Delivery attempt of the task. A task redelivered after its worker died streams "
+        "again from seq 0 with a higher attempt: drop what earlier attempts of that task streamed.",
+    )
 
 
 class Citation(BaseModel):
@@ -272,6 +278,7 @@ class DomainAnswer(QueryScoped):
     cost: float = Field(
         default=0.0, description="Model cost of this part, from the endpoint's configured prices."
     )
+    attempt: int = Field(default=1, ge=1, description="Delivery attempt of the task that produced it.")
 
 
 class MissingPart(BaseModel):

@@ -18,6 +18,12 @@ query id: duplicates within the window are dropped by the stream."""
 INTAKE_STREAM = "ACCEL_INTAKE"
 INTAKE_DUPLICATE_WINDOW_S = 120.0
 
+TASK_STREAM = "ACCEL_TASKS"
+"""JetStream work-queue stream over accel.v1.task.*: a task stays until a domain replica acks its
+answer; a replica that dies mid-task gets it redelivered to another (or restarted) replica."""
+TASK_MAX_AGE_S = 600.0
+"""Tasks are dropped from the stream after this long (deadlines are capped at 300 s)."""
+
 DEAD_LETTER = f"{PREFIX}.dead"
 """ErrorEvent for intake messages that kept failing, with the reason (their sender is told too)."""
 
@@ -43,7 +49,7 @@ def _token(value: str, what: str) -> str:
 
 
 def task(domain: str) -> str:
-    """DomainTask for one domain's workers (queue group per domain)."""
+    """DomainTask for one domain's workers (JetStream stream ACCEL_TASKS, a durable consumer per domain)."""
     return TASK_PATTERN.format(domain=_token(domain, "domain"))
 
 

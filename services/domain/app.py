@@ -49,7 +49,11 @@ def create_app(settings: DomainSettings) -> FastStream:
     )
     verifier = Verifier(min_overlap=settings.verify_overlap)
     pipeline = DomainPipeline(domain, settings, model, searcher, grader, verifier, publish_delta)
-    broker.include_router(build_handlers(pipeline, settings.max_concurrency))
+    broker.include_router(
+        build_handlers(
+            pipeline, settings.max_concurrency, settings.task_ack_wait_s, settings.task_max_deliver
+        )
+    )
     return build_app(
         broker,
         name=service_name(SERVICE, domain.name),

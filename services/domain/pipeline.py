@@ -12,6 +12,7 @@ import asyncio
 import re
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 
 from opentelemetry import trace
 
@@ -26,6 +27,7 @@ from shared.inference import ChatModel, ModelUnavailable
 from shared.metrics import get_metrics
 
 PublishDelta = Callable[[str, TokenDelta], Awaitable[None]]
+_attempt: ContextVar[int] = ContextVar("attempt", default=1)  # delivery attempt of the current task
 tracer = trace.get_tracer("accel.domain")
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+")
 
@@ -82,10 +84,13 @@ class DomainPipeline:
             domain=task.domain,
             sub_query=task.sub_query,
             model=self.model.model,
+            attempt=_attempt.get(),
             **fields,
         )
 
-    async def run(self, task: DomainTask) -> DomainAnswer:
+    async def run(self, task: DomainTask, attempt: int = 1) -> DomainAnswer:
+        """Answer one task; ``attempt`` > 1 when the task was redelivered after a worker died."""
+        _attempt.set(attempt)
         remaining = (task.deadline - utcnow()).total_seconds() - 0.1
         if remaining <= 0:
             return self._answer(task, status="failed", text="", error="the deadline passed before work began")
@@ -278,5 +283,6 @@ class DomainPipeline:
                     seq=seq,
                     text=text,
                     done=done,
+                    attempt=_attempt.get(),
                 ),
             )

@@ -9,7 +9,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from faststream.nats import JStream, NatsRouter, PullSub
+from faststream.nats import NatsRouter, PullSub
 from faststream.nats.annotations import NatsBroker, NatsMessage
 from opentelemetry import trace
 from pydantic import ValidationError
@@ -18,9 +18,11 @@ from contracts import DomainTask, ErrorEvent, PlanAccepted, QueryRequested, Rout
 from contracts.messages import utcnow
 from services.router.logic import Router
 from services.router.settings import RouterSettings
+from shared.broker import connection
 from shared.context import build_context
 from shared.memory import ConversationMemory, MemoryUnavailable
 from shared.metrics import get_metrics
+from shared.streams import declare, intake_stream, task_stream
 
 log = logging.getLogger(__name__)
 SERVICE = "router"
@@ -32,6 +34,7 @@ class RouterState:
     router: Router
     memory: ConversationMemory
     planned: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    tasks_declared: bool = False
 
     def seen(self, query: QueryRequested) -> bool:
         """Whether this replica already planned the query (idempotent redelivery, duplicate events)."""
@@ -53,16 +56,6 @@ class PlanRefused(Exception):
 
 MAX_DELIVERIES = 5
 CONCURRENCY = 32  # queries handled at once; each mostly awaits memory, the aggregator and NATS
-
-
-def intake_stream() -> JStream:
-    """The durable intake stream (a new object per router: FastStream declares each one once)."""
-    return JStream(
-        subjects.INTAKE_STREAM,
-        subjects=[subjects.INTAKE],
-        duplicate_window=subjects.INTAKE_DUPLICATE_WINDOW_S,
-        max_age=24 * 3600,
-    )
 
 
 def build_handlers(state: RouterState) -> NatsRouter:
@@ -129,7 +122,7 @@ def build_handlers(state: RouterState) -> NatsRouter:
         stream_subject = subjects.stream(query.query_id) if query.stream else None
         await asyncio.gather(
             *(
-                broker.publish(
+                dispatch(
                     DomainTask(
                         query_id=query.query_id,
                         conversation_id=query.conversation_id,
@@ -149,12 +142,36 @@ def build_handlers(state: RouterState) -> NatsRouter:
                         ),
                         embedding=outcome.embedding(route),
                     ),
-                    subjects.task(route.domain),
+                    broker,
                 )
                 for route in routes
             )
         )
         state.remember(query)
+
+    async def dispatch(task: DomainTask, broker: NatsBroker) -> None:
+        """Store one task in the durable task stream (deduplicated by task id). If it cannot be
+        stored, its part of the plan fails at once with the reason instead of waiting for the deadline."""
+        subject = subjects.task(task.domain)
+        try:
+            if not state.tasks_declared:
+                await declare(connection(broker).jetstream(), task_stream())
+                state.tasks_declared = True
+            await broker.publish(
+                task,
+                subject,
+                headers={"Nats-Msg-Id": task.task_id},
+                stream=subjects.TASK_STREAM,
+                timeout=state.settings.plan_timeout_s,
+            )
+        except Exception as exc:
+            log.warning("task %s for %s not queued: %s", task.task_id, task.domain, exc)
+            event = ErrorEvent(
+                service=SERVICE, subject=subject, code="unavailable",
+                detail=f"the {task.domain} task could not be queued ({type(exc).__name__}: {exc})",
+                query_id=task.query_id, task_id=task.task_id,
+            )  # fmt: skip
+            await broker.publish(event, subjects.ERRORS)
 
     async def tell(broker: NatsBroker, event: ErrorEvent, reply_to: str | None, *extra: str) -> None:
         for subject in (subjects.ERRORS, *extra, *([reply_to] if reply_to else [])):

@@ -28,10 +28,12 @@ from typing import Any, Protocol
 import nats
 import pytest
 import yaml
+from nats.js.api import ConsumerConfig
 from nats.micro import ServiceConfig, add_service
 
 from accel.stack import find_nats_server, free_port
 from contracts import DomainAnswer, ErrorEvent, FinalAnswer, QueryRequested
+from shared.streams import declare, intake_stream, task_stream
 
 pytestmark = pytest.mark.integration
 
@@ -326,10 +328,10 @@ def test_nats_permissions_per_service(rendered: dict[str, list[Manifest]]) -> No
         users = permissions(rendered[release], release)
         worker = users[f"accel-domain-{domain}"]
         assert worker["variable"] == f"ACCEL_DOMAIN_{domain.upper()}"
-        assert f"accel.v1.task.{domain}" in worker["subscribe"]["allow"]
-        assert not any(
-            s.startswith("accel.v1.task.") and s != f"accel.v1.task.{domain}"
-            for s in worker["subscribe"]["allow"]
+        pull = f"$JS.API.CONSUMER.MSG.NEXT.ACCEL_TASKS.domain-{domain}"
+        assert pull in worker["publish"]["allow"]
+        assert not any(  # a domain pulls and acks only its own tasks
+            "ACCEL_TASKS.domain-" in s and f"domain-{domain}" not in s for s in worker["publish"]["allow"]
         )
         assert {
             "accel.v1.partial.*",
@@ -451,6 +453,7 @@ def secured_nats(
     conf = folder / "nats.conf"
     conf.write_text(
         f"listen: 127.0.0.1:{port}\n"
+        + f'jetstream {{ store_dir: "{folder / "js"}" }}\n'
         + "\n".join(includes)
         + "\nauthorization {\n  users = [\n"
         + "\n".join(users)
@@ -520,6 +523,37 @@ async def test_health_checks_pass_through_the_service_permissions(
     for (_, name), (code, out) in zip(targets, results[:-1], strict=True):
         assert code == 0, f"{name}: the health check failed through its NATS permissions:\n{out}"
     assert results[-1][0] != 0, "a client without $SRV.PING permission could ping the router"
+
+
+async def test_durable_intake_and_tasks_work_through_the_service_permissions(
+    rendered: dict[str, list[Manifest]], secured_nats: SecuredNats
+) -> None:
+    """The JetStream calls the services make (declare, store, pull, ack), each with its own user."""
+    core, travel = rendered["accel-core"], rendered["accel-travel"]
+    async with (
+        connect_as(secured_nats, core, "accel-core-router") as router,
+        connect_as(secured_nats, travel, "accel-travel-domain") as domain,
+    ):
+        rjs, djs = router.jetstream(), domain.jetstream()
+        await declare(rjs, intake_stream())
+        await declare(rjs, task_stream())
+        await declare(djs, task_stream())  # a domain replica that starts first declares it too
+        ack = await rjs.publish(
+            "accel.v1.task.travel", b"{}", stream="ACCEL_TASKS", headers={"Nats-Msg-Id": "t1"}
+        )
+        assert ack.stream == "ACCEL_TASKS"
+        sub = await djs.pull_subscribe(
+            "accel.v1.task.travel", durable="domain-travel", stream="ACCEL_TASKS",
+            config=ConsumerConfig(ack_wait=15, max_deliver=3),
+        )  # fmt: skip
+        (msg,) = await sub.fetch(1, timeout=5)
+        await msg.in_progress()
+        await msg.ack()
+        with pytest.raises(nats.errors.Error):  # another domain's consumer is out of reach
+            await djs.pull_subscribe("accel.v1.task.fintech", durable="domain-fintech", stream="ACCEL_TASKS")
+        intake = await rjs.pull_subscribe("accel.v1.intake", durable="router", stream="ACCEL_INTAKE")
+        with pytest.raises(nats.errors.TimeoutError):
+            await intake.fetch(1, timeout=0.5)
 
 
 def final_answer(query: QueryRequested, domain: str) -> FinalAnswer:

@@ -12,6 +12,7 @@ import signal
 import time
 from collections.abc import AsyncIterator, Iterator
 
+import nats as nats_py
 import pytest
 from nats.aio.msg import Msg
 
@@ -22,6 +23,7 @@ from shared.settings import DEFAULT_DOMAINS_DIR
 from tests.helpers.stub_model import StubModel
 
 pytestmark = pytest.mark.integration
+ACK_WAIT_S = 5.0  # domain tasks of a dead worker are redelivered after this (default 15 s)
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +38,10 @@ async def stack(model: StubModel, tmp_path_factory: pytest.TempPathFactory) -> A
         data_dir=tmp_path_factory.mktemp("fault-stack"),
         domains_dir=DEFAULT_DOMAINS_DIR,
         model_url=model.url,
-        extra_env={"ACCEL_CACHE_DIR": str(DEFAULT_DOMAINS_DIR.parent / ".accel" / "cache")},
+        extra_env={
+            "ACCEL_CACHE_DIR": str(DEFAULT_DOMAINS_DIR.parent / ".accel" / "cache"),
+            "ACCEL_TASK_ACK_WAIT_S": str(ACK_WAIT_S),
+        },
     )
     await s.start(timeout=180)
     supervisor = asyncio.create_task(s.supervise())
@@ -98,6 +103,40 @@ async def test_kill_9_domain_worker_mid_answer_gives_timeout_answer_then_recover
             break
         await asyncio.sleep(0.5)
     assert again is not None and again.status == "answered"
+
+
+async def test_kill_9_domain_worker_mid_answer_redelivers_the_task_to_the_restarted_worker(
+    stack: Stack, client: AccelClient, model: StubModel
+) -> None:
+    """With a deadline longer than the redelivery delay, the killed worker's task is not lost: JetStream
+    hands it to the restarted replica, which answers it (attempt 2), once."""
+    worker = child(stack, "domain-travel")
+    await wait_alive(worker)
+    model.mode = "stall"
+    calls = model.calls
+    answers: list[bytes] = []
+
+    async def on_answer(msg: Msg) -> None:
+        answers.append(msg.data)
+
+    assert stack.info is not None
+    watcher = await nats_py.connect(stack.info.nats_url)
+    await watcher.subscribe(subjects.ANSWERS, cb=on_answer)
+    pending = asyncio.create_task(
+        client.ask("What is the checked baggage allowance on an economy ticket?", timeout_s=30)
+    )
+    deadline = time.monotonic() + 10
+    while model.calls == calls and time.monotonic() < deadline:  # noqa: ASYNC110 - polls another thread
+        await asyncio.sleep(0.1)
+    assert model.calls > calls and worker.proc is not None
+    os.kill(worker.proc.pid, signal.SIGKILL)
+    model.mode = "echo"
+    final = await pending
+    assert final.status == "answered", final.text
+    assert [p.attempt for p in final.parts] == [2]
+    await asyncio.sleep(0.5)
+    await watcher.close()
+    assert [parse_reply(a).query_id for a in answers].count(final.query_id) == 1
 
 
 async def test_redis_down_answers_without_memory_and_resumes(stack: Stack, client: AccelClient) -> None:
