@@ -18,6 +18,7 @@ from shared.settings import DEFAULT_DOMAINS_DIR
 
 if TYPE_CHECKING:
     from services.retriever.store import KnowledgeStore
+    from services.router.logic import Router
 
 app = typer.Typer(
     help="Accelerated-LLM: many small specialised models behind one router, on NATS.",
@@ -365,6 +366,107 @@ def forget(
     if not removed:
         raise _fail(f"{doc_id!r} is not in the {domain} knowledge base (tenant {tenant})")
     out.print(f"removed {doc_id} ({removed} chunks) from {domain}")
+
+
+LlmOption = Annotated[
+    str,
+    typer.Option(
+        "--llm",
+        help="Router LLM for unsure queries: off, embedded (needs --model-url) or a TGI base URL.",
+    ),
+]
+
+
+def _router(domains: Path, llm: str, model_url: str | None, data_dir: Path) -> Router:
+    from services.router.app import build_router
+    from services.router.settings import RouterSettings
+    from shared.domains import DomainConfigError
+
+    if llm == "embedded" and not model_url:
+        raise _fail("--llm embedded needs --model-url (the llama-server base URL, e.g. from `accel up`)")
+    settings = RouterSettings(
+        domains_dir=domains, router_llm=llm, embedded_model_url=model_url or "", cache_dir=data_dir / "cache"
+    )
+    try:
+        return build_router(settings)
+    except DomainConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+@app.command()
+def route(
+    domains: DomainsDir = DEFAULT_DOMAINS_DIR,
+    llm: LlmOption = "off",
+    model_url: Annotated[str | None, typer.Option(help="Base URL for --llm embedded.")] = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+) -> None:
+    """Route JSON lines {"id", "text"} from stdin; write one JSON line per query to stdout."""
+    import json
+
+    router = _router(domains, llm, model_url, data_dir)
+
+    async def main() -> None:
+        for n, line in enumerate(sys.stdin, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                qid, text = row.get("id", n), row["text"]
+                if not isinstance(text, str):
+                    raise TypeError("text must be a string")
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                print(json.dumps({"line": n, "error": f"expected {{'id', 'text'}}: {exc}"}), flush=True)
+                continue
+            outcome = await router.decide(text)
+            d = outcome.decision
+            print(
+                json.dumps(
+                    {
+                        "id": qid,
+                        "rejected": d.rejected,
+                        "reason_code": d.reason_code,
+                        "reason": d.reason,
+                        "routes": [
+                            {"domain": r.domain, "sub_query": r.sub_query, "score": r.score}
+                            for r in outcome.routes
+                        ],
+                        "path": d.path,
+                        "decision_ms": d.decision_ms,
+                    }
+                ),
+                flush=True,
+            )
+
+    asyncio.run(main())
+
+
+@router_app.command("eval")
+def router_eval(
+    data: Annotated[Path, typer.Option("--data", help="Labeled JSON lines {id, text, domains: [...]}.")],
+    domains: DomainsDir = DEFAULT_DOMAINS_DIR,
+    llm: LlmOption = "off",
+    model_url: Annotated[str | None, typer.Option(help="Base URL for --llm embedded.")] = None,
+    data_dir: DataDir = DEFAULT_DATA_DIR,
+    show_errors: Annotated[int, typer.Option(help="Print this many misrouted queries.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+) -> None:
+    """In-scope accuracy, out-of-scope recall/precision, multi-domain exact set, confusion, latency."""
+    import json
+
+    from services.router.evaluate import evaluate, load_labeled, render
+
+    try:
+        records = load_labeled(data)
+    except (OSError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    router = _router(domains, llm, model_url, data_dir)
+    report = asyncio.run(evaluate(router, records, use_llm=llm != "off", name=f"{data.name} (llm: {llm})"))
+    if as_json:
+        out.print_json(json.dumps(report.as_dict()))
+    else:
+        print(render(report))
+    for rec, pred in report.errors[:show_errors]:
+        print(f"  gold {rec.label:<10} predicted {pred:<10} {rec.text}")
 
 
 @contracts_app.command("export")
