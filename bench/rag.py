@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from accel.stack import LOOPBACK, Child, find_llama_server, find_model, free_port
+from accel.stack import LOOPBACK, Child, free_port, llama_server_argv
 from bench.router import _wait_http
 from contracts import DomainTask, RetrievalRequest, RetrievalResult, TokenDelta
 from contracts.messages import deadline_in
@@ -123,8 +123,7 @@ async def main(argv: list[str]) -> None:
     port = free_port()
     server = Child(
         "bench-model",
-        [str(find_llama_server()), "-m", str(find_model()), "--host", LOOPBACK, "--port", str(port),
-         "-t", "2", "-c", "4096", "-np", "1", "--no-webui"],
+        llama_server_argv(port, context=4096),
         dict(os.environ),
         REPO_ROOT / ".accel" / "logs" / "bench-rag-model.log",
     )  # fmt: skip

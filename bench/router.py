@@ -14,7 +14,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from accel.stack import LOOPBACK, Child, find_llama_server, find_model, free_port
+from accel.stack import LOOPBACK, Child, free_port, llama_server_argv
 from services.router.app import build_router
 from services.router.evaluate import EvalReport, evaluate, load_labeled, render
 from services.router.settings import RouterSettings
@@ -86,8 +86,7 @@ async def main(argv: list[str]) -> None:
         log = REPO_ROOT / ".accel" / "logs" / "bench-router-llm.log"
         server = Child(
             "router-llm",
-            [str(find_llama_server()), "-m", str(find_model()), "--host", LOOPBACK, "--port", str(port),
-             "-t", "2", "-c", "2048", "-np", "1", "--no-webui"],
+            llama_server_argv(port, context=2048),
             dict(os.environ),
             log,
         )  # fmt: skip
