@@ -30,15 +30,17 @@ from bench.router import _wait_http
 from contracts import DomainTask, RetrievalRequest, RetrievalResult, TokenDelta
 from contracts.messages import deadline_in
 from services.domain import prompts
-from services.domain.agents import Grader, Searcher, Verifier, content_words, numbers, plain, split_sentences
+from services.domain.agents import Grader, Searcher, Verifier, content_words, numbers
 from services.domain.pipeline import DomainPipeline
 from services.domain.settings import DomainSettings
 from services.retriever.ingest import ingest_path
+from services.retriever.sentences import SentenceVectors
 from services.retriever.store import EmbeddedStore
 from shared.domains import load_domains
-from shared.embeddings import default_embedder
+from shared.embeddings import default_embedder, from_message
 from shared.inference import ChatModel
 from shared.settings import DEFAULT_DOMAINS_DIR, REPO_ROOT
+from shared.text import plain, split_sentences
 
 DATA = Path(__file__).parent / "data" / "rag_qa.jsonl"
 _CITE = re.compile(r"\s*\[\d{1,2}\]")
@@ -104,15 +106,20 @@ async def main(argv: list[str]) -> None:
     embedder = default_embedder()
     index = Path(tempfile.mkdtemp(prefix="accel-bench-rag-"))
     store = EmbeddedStore(index)
+    sentences = SentenceVectors(embedder)
     for name, d in domains.items():
         assert d.knowledge_dir is not None
-        ingest_path(store, embedder, tenant="default", domain=name, path=d.knowledge_dir)
+        ingest_path(store, embedder, tenant="default", domain=name, path=d.knowledge_dir, sentences=sentences)
 
     async def search(req: RetrievalRequest, _timeout: float) -> RetrievalResult:
+        """What the retriever service does with a request (same store, same sentence scores)."""
         t0 = time.perf_counter()
-        passages = store.search(
-            req.tenant_id, req.domain, req.query, embedder.encode_one(req.query), req.top_k
-        )
+        vector = from_message(req.embedding, req.query)
+        if vector is None:
+            vector = embedder.encode_one(req.query)
+        passages = store.search(req.tenant_id, req.domain, req.query, vector, req.top_k)
+        if req.sentence_scores:
+            passages = sentences.annotate(passages, vector)
         return RetrievalResult(
             domain=req.domain, passages=passages, took_ms=(time.perf_counter() - t0) * 1000
         )

@@ -192,6 +192,19 @@ class RetrievalRequest(Message):
     embedding: QueryEmbedding | None = Field(
         default=None, description="A vector of ``query`` already computed upstream (used if it matches)."
     )
+    sentence_scores: bool = Field(
+        default=False,
+        description="Also score each passage's evidence sentences against the query (for the grader).",
+    )
+
+
+class SentenceScore(BaseModel):
+    """One evidence sentence of a passage and its cosine similarity to the query."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    text: str
+    score: float
 
 
 class Passage(BaseModel):
@@ -203,6 +216,10 @@ class Passage(BaseModel):
     text: str
     score: float
     source: str
+    sentences: list[SentenceScore] | None = Field(
+        default=None,
+        description="The passage's evidence sentences scored against the query (when requested).",
+    )
 
 
 class RetrievalResult(Message):

@@ -20,3 +20,23 @@ def stem(word: str) -> str:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)]
     return word
+
+
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n+")
+_MARKUP = re.compile(r"[*_`#>|]+")
+_RULE = re.compile(r"(?<!\w):?-{3,}:?(?!\w)")
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
+
+
+def plain(text: str) -> str:
+    """Text without Markdown emphasis, table bars and rules."""
+    return " ".join(_RULE.sub(" ", _MARKUP.sub(" ", text)).split())
+
+
+def evidence_sentences(text: str, min_words: int = 3) -> list[str]:
+    """The sentences of a passage that can carry a fact, as plain text: the unit the grader scores
+    and the retriever pre-embeds, so both must cut passages the same way."""
+    return [s for s in (plain(x) for x in split_sentences(text)) if len(s.split()) >= min_words]

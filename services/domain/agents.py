@@ -18,28 +18,16 @@ import numpy as np
 
 from contracts import Passage, QueryEmbedding, RetrievalRequest, RetrievalResult, Turn
 from shared.embeddings import Embedder, from_message
-from shared.text import stem, words
+from shared.text import evidence_sentences, plain, stem, words
 
 Search = Callable[[RetrievalRequest, float], Awaitable[RetrievalResult]]
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n+")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_MARKUP = re.compile(r"[*_`#>|]+")
-_RULE = re.compile(r"(?<!\w):?-{3,}:?(?!\w)")
 _CITE = re.compile(r"\s*\[\d{1,2}\]")
 _FOLLOW_UP = re.compile(
     r"^\s*(and|what about|how about|also|same)\b|\b(there|it|its|that|those|them|this|these|they)\b",
     re.IGNORECASE,
 )
-
-
-def split_sentences(text: str) -> list[str]:
-    return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
-
-
-def plain(text: str) -> str:
-    """Text without Markdown emphasis, table bars and rules."""
-    return " ".join(_RULE.sub(" ", _MARKUP.sub(" ", text)).split())
 
 
 def content_words(text: str) -> set[str]:
@@ -82,9 +70,11 @@ class Searcher:
         tenant: str,
         query_id: str,
         embeddings: Mapping[str, QueryEmbedding] | None = None,
+        score_against: str | None = None,
     ) -> list[Passage]:
         """``embeddings`` holds vectors already computed for some of the queries (sent along so the
-        retriever does not embed them again)."""
+        retriever does not embed them again). The search for ``score_against`` (the question the
+        grader will judge by) also asks the retriever to score each passage's sentences."""
         import asyncio
 
         results = await asyncio.gather(
@@ -97,6 +87,7 @@ class Searcher:
                         query=q,
                         top_k=self.top_k,
                         embedding=(embeddings or {}).get(q),
+                        sentence_scores=q == score_against,
                     ),
                     self.timeout_s,
                 )
@@ -105,35 +96,38 @@ class Searcher:
         )
         fused: dict[tuple[str, int], float] = {}
         best: dict[tuple[str, int], Passage] = {}
+        scored: dict[tuple[str, int], Passage] = {}  # versions whose sentences are scored
         for result in results:
             for rank, p in enumerate(result.passages):
                 key = (p.doc_id, p.chunk)
                 fused[key] = fused.get(key, 0.0) + 1.0 / (60 + rank)
                 if key not in best or p.score > best[key].score:
                     best[key] = p
+                if p.sentences is not None:
+                    scored[key] = p
         order = sorted(fused, key=lambda k: -fused[k])
-        return [best[k] for k in order[: self.top_k]]
+        return [scored.get(k, best[k]) for k in order[: self.top_k]]
 
 
 # ---- grader -------------------------------------------------------------------------------------
 @dataclass
 class Evidence:
-    """Passages kept by the grader, their sentences and embeddings, and whether they answer."""
+    """Passages kept by the grader, their sentences with their similarity to the question, and
+    whether they answer it."""
 
     question: str
     passages: list[Passage]
     sentences: list[tuple[int, str]]  # (passage index, sentence)
-    vectors: np.ndarray
-    question_vector: np.ndarray
+    sims: np.ndarray  # similarity of each sentence to the question
     relevance: list[float]
     answerable: bool
     answerability: float
     reason: str = ""
+    computed: int = 0  # sentences the grader had to embed itself (not scored by the retriever)
 
     def best_sentences(self, n: int = 2) -> list[tuple[int, str, float]]:
-        sims = self.vectors @ self.question_vector if len(self.sentences) else np.zeros(0)
-        order = np.argsort(-sims)[:n]
-        return [(self.sentences[i][0], self.sentences[i][1], float(sims[i])) for i in order]
+        order = np.argsort(-self.sims)[:n]
+        return [(self.sentences[i][0], self.sentences[i][1], float(self.sims[i])) for i in order]
 
 
 class Grader:
@@ -141,7 +135,9 @@ class Grader:
 
     Relevance of a passage is the best cosine similarity between the question and one of its
     sentences (MiniLM). The knowledge base is taken to answer when the best sentence is at least
-    ``answer_threshold`` similar to the question.
+    ``answer_threshold`` similar to the question. The retriever scores the sentences of the
+    passages it returns from vectors embedded at ingest; the grader embeds (and caches) only the
+    sentences of passages that come without scores.
     """
 
     def __init__(
@@ -179,6 +175,25 @@ class Grader:
             return vector, True
         return self.embedder.encode_one(question), False
 
+    def _scored(
+        self, question: str, passages: list[Passage], question_vector: np.ndarray | None
+    ) -> tuple[list[tuple[int, str]], np.ndarray, int]:
+        sentences: list[tuple[int, str]] = []
+        sims: list[float] = []
+        todo: list[tuple[int, str]] = []
+        for i, p in enumerate(passages):
+            if p.sentences is not None:
+                for sc in p.sentences:
+                    sentences.append((i, sc.text))
+                    sims.append(sc.score)
+            else:
+                todo.extend((i, s) for s in evidence_sentences(p.text))
+        if todo:
+            q = self.embedder.encode_one(question) if question_vector is None else question_vector
+            sentences.extend(todo)
+            sims.extend((self._encode([s for _, s in todo]) @ q).tolist())
+        return sentences, np.asarray(sims, dtype=np.float32), len(todo)
+
     def grade(
         self,
         question: str,
@@ -186,23 +201,17 @@ class Grader:
         max_passages: int = 3,
         question_vector: np.ndarray | None = None,
     ) -> Evidence:
-        sentences = [(i, plain(s)) for i, p in enumerate(passages) for s in split_sentences(p.text)]
-        sentences = [(i, s) for i, s in sentences if len(s.split()) >= 3]
-        q = self.embedder.encode_one(question) if question_vector is None else question_vector
-        vecs = self._encode([s for _, s in sentences]) if sentences else np.zeros((0, len(q)))
-        sims = vecs @ q if len(sentences) else np.zeros(0)
-        relevance = []
-        for i in range(len(passages)):
-            mine = [sims[j] for j, (pi, _) in enumerate(sentences) if pi == i]
-            relevance.append(float(max(mine)) if mine else 0.0)
+        sentences, sims, computed = self._scored(question, passages, question_vector)
+        relevance = [0.0] * len(passages)
+        for (pi, _), sim in zip(sentences, sims, strict=True):
+            relevance[pi] = max(relevance[pi], float(sim))
         keep = [i for i in np.argsort(-np.array(relevance)) if relevance[i] >= self.min_relevance][
             :max_passages
         ]
         keep = sorted(keep, key=lambda i: -relevance[i])
         kept = [passages[i] for i in keep]
         remap = {old: new for new, old in enumerate(keep)}
-        kept_sentences = [(remap[pi], s) for pi, s in sentences if pi in remap]
-        kept_vecs = vecs[[j for j, (pi, _) in enumerate(sentences) if pi in remap]] if kept else vecs[:0]
+        rows = [j for j, (pi, _) in enumerate(sentences) if pi in remap]
         best = max((relevance[i] for i in keep), default=0.0)
         answerable = best >= self.answer_threshold
         reason = (
@@ -212,13 +221,13 @@ class Grader:
         return Evidence(
             question=question,
             passages=kept,
-            sentences=kept_sentences,
-            vectors=kept_vecs,
-            question_vector=q,
+            sentences=[(remap[sentences[j][0]], sentences[j][1]) for j in rows],
+            sims=sims[rows] if rows else np.zeros(0, dtype=np.float32),
             relevance=[relevance[i] for i in keep],
             answerable=answerable,
             answerability=round(best, 4),
             reason=reason,
+            computed=computed,
         )
 
 

@@ -145,6 +145,7 @@ class DomainPipeline:
                     tenant=task.tenant_id,
                     query_id=task.query_id,
                     embeddings=carried,
+                    score_against=question,
                 )
             except RetrievalFailed:
                 raise
@@ -157,6 +158,7 @@ class DomainPipeline:
             evidence = await asyncio.to_thread(self.grader.grade, question, passages, question_vector=qvec)
             span.set_attribute("accel.grade.kept", len(evidence.passages))
             span.set_attribute("accel.grade.answerability", evidence.answerability)
+            span.set_attribute("accel.grade.sentences_embedded_here", evidence.computed)
         t = lap("grade", t)
         if not evidence.passages or not evidence.answerable:
             text = prompts.abstention(self.domain, task.sub_query)

@@ -11,6 +11,7 @@ from faststream import FastStream
 from contracts import subjects
 from services.retriever.handlers import SERVICE, RetrieverState, build_handlers
 from services.retriever.ingest import ingest_path
+from services.retriever.sentences import SentenceVectors
 from services.retriever.settings import RetrieverSettings
 from services.retriever.stores import make_store
 from shared.broker import make_broker
@@ -27,14 +28,23 @@ def create_app(settings: RetrieverSettings | None = None) -> FastStream:
     domains = load_domains(settings.domains_dir)
     embedder = default_embedder()
     store = make_store(settings)
+    sentences = SentenceVectors(embedder, settings.index_dir)
     if settings.ingest_on_start:
         for name, d in domains.items():
             if d.knowledge_dir is not None and d.knowledge_dir.is_dir():
                 report = ingest_path(
-                    store, embedder, tenant=DEFAULT_TENANT, domain=name, path=d.knowledge_dir, prune=True
+                    store,
+                    embedder,
+                    tenant=DEFAULT_TENANT,
+                    domain=name,
+                    path=d.knowledge_dir,
+                    prune=True,
+                    sentences=sentences,
                 )
                 log.info("%s", report.summary())
-    state = RetrieverState(store=store, embedder=embedder, domains=set(domains))
+        sentences.save()
+        log.info("%d knowledge-base sentences embedded", len(sentences))
+    state = RetrieverState(store=store, embedder=embedder, domains=set(domains), sentences=sentences)
     broker = make_broker(settings.nats_url, SERVICE)
     broker.include_router(build_handlers(state))
     return build_app(

@@ -11,6 +11,7 @@ from faststream.nats.annotations import NatsMessage
 from opentelemetry import trace
 
 from contracts import RetrievalRequest, RetrievalResult, subjects
+from services.retriever.sentences import SentenceVectors
 from services.retriever.store import KnowledgeStore
 from shared.embeddings import Embedder, from_message
 
@@ -26,6 +27,7 @@ class RetrieverState:
     store: KnowledgeStore
     embedder: Embedder
     domains: set[str]
+    sentences: SentenceVectors | None = None
 
 
 def build_handlers(state: RetrieverState) -> NatsRouter:
@@ -49,6 +51,8 @@ def build_handlers(state: RetrieverState) -> NatsRouter:
         passages = await asyncio.to_thread(
             state.store.search, req.tenant_id, req.domain, req.query, vector, req.top_k, req.doc_ids
         )
+        if req.sentence_scores and state.sentences is not None:
+            passages = await asyncio.to_thread(state.sentences.annotate, passages, vector)
         span = trace.get_current_span()
         span.set_attribute("accel.retrieval.domain", req.domain)
         span.set_attribute("accel.retrieval.hits", len(passages))

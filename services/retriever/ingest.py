@@ -7,9 +7,11 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from services.retriever.sentences import SentenceVectors
 from services.retriever.store import KnowledgeStore
 from shared.documents import chunk_document, find_documents, read_document
 from shared.embeddings import Embedder
+from shared.text import evidence_sentences
 
 
 @dataclass
@@ -37,6 +39,7 @@ def ingest_path(
     path: Path,
     prune: bool = False,
     progress: bool = False,
+    sentences: SentenceVectors | None = None,
 ) -> IngestReport:
     """Index every supported file under ``path``. Re-ingesting unchanged files does nothing.
 
@@ -54,10 +57,12 @@ def ingest_path(
         doc = read_document(file, root)
         seen.add(doc.doc_id)
         h = doc.content_hash
+        chunks = chunk_document(doc)
+        if sentences is not None:  # only sentences missing from the persisted table are embedded
+            sentences.add(s for c in chunks for s in evidence_sentences(c.text))
         if known.get(doc.doc_id) == h:
             report.unchanged.append(doc.doc_id)
             continue
-        chunks = chunk_document(doc)
         vectors = embedder.encode([f"{c.title}. {c.text}" for c in chunks])
         store.upsert_document(tenant, domain, doc.doc_id, h, chunks, vectors)
         (report.updated if doc.doc_id in known else report.added).append(doc.doc_id)
