@@ -25,6 +25,7 @@ def build_router(settings: RouterSettings) -> Router:
         cache_dir=settings.cache_dir,
         use_knowledge=settings.use_knowledge,
         tiered=settings.tiered,
+        max_examples=settings.max_examples,
     ).fit(domains)
     llm = None
     if settings.router_llm != "off":

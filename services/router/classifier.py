@@ -130,8 +130,10 @@ class DomainClassifier:
         cache_dir: Path | None = None,
         use_knowledge: bool = True,
         tiered: bool = False,
+        max_examples: int | None = None,
     ) -> None:
         self.embedder = embedder
+        self.max_examples = max_examples
         self.cache = EmbeddingCache(embedder, cache_dir)
         self.static = StaticEmbedder(embedder, cache_dir) if tiered else None
         self.use_knowledge = use_knowledge
@@ -166,7 +168,7 @@ class DomainClassifier:
         for name in self.names:
             d = domains[name]
             add(d.description, name, 1.0)
-            for t in d.examples:
+            for t in d.examples[: self.max_examples]:
                 add(t, name, 1.0, example=True)
             if self.use_knowledge:
                 for t in knowledge_sentences(d):

@@ -28,6 +28,12 @@ class RouterSettings(ServiceSettings):
         description="Answer confident queries with distilled static embeddings first (~3x faster, ~2 points "
         "less accurate on our benchmark); the full model handles the rest.",
     )
+    max_examples: int | None = Field(
+        default=None,
+        ge=1,
+        description="Learn from at most this many example utterances per domain (the first ones): to "
+        "check how the router does with a domain configured from few examples.",
+    )
     router_llm: str = Field(
         default="off",
         description="When the fast path is unsure ask an LLM: 'off', 'embedded' (the local llama-server) "
