@@ -74,24 +74,25 @@ async def main(argv: list[str]) -> None:
     cache = REPO_ROOT / ".accel" / "cache"
 
     fast: dict[str, EvalReport] = {}
-    for tiered in (False, True):
+    for tiered, tolerance in ((False, 0.0), (True, 0.0), (True, 0.02)):
         t0 = time.perf_counter()
         router = build_router(
             RouterSettings(
                 domains_dir=args.domains,
                 cache_dir=cache,
                 tiered=tiered,
+                tier1_tolerance=tolerance,
                 max_examples=args.max_examples or None,
             )
         )
         print(
-            f"router (tiered={tiered}) trained in {time.perf_counter() - t0:.1f}s from {args.domains}, "
+            f"router (tiered={tiered}, tolerance {tolerance}) trained in {time.perf_counter() - t0:.1f}s from {args.domains}, "
             f"{args.max_examples or 'all'} examples per domain"
         )
         print(f"calibration: {router.classifier.calibration}")
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the target says
         with threadpool_limits(limits=1):
-            name = "fast path, tiered" if tiered else "fast path"
+            name = f"fast path, tiered {tolerance}" if tiered else "fast path"
             fast[name] = await evaluate(router, records, use_llm=False, name=f"{name}, one core")
         os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
         print(render(fast[name]))

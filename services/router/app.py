@@ -26,6 +26,7 @@ def build_router(settings: RouterSettings) -> Router:
         use_knowledge=settings.use_knowledge,
         tiered=settings.tiered,
         max_examples=settings.max_examples,
+        tier1_tolerance=settings.tier1_tolerance,
     ).fit(domains)
     llm = None
     if settings.router_llm != "off":

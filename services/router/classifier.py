@@ -131,9 +131,11 @@ class DomainClassifier:
         use_knowledge: bool = True,
         tiered: bool = False,
         max_examples: int | None = None,
+        tier1_tolerance: float = 0.0,
     ) -> None:
         self.embedder = embedder
         self.max_examples = max_examples
+        self.tier1_tolerance = tier1_tolerance
         self.cache = EmbeddingCache(embedder, cache_dir)
         self.static = StaticEmbedder(embedder, cache_dir) if tiered else None
         self.use_knowledge = use_knowledge
@@ -215,7 +217,9 @@ class DomainClassifier:
 
         The unsure band is the margin under which held-out examples were wrong (80th percentile),
         capped so that at most 15% of examples fall into it. Tier 1's margin is the lowest at which
-        its held-out accuracy is at least tier 2's over all examples."""
+        its held-out accuracy on the examples it would keep is at least tier 2's on those same
+        examples, less ``tier1_tolerance``: with 0, tier 1 answers only where it does as well as the
+        full model."""
         rows = np.array(example_rows)
         folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
         margins: list[float] = []
@@ -246,7 +250,7 @@ class DomainClassifier:
             fc = np.array(fast_correct)
             for cut in np.unique(fm):
                 sel = fm >= cut
-                if fc[sel].mean() >= accuracy:
+                if fc[sel].mean() >= ok[sel].mean() - self.tier1_tolerance:
                     tier1, coverage = max(float(cut), band), float(sel.mean())
                     break
         return Calibration(
