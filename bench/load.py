@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import statistics
 import tempfile
@@ -42,11 +43,16 @@ WARM_UP = [
 
 
 def load_questions() -> list[str]:
-    """Distinct questions, so nothing in the path can be served from a per-text cache: the 160 QA
-    questions of the five domains (a quarter of them unanswerable) and the out-of-scope ones of the
-    router set, interleaved (about one in six is rejected by the router)."""
+    """Distinct questions: the 160 QA questions of the five domains (a quarter of them
+    unanswerable), taken round-robin across domains so every domain gets its share of the load, with
+    an out-of-scope query of the router set after every fifth (rejected by the router)."""
     data = REPO_ROOT / "bench" / "data"
-    qa = [json.loads(line)["question"] for line in (data / "rag_qa.jsonl").read_text().splitlines() if line]
+    by_domain: dict[str, list[str]] = {}
+    for line in (data / "rag_qa.jsonl").read_text().splitlines():
+        if line.strip():
+            row = json.loads(line)
+            by_domain.setdefault(row["domain"], []).append(row["question"])
+    qa = [q for group in itertools.zip_longest(*by_domain.values()) for q in group if q is not None]
     oos = [
         row["text"]
         for row in map(json.loads, (data / "router_eval.jsonl").read_text().splitlines())
@@ -88,7 +94,7 @@ async def run_level(url: str, backends: int, seconds: float) -> dict[str, object
 
     async def backend(i: int) -> None:
         async with await AccelClient.connect(url) as client:
-            n = i
+            n = i * len(QUESTIONS) // backends  # backends start spread over the question list
             while time.monotonic() < stop:
                 q = QUESTIONS[n % len(QUESTIONS)]
                 n += 1

@@ -52,7 +52,7 @@ class SentenceVectors:
     def __len__(self) -> int:
         return len(self._rows)
 
-    def add(self, sentences: Iterable[str], batch_size: int = 64) -> int:
+    def add(self, sentences: Iterable[str]) -> int:
         """Embed the sentences not seen yet; returns how many were embedded."""
         with self._lock:
             missing = {_key(s): s for s in sentences}
@@ -61,7 +61,7 @@ class SentenceVectors:
             todo = list(missing.items())[: max(room, 0)]
             if not todo:
                 return 0
-            vectors = self.embedder.encode([s for _, s in todo], batch_size=batch_size).astype(np.float16)
+            vectors = self.embedder.encode([s for _, s in todo]).astype(np.float16)
             start = len(self._vectors)
             self._vectors = np.concatenate([self._vectors, vectors], axis=0)
             for n, (k, _) in enumerate(todo):

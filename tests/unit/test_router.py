@@ -110,3 +110,29 @@ def test_tiered_mode_answers_easy_queries_from_tier_one_and_agrees_with_the_full
     assert prediction.vectors and set(prediction.vectors) <= set(hard)
     full = router.classifier.predict(hard)
     assert probs.shape == full.shape
+
+
+async def test_concurrent_queries_are_classified_in_batches_with_the_same_result(router: Router) -> None:
+    import asyncio
+
+    texts = [
+        "What is the checked baggage allowance on an economy ticket?",
+        "Book a hotel in Lisbon for Friday and what is the EUR to USD rate?",
+        "Explain the offside rule in football",
+        "does my plan include roaming in Spain",
+        "",
+        "my parcel hasn't arrived yet, where is it",
+    ] * 4
+    before = router.batcher.batches
+    together = await asyncio.gather(*(router.fast_async(t) for t in texts))
+    assert router.batcher.batches - before < len(texts)  # several queries shared a batch
+    for text, (outcome, unsure) in zip(texts, together, strict=True):
+        alone, alone_unsure = router.fast(text)
+        assert outcome.decision.rejected == alone.decision.rejected
+        assert outcome.decision.reason_code == alone.decision.reason_code
+        assert [(r.domain, r.sub_query) for r in outcome.routes] == [
+            (r.domain, r.sub_query) for r in alone.routes
+        ]
+        assert outcome.decision.scores == pytest.approx(alone.decision.scores, abs=1e-3)
+        assert unsure == alone_unsure
+        assert set(outcome.vectors) == set(alone.vectors)
