@@ -311,7 +311,7 @@ def test_search_maps_the_protobuf_reply_to_passages(
         search_get_pb2.SearchReply(took=0.2, results=[result("a.md", 3, 0.91234), result("b.md", 0, 0.5)]),
     )
     hits = store.search("t1", "travel", "anything", embedder.encode_one("anything"), k=5)
-    assert [h.model_dump() for h in hits] == [
+    assert [h.model_dump(exclude_none=True) for h in hits] == [
         {
             "doc_id": "a.md",
             "title": "A.Md",
