@@ -329,7 +329,7 @@ def ingest(
     """Chunk, embed and index documents (idempotent: unchanged files are skipped), with a progress bar.
 
     Writes to the store the retriever uses (ACCEL_STORE: the embedded index under --data-dir, or
-    Weaviate). The embedded retriever reads its index at start: restart it to serve the changes.
+    Weaviate). A running retriever serves the changes from its next search on.
     """
     from services.retriever.ingest import ingest_path
     from shared.embeddings import default_embedder

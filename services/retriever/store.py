@@ -66,6 +66,7 @@ class _Collection:
     chunks: list[Chunk] = field(default_factory=list)
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, DIM), dtype=np.float32))
     hashes: dict[str, str] = field(default_factory=dict)
+    stamp: tuple[int, int] | None = None  # documents.json as last read or written here
     _bm25: tuple[list[Counter[str]], np.ndarray, dict[str, int], float] | None = None
 
     def bm25_index(self) -> tuple[list[Counter[str]], np.ndarray, dict[str, int], float]:
@@ -108,22 +109,40 @@ class EmbeddedStore:
                 raise ValueError(f"invalid collection name part {value!r}")
         return self.root / tenant / domain
 
+    @staticmethod
+    def _stamp(folder: Path) -> tuple[int, int] | None:
+        try:
+            st = (folder / "documents.json").stat()
+        except FileNotFoundError:
+            return None
+        return st.st_mtime_ns, st.st_size
+
     def _load(self, tenant: str, domain: str) -> _Collection:
+        """The collection, re-read when another process (``accel ingest``, ``accel forget``) changed
+        it on disk since: documents.json is replaced last, so its stamp marks a complete write."""
         key = (tenant, domain)
-        col = self._cols.get(key)
-        if col is not None:
-            return col
         folder = self._dir(tenant, domain)
-        col = _Collection()
-        if (folder / "chunks.jsonl").exists():
-            with (folder / "chunks.jsonl").open(encoding="utf-8") as fh:
-                col.chunks = [Chunk(**json.loads(line)) for line in fh if line.strip()]
-            col.vectors = np.load(folder / "vectors.npy")
-            col.hashes = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
-            if len(col.chunks) != len(col.vectors):
+        stamp = self._stamp(folder)
+        col = self._cols.get(key)
+        if col is not None and col.stamp == stamp:
+            return col
+        fresh = _Collection(stamp=stamp)
+        if stamp is not None:
+            try:
+                with (folder / "chunks.jsonl").open(encoding="utf-8") as fh:
+                    fresh.chunks = [Chunk(**json.loads(line)) for line in fh if line.strip()]
+                fresh.vectors = np.load(folder / "vectors.npy")
+                fresh.hashes = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                if col is not None:  # caught mid-write by another process: keep what we had
+                    return col
+                raise RuntimeError(f"index at {folder} is unreadable ({exc}): re-ingest it") from exc
+            if len(fresh.chunks) != len(fresh.vectors):
+                if col is not None:
+                    return col
                 raise RuntimeError(f"index at {folder} is inconsistent: re-ingest it (`accel ingest`)")
-        self._cols[key] = col
-        return col
+        self._cols[key] = fresh
+        return fresh
 
     def _save(self, tenant: str, domain: str, col: _Collection) -> None:
         folder = self._dir(tenant, domain)
@@ -137,6 +156,7 @@ class EmbeddedStore:
         (tmp / "documents.json").write_text(json.dumps(col.hashes, indent=1), encoding="utf-8")
         for name in ("chunks.jsonl", "vectors.npy", "documents.json"):
             os.replace(tmp / name, folder / name)
+        col.stamp = self._stamp(folder)
         col._bm25 = None
 
     def document_hashes(self, tenant: str, domain: str) -> dict[str, str]:

@@ -66,6 +66,21 @@ def test_delete_document(tmp_path: Path, kb: Path, embedder: Embedder) -> None:
     assert all(h.doc_id != "bags.md" for h in hits)
 
 
+def test_a_running_store_sees_what_another_process_ingested_or_deleted(
+    tmp_path: Path, kb: Path, embedder: Embedder
+) -> None:
+    """The retriever serves `accel ingest` / `accel forget` changes without a restart."""
+    serving = EmbeddedStore(tmp_path / "index")
+    q = "how many kg can my checked bag weigh"
+    assert serving.search("t1", "travel", q, embedder.encode_one(q), k=1) == []
+    operator = EmbeddedStore(tmp_path / "index")  # another process, same folder
+    ingest_path(operator, embedder, tenant="t1", domain="travel", path=kb)
+    assert serving.search("t1", "travel", q, embedder.encode_one(q), k=1)[0].doc_id == "bags.md"
+    operator.delete_document("t1", "travel", "bags.md")
+    assert all(h.doc_id != "bags.md" for h in serving.search("t1", "travel", q, embedder.encode_one(q), k=5))
+    assert "bags.md" not in serving.document_hashes("t1", "travel")
+
+
 def test_embeddings_are_normalised_and_semantic(embedder: Embedder) -> None:
     v = embedder.encode(["baggage allowance", "how much luggage can I check", "football offside rule"])
     assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-4)
