@@ -65,16 +65,21 @@ def setup_metrics(service: str) -> None:
     )
 
 
-def setup_tracing(service: str) -> TracerProvider:
-    """Install a tracer provider for this process (idempotent)."""
+def setup_tracing(service: str) -> TracerProvider | None:
+    """Install a tracer provider for this process (idempotent).
+
+    With no exporter (``OTEL_TRACES_EXPORTER=none``) none is installed: spans are then
+    non-recording and cost almost nothing, while the trace context of callers still passes through
+    the NATS headers, so a process that does export further down keeps the whole trace."""
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
         return current
     # The OTEL_* variables are the OpenTelemetry standard, read here once, not app settings.
+    exporter = _exporter(os.environ.get("OTEL_TRACES_EXPORTER", "none").strip().lower())
+    if exporter is None:
+        return None
     name = os.environ.get("OTEL_SERVICE_NAME") or f"accel-{service}"
     provider = TracerProvider(resource=Resource.create({"service.name": name}))
-    exporter = _exporter(os.environ.get("OTEL_TRACES_EXPORTER", "none").strip().lower())
-    if exporter is not None:
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+    provider.add_span_processor(BatchSpanProcessor(exporter))
     trace.set_tracer_provider(provider)
     return provider
