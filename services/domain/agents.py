@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from contracts import Passage, QueryEmbedding, RetrievalRequest, RetrievalResult, Turn
-from shared.embeddings import Embedder, from_message
+from shared.embeddings import Embedder
 from shared.text import evidence_sentences, plain, stem, words
 
 Search = Callable[[RetrievalRequest, float], Awaitable[RetrievalResult]]
@@ -164,16 +164,6 @@ class Grader:
         for s in sentences:
             self._cache.move_to_end(s)
         return np.stack([self._cache[s] for s in sentences])
-
-    def question_vector(
-        self, question: str, carried: QueryEmbedding | None = None
-    ) -> tuple[np.ndarray, bool]:
-        """The question's vector: the carried one when it is this model's vector of exactly this
-        text (reused: True), else computed here."""
-        vector = from_message(carried, question)
-        if vector is not None:
-            return vector, True
-        return self.embedder.encode_one(question), False
 
     def _scored(
         self, question: str, passages: list[Passage], question_vector: np.ndarray | None

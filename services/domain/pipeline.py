@@ -22,7 +22,7 @@ from services.domain import prompts
 from services.domain.agents import Evidence, Grader, Rewriter, Searcher, Verdict, Verifier
 from services.domain.settings import DomainSettings
 from shared.domains import DomainDefinition
-from shared.embeddings import to_message
+from shared.embeddings import from_message, to_message
 from shared.inference import ChatModel, ModelUnavailable
 from shared.metrics import get_metrics
 
@@ -131,12 +131,17 @@ class DomainPipeline:
         t = lap("rewrite", t)
         question = queries[-1]  # the self-contained form when the rewriter joined a follow-up
         with tracer.start_as_current_span("embed") as span:
-            qvec, reused = await asyncio.to_thread(self.grader.question_vector, question, task.embedding)
+            qvec = from_message(task.embedding, question)  # the router's vector, if it is of this text
+            reused = qvec is not None
+            if qvec is None:
+                qvec = await asyncio.to_thread(self.grader.embedder.encode_one, question)
             span.set_attribute("accel.embedding.reused", reused)
         t = lap("embed", t)
-        carried = {question: to_message(question, qvec)}
-        if task.embedding is not None and task.embedding.text_sha256 != carried[question].text_sha256:
-            carried.update({q: task.embedding for q in queries if q != question})
+        if reused and task.embedding is not None:
+            carried = {question: task.embedding}
+        else:  # the router's vector, if any, is of the original sub-query: the retriever checks
+            carried = {q: task.embedding for q in queries if task.embedding is not None}
+            carried[question] = to_message(question, qvec)
         with tracer.start_as_current_span("retrieve") as span:
             try:
                 passages = await self.searcher.run(
