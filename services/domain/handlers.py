@@ -40,7 +40,7 @@ async def _keep_alive(msg: NatsMessage, every: float) -> None:
 
 
 def build_handlers(
-    pipeline: DomainPipeline, max_workers: int, ack_wait_s: float = 15.0, max_deliver: int = 3
+    pipeline: DomainPipeline, max_workers: int, ack_wait_s: float = 30.0, max_deliver: int = 3
 ) -> NatsRouter:
     nats = NatsRouter()
     name = pipeline.domain.name

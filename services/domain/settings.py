@@ -31,9 +31,11 @@ class DomainSettings(ServiceSettings):
     retrieve_timeout_s: float = 5.0
     max_concurrency: int = Field(default=4, ge=1, description="Tasks handled at once by this replica.")
     task_ack_wait_s: float = Field(
-        default=15.0,
+        default=30.0,
         ge=1.0,
         description="A task whose worker stops heartbeating for this long is redelivered to another replica "
-        "(set when the domain's durable consumer is first created).",
+        "(set when the domain's durable consumer is first created). Tasks waiting in a replica's local "
+        "buffer (up to max_concurrency of them) are not heartbeated yet, so keep it above about twice "
+        "the slowest answer.",
     )
     task_max_deliver: int = Field(default=3, ge=1, description="Deliveries of one task before it is dropped.")

@@ -23,7 +23,7 @@ from shared.settings import DEFAULT_DOMAINS_DIR
 from tests.helpers.stub_model import StubModel
 
 pytestmark = pytest.mark.integration
-ACK_WAIT_S = 5.0  # domain tasks of a dead worker are redelivered after this (default 15 s)
+ACK_WAIT_S = 5.0  # domain tasks of a dead worker are redelivered after this (default 30 s)
 
 
 @pytest.fixture(scope="module")
