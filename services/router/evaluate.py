@@ -95,6 +95,7 @@ class EvalReport:
             "p99_ms": round(self.p99_ms, 3),
             "llm_rate": round(self.llm_rate, 4),
             "llm_p50_ms": round(self.llm_p50_ms, 1),
+            "confusion": {gold: dict(row) for gold, row in sorted(self.confusion.items())},
         }
 
 

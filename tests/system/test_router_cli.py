@@ -61,6 +61,9 @@ def test_router_eval_prints_the_figures(tmp_path: Path) -> None:
     for key in ("in_scope_accuracy", "oos_recall", "oos_precision", "harmonic_mean", "multi_exact"):
         assert 0 <= report[key] <= 1, key
     assert 0 < report["p50_ms"] <= report["p99_ms"]
+    confusion = report["confusion"]  # gold label -> predicted label -> count
+    assert set(confusion) == {"travel", "mobile", "oos", "multi"}
+    assert sum(n for row in confusion.values() for n in row.values()) == 4
     table = run("router", "eval", "--data", str(data), "--data-dir", str(DATA_DIR))
     assert table.returncode == 0 and "confusion" in table.stdout.lower(), table.stdout
     missing = run("router", "eval", "--data", str(tmp_path / "nope.jsonl"), "--data-dir", str(DATA_DIR))
