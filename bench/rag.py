@@ -33,11 +33,12 @@ from services.domain import prompts
 from services.domain.agents import Grader, Searcher, Verifier, content_words, numbers
 from services.domain.pipeline import DomainPipeline
 from services.domain.settings import DomainSettings
+from services.retriever.handlers import RetrieverState, retrieve
 from services.retriever.ingest import ingest_path
 from services.retriever.sentences import SentenceVectors
 from services.retriever.store import EmbeddedStore
 from shared.domains import load_domains
-from shared.embeddings import default_embedder, from_message
+from shared.embeddings import default_embedder
 from shared.inference import ChatModel
 from shared.settings import DEFAULT_DOMAINS_DIR, REPO_ROOT
 from shared.text import plain, split_sentences
@@ -111,15 +112,12 @@ async def main(argv: list[str]) -> None:
         assert d.knowledge_dir is not None
         ingest_path(store, embedder, tenant="default", domain=name, path=d.knowledge_dir, sentences=sentences)
 
+    retriever = RetrieverState(store=store, embedder=embedder, domains=set(domains), sentences=sentences)
+
     async def search(req: RetrievalRequest, _timeout: float) -> RetrievalResult:
-        """What the retriever service does with a request (same store, same sentence scores)."""
+        """What the retriever service does with a request, without the NATS hop."""
         t0 = time.perf_counter()
-        vector = from_message(req.embedding, req.query)
-        if vector is None:
-            vector = embedder.encode_one(req.query)
-        passages = store.search(req.tenant_id, req.domain, req.query, vector, req.top_k)
-        if req.sentence_scores:
-            passages = sentences.annotate(passages, vector)
+        passages, _reused = retrieve(retriever, req)
         return RetrievalResult(
             domain=req.domain, passages=passages, took_ms=(time.perf_counter() - t0) * 1000
         )

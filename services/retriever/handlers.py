@@ -10,7 +10,7 @@ from faststream.nats import NatsRouter
 from faststream.nats.annotations import NatsMessage
 from opentelemetry import trace
 
-from contracts import RetrievalRequest, RetrievalResult, subjects
+from contracts import Passage, RetrievalRequest, RetrievalResult, subjects
 from services.retriever.sentences import SentenceVectors
 from services.retriever.store import KnowledgeStore
 from shared.embeddings import Embedder, from_message
@@ -30,6 +30,19 @@ class RetrieverState:
     sentences: SentenceVectors | None = None
 
 
+def retrieve(state: RetrieverState, req: RetrievalRequest) -> tuple[list[Passage], bool]:
+    """The passages for a request (blocking: store and model work), and whether the carried query
+    vector was reused instead of embedding the query here."""
+    vector = from_message(req.embedding, req.query)
+    reused = vector is not None
+    if vector is None:
+        vector = state.embedder.encode_one(req.query)
+    passages = state.store.search(req.tenant_id, req.domain, req.query, vector, req.top_k, req.doc_ids)
+    if req.sentence_scores and state.sentences is not None:
+        passages = state.sentences.annotate(passages, vector)
+    return passages, reused
+
+
 def build_handlers(state: RetrieverState) -> NatsRouter:
     nats = NatsRouter()
 
@@ -44,15 +57,7 @@ def build_handlers(state: RetrieverState) -> NatsRouter:
                 f"domain {req.domain!r} (subject {subject_domain!r}) is not served; "
                 f"known: {sorted(state.domains)}"
             )
-        vector = from_message(req.embedding, req.query)
-        reused = vector is not None
-        if vector is None:
-            vector = await asyncio.to_thread(state.embedder.encode_one, req.query)
-        passages = await asyncio.to_thread(
-            state.store.search, req.tenant_id, req.domain, req.query, vector, req.top_k, req.doc_ids
-        )
-        if req.sentence_scores and state.sentences is not None:
-            passages = await asyncio.to_thread(state.sentences.annotate, passages, vector)
+        passages, reused = await asyncio.to_thread(retrieve, state, req)
         span = trace.get_current_span()
         span.set_attribute("accel.retrieval.domain", req.domain)
         span.set_attribute("accel.retrieval.hits", len(passages))

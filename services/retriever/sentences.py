@@ -54,11 +54,12 @@ class SentenceVectors:
 
     def add(self, sentences: Iterable[str]) -> int:
         """Embed the sentences not seen yet; returns how many were embedded."""
+        return self._add({_key(s): s for s in sentences})
+
+    def _add(self, by_key: dict[bytes, str]) -> int:
         with self._lock:
-            missing = {_key(s): s for s in sentences}
-            missing = {k: s for k, s in missing.items() if k not in self._rows}
-            room = self.max_entries - len(self._rows)
-            todo = list(missing.items())[: max(room, 0)]
+            missing = [(k, s) for k, s in by_key.items() if k not in self._rows]
+            todo = missing[: max(self.max_entries - len(self._rows), 0)]
             if not todo:
                 return 0
             vectors = self.embedder.encode([s for _, s in todo]).astype(np.float16)
@@ -70,8 +71,9 @@ class SentenceVectors:
             return len(todo)
 
     def scores(self, sentences: list[str], query_vector: np.ndarray) -> np.ndarray:
-        self.add(sentences)
-        rows = [self._rows.get(_key(s)) for s in sentences]
+        keys = [_key(s) for s in sentences]
+        self._add(dict(zip(keys, sentences, strict=True)))
+        rows = [self._rows.get(k) for k in keys]
         if any(r is None for r in rows):  # beyond max_entries: embed without keeping
             return np.asarray(self.embedder.encode(sentences) @ query_vector, dtype=np.float32)
         vectors = self._vectors[[r for r in rows if r is not None]].astype(np.float32)
