@@ -73,6 +73,18 @@ def knowledge_sentences(domain: DomainDefinition, limit: int = 400) -> list[str]
     return out[:limit]
 
 
+DESCRIPTION_TOPICS = True
+_TOPIC_SPLIT = re.compile(r"\s*[,;]\s*(?:and\s+)?|\s+and\s+(?=[A-Z])")
+
+
+def description_topics(description: str) -> list[str]:
+    """The topics a description lists ("…: baggage allowances and fees, check-in and seats, …"), one
+    training text each, so every topic a team names is something the classifier has seen."""
+    body = description.split(":", 1)[1] if ":" in description else description
+    topics = [t.strip(" .") for t in _TOPIC_SPLIT.split(body)]
+    return [t for t in topics if len(t.split()) >= 1 and t] if len(topics) > 1 else []
+
+
 def load_background(path: Path = BACKGROUND_FILE) -> list[str]:
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -170,6 +182,9 @@ class DomainClassifier:
         for name in self.names:
             d = domains[name]
             add(d.description, name, 1.0)
+            if DESCRIPTION_TOPICS:
+                for t in description_topics(d.description):
+                    add(t, name, 1.0)
             for t in d.examples[: self.max_examples]:
                 add(t, name, 1.0, example=True)
             if self.use_knowledge:

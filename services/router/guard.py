@@ -8,18 +8,39 @@ from dataclasses import dataclass
 
 from contracts.messages import RejectReason
 
+_OTHER_WORDS = r"(?:(?!my\b|our\b)[\w'-]+\s+){0,6}?"  # "ignore my previous instructions" is a customer
 _INJECTION = re.compile(
-    r"(ignore|disregard|forget)\s+(all\s+|any\s+)?(your\s+|the\s+|previous\s+|prior\s+|above\s+)*"
-    r"(instructions|rules|prompts?|guidelines)"
-    r"|(reveal|print|show|repeat|leak)\s+(me\s+)?(your|the)\s+(system\s+)?(prompt|instructions)"
-    r"|you\s+are\s+now\s+(in\s+)?(dan|developer\s+mode|jailbroken)"
-    r"|\bjailbreak\b",
+    # overriding the assistant's rules, with any few words in between ("disregard the router rules")
+    rf"\b(ignore|disregard|forget|override|bypass)\s+{_OTHER_WORDS}"
+    r"(instructions|rules|prompts?|guidelines|guardrails|restrictions|policies|filters)\b"
+    # asking for the assistant's own prompt, configuration or secrets
+    r"|\b(reveal|print|show|repeat|leak|output|dump|display|reply\s+with|give\s+me|tell\s+me)\s+(me\s+)?"
+    r"(your\s+((system\s+)?prompt|(system|hidden|initial|original|secret)\s+(instructions|rules)|"
+    r"config(uration)?|api\s+keys?|secrets|credentials)"
+    r"|the\s+(system\s+prompt|(hidden|initial|original|secret)\s+(instructions|rules|prompt)|"
+    r"(admin|root|administrator)\s+password|api\s+keys?|config(uration)?\s+file|env(ironment)?\s+variables))\b"
+    # role play that lifts the rules, and fake role headers
+    r"|\b(pretend|imagine|act\s+as\s+if)\s+(that\s+)?you\s+(have|had|are|were)\s+(no|not\s+bound\s+by|free\s+of)"
+    r"\s+(\w+\s+)?(restrictions|rules|limits|filters|guidelines)"
+    r"|\byou\s+are\s+now\s+(in\s+)?(dan|developer\s+mode|jailbroken|unrestricted|unfiltered)"
+    r"|\bjailbreak\b|^\s*(system|developer)\s*:|<\|im_start\|>|\[/?(system|inst)\]",
     re.IGNORECASE,
 )
 _UNSAFE = re.compile(
     r"\b(make|build|assemble|synthesi[sz]e|cook)\b.{0,40}"
     r"\b(bomb|explosive|nerve agent|meth|ricin|pipe bomb)s?\b"
-    r"|\b(kill|hurt|poison)\s+(someone|somebody|my\s+\w+|a\s+person|people)\b",
+    r"|\b(kill|hurt|poison)\s+(someone|somebody|my\s+\w+|a\s+person|people)\b"
+    r"|\b(untraceable|unregistered|ghost|unserialized)\s+(gun|firearm|pistol|rifle|weapon)s?\b"
+    # covert access to another person's accounts, devices or messages
+    r"|\b(someone|somebody|another\s+person)('s|\s+else's)\b.{0,60}\bwithout\s+(them|him|her|their)\b.{0,12}"
+    r"\b(knowing|knowledge|noticing|consent|permission)\b"
+    r"|\b(hack(ing)?|break(ing)?\s+into)\s+(into\s+)?(someone|somebody|my\s+\w+'s|an?\s+\w+'s|(his|her|their)\s+)"
+    r"|\b(clone|cloning)\s+(a|an|someone'?s|somebody'?s|his|her|their)?\s*sim\b"
+    r"|\b(read|intercept|spy\s+on|monitor)\s+(my\s+(wife|husband|partner|girlfriend|boyfriend|spouse|ex)'?s?|"
+    r"someone('s|\s+else's)|somebody('s|\s+else's)|(his|her)\s+)\s*(texts?|messages|emails?|calls|whatsapp)\b"
+    # other customers' personal data
+    r"|\b(other|all|every)\s+(customers|users|clients|account\s+holders)'?\s+"
+    r"(e-?mails?|email\s+addresses|phone\s+numbers|addresses|card\s+numbers|personal\s+data|details|passwords)\b",
     re.IGNORECASE,
 )
 
