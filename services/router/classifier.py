@@ -1,13 +1,15 @@
 """The fast-path domain classifier, learned at start-up from the domain definitions.
 
-Features: the MiniLM sentence embedding (meaning), word 1–2-gram TF-IDF (domain vocabulary) and
-character 3–5-gram TF-IDF (typos, inflections), concatenated into one sparse vector for a
-multinomial logistic regression (scikit-learn). The classes are the configured domains plus
+Features: the MiniLM sentence embedding (meaning), its similarity to each class's nearest training
+texts (a nearest-neighbour view of the same space, which keeps narrow topics that a linear boundary
+over 20 examples misses), word 1–2-gram TF-IDF (domain vocabulary) and character 3–5-gram TF-IDF
+(typos, inflections), concatenated into one sparse vector for a multinomial logistic regression
+(scikit-learn). The classes are the configured domains plus
 ``out_of_scope``.
 
 Training texts, all taken from the configuration:
 
-- each domain's description and example utterances;
+- each domain's description, the topics it lists, and its example utterances;
 - sentences of each domain's knowledge documents, when it has any, at a lower weight (what a domain
   knows about is what it can answer);
 - as ``out_of_scope``: every domain's counter-examples and a shipped background set of everyday
@@ -124,8 +126,45 @@ def _logreg() -> LogisticRegression:
     return LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced")
 
 
-def _stack(vectors: np.ndarray, words: sp.spmatrix, chars: sp.spmatrix) -> sp.csr_matrix:
-    return sp.hstack([sp.csr_matrix(vectors), words, chars], format="csr")
+NEIGHBOURS = 3
+
+
+@dataclass
+class Bank:
+    """The training vectors of one embedding space with their classes, for neighbour features."""
+
+    vectors: np.ndarray
+    labels: np.ndarray
+    classes: list[str]
+
+    def subset(self, rows: np.ndarray) -> Bank:
+        return Bank(self.vectors[rows], self.labels[rows], self.classes)
+
+    def features(self, vectors: np.ndarray, self_rows: np.ndarray | None = None) -> np.ndarray:
+        """Per class, the mean similarity of the ``NEIGHBOURS`` closest training texts. With
+        ``self_rows`` (row i of ``vectors`` is bank row ``self_rows[i]``) a text is not its own
+        neighbour, so training rows get the features an unseen query would."""
+        sims = vectors @ self.vectors.T
+        if self_rows is not None:
+            sims[np.arange(len(vectors)), self_rows] = -1.0
+        out = np.zeros((len(vectors), len(self.classes)), dtype=np.float32)
+        for j, c in enumerate(self.classes):
+            cols = sims[:, self.labels == c]
+            k = min(NEIGHBOURS, cols.shape[1])
+            if k:
+                out[:, j] = -np.sort(-cols, axis=1)[:, :k].mean(axis=1) if k > 1 else cols.max(axis=1)
+        return out
+
+
+def _stack(
+    vectors: np.ndarray,
+    words: sp.spmatrix,
+    chars: sp.spmatrix,
+    bank: Bank,
+    self_rows: np.ndarray | None = None,
+) -> sp.csr_matrix:
+    neighbours = bank.features(vectors, self_rows)
+    return sp.hstack([sp.csr_matrix(vectors), sp.csr_matrix(neighbours), words, chars], format="csr")
 
 
 class DomainClassifier:
@@ -159,6 +198,8 @@ class DomainClassifier:
         self._chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, min_df=2)
         self._full = _logreg()
         self._fast = _logreg()
+        self._bank = Bank(np.zeros((0, 0)), np.array([]), [])
+        self._static_bank = self._bank
         self.background_used = 0
 
     # ---- training ---------------------------------------------------------------------------
@@ -208,13 +249,17 @@ class DomainClassifier:
         w = np.array(weights)
         words = self._words.fit_transform(texts)
         chars = self._chars.fit_transform(texts)
-        self._full.fit(_stack(full, words, chars), y, sample_weight=w)
+        every = np.arange(len(y))
+        classes = sorted(set(labels))
+        self._bank = Bank(full, y, classes)
+        self._full.fit(_stack(full, words, chars, self._bank, every), y, sample_weight=w)
         self.classes = [str(c) for c in self._full.classes_]
         static = None
         if self.static is not None:
             self.static.fit_idf(texts)
             static = self.static.encode(texts)
-            self._fast.fit(_stack(static, words, chars), y, sample_weight=w)
+            self._static_bank = Bank(static, y, classes)
+            self._fast.fit(_stack(static, words, chars, self._static_bank, every), y, sample_weight=w)
         self.calibration = self._calibrate(full, static, words, chars, y, w, example_rows)
         return self
 
@@ -248,8 +293,13 @@ class DomainClassifier:
             for vectors, m_out, c_out in ((full, margins, correct), (static, fast_margins, fast_correct)):
                 if vectors is None:
                     continue
-                model = _logreg().fit(_stack(vectors[train], words[train], chars[train]), y[train], w[train])
-                probs = model.predict_proba(_stack(vectors[held_out], words[held_out], chars[held_out]))
+                bank = Bank(vectors, y, self._bank.classes).subset(train)
+                model = _logreg().fit(
+                    _stack(vectors[train], words[train], chars[train], bank, np.arange(len(train))),
+                    y[train],
+                    w[train],
+                )
+                probs = model.predict_proba(_stack(vectors[held_out], words[held_out], chars[held_out], bank))
                 top2 = np.sort(probs, axis=1)[:, -2:]
                 m_out += (top2[:, 1] - top2[:, 0]).tolist()
                 c_out += (model.classes_[probs.argmax(axis=1)] == y[held_out]).tolist()
@@ -285,14 +335,14 @@ class DomainClassifier:
         slow = np.arange(len(texts))
         probs = np.zeros((len(texts), len(self.classes)))
         if self.static is not None and np.isfinite(self.calibration.tier1_margin):
-            probs = np.asarray(self._fast.predict_proba(_stack(self.static.encode(texts), words, chars)))
+            probs = np.asarray(self._fast.predict_proba(_stack(self.static.encode(texts), words, chars, self._static_bank)))
             top2 = np.sort(probs, axis=1)[:, -2:]
             slow = np.flatnonzero(top2[:, 1] - top2[:, 0] < self.calibration.tier1_margin)
             if not len(slow):
                 return Prediction(probs, 1, {})
         slow_texts = [texts[int(i)] for i in slow]
         vectors = self.embedder.encode(slow_texts)
-        probs[slow] = self._full.predict_proba(_stack(vectors, words[slow], chars[slow]))
+        probs[slow] = self._full.predict_proba(_stack(vectors, words[slow], chars[slow], self._bank))
         return Prediction(probs, 2, dict(zip(slow_texts, vectors, strict=True)))
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:

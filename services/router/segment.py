@@ -14,7 +14,11 @@ _CONNECTOR = re.compile(
     r"\s*,\s+(?=\S+\s+\S+)|\s*,\s+(?=(?:what|how|can|could|is|are|do|does|where|when|which|will|should|also|plus|then)\b)",
     re.IGNORECASE,
 )
-_LEADING = re.compile(r"^(?:and|also|plus|then|but|so|as well as)\b[\s,]*", re.IGNORECASE)
+_LEADING = re.compile(
+    r"^(?:and|also|plus|then|but|so|as well as|separately|additionally|btw|by the way|oh and|"
+    r"one more thing|another thing)\b[\s,:]*",
+    re.IGNORECASE,
+)
 MIN_WORDS = 2
 MAX_SEGMENTS = 4
 

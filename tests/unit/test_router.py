@@ -81,6 +81,8 @@ def test_calibration_comes_from_the_examples(router: Router) -> None:
         ("Can I return shoes and socks?", ["Can I return shoes and socks?"]),
         ("My flight got cancelled. Also, how do I cancel my streaming plan?",
          ["My flight got cancelled.", "How do I cancel my streaming plan?"]),
+        ("My card keeps getting declined. Separately, the lamp I ordered arrived broken.",
+         ["My card keeps getting declined.", "The lamp I ordered arrived broken."]),
         ("warranty for my tablet + how to download episodes", ["Warranty for my tablet", "How to download episodes"]),
         ("What is the checked baggage allowance on an economy ticket?",
          ["What is the checked baggage allowance on an economy ticket?"]),
