@@ -335,7 +335,9 @@ class DomainClassifier:
         slow = np.arange(len(texts))
         probs = np.zeros((len(texts), len(self.classes)))
         if self.static is not None and np.isfinite(self.calibration.tier1_margin):
-            probs = np.asarray(self._fast.predict_proba(_stack(self.static.encode(texts), words, chars, self._static_bank)))
+            probs = np.asarray(
+                self._fast.predict_proba(_stack(self.static.encode(texts), words, chars, self._static_bank))
+            )
             top2 = np.sort(probs, axis=1)[:, -2:]
             slow = np.flatnonzero(top2[:, 1] - top2[:, 0] < self.calibration.tier1_margin)
             if not len(slow):
