@@ -36,6 +36,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
+from services.router.linear import LinearScorer, Tfidf
 from shared.documents import find_documents, read_document
 from shared.domains import DomainDefinition
 from shared.embeddings import MODEL_ID, Embedder, StaticEmbedder
@@ -200,6 +201,10 @@ class DomainClassifier:
         self._fast = _logreg()
         self._bank = Bank(np.zeros((0, 0)), np.array([]), [])
         self._static_bank = self._bank
+        self._word_rows: Tfidf
+        self._char_rows: Tfidf
+        self._full_scorer: LinearScorer
+        self._fast_scorer: LinearScorer | None = None
         self.background_used = 0
 
     # ---- training ---------------------------------------------------------------------------
@@ -261,6 +266,12 @@ class DomainClassifier:
             self._static_bank = Bank(static, y, classes)
             self._fast.fit(_stack(static, words, chars, self._static_bank, every), y, sample_weight=w)
         self.calibration = self._calibrate(full, static, words, chars, y, w, example_rows)
+        self._word_rows = Tfidf(self._words)
+        self._char_rows = Tfidf(self._chars)
+        sizes = (len(classes), words.shape[1], chars.shape[1])
+        self._full_scorer = LinearScorer(self._full, full.shape[1] + sizes[0], *sizes[1:])
+        if static is not None:
+            self._fast_scorer = LinearScorer(self._fast, static.shape[1] + sizes[0], *sizes[1:])
         return self
 
     def _calibrate(
@@ -330,13 +341,13 @@ class DomainClassifier:
     def predict_tiered(self, texts: Sequence[str]) -> Prediction:
         """Class probabilities (rows: texts; columns: ``self.classes``), the highest tier used, and
         the full-model vectors computed on the way (by text), which downstream hops can reuse."""
-        words = self._words.transform(texts)
-        chars = self._chars.transform(texts)
+        words = [self._word_rows.row(t) for t in texts]
+        chars = [self._char_rows.row(t) for t in texts]
         slow = np.arange(len(texts))
         probs = np.zeros((len(texts), len(self.classes)))
-        if self.static is not None and np.isfinite(self.calibration.tier1_margin):
-            probs = np.asarray(
-                self._fast.predict_proba(_stack(self.static.encode(texts), words, chars, self._static_bank))
+        if self._fast_scorer is not None and np.isfinite(self.calibration.tier1_margin):
+            probs = self._fast_scorer.proba(
+                self._dense(self.static_encode(texts), self._static_bank), words, chars
             )
             top2 = np.sort(probs, axis=1)[:, -2:]
             slow = np.flatnonzero(top2[:, 1] - top2[:, 0] < self.calibration.tier1_margin)
@@ -344,8 +355,18 @@ class DomainClassifier:
                 return Prediction(probs, 1, {})
         slow_texts = [texts[int(i)] for i in slow]
         vectors = self.embedder.encode(slow_texts)
-        probs[slow] = self._full.predict_proba(_stack(vectors, words[slow], chars[slow], self._bank))
+        probs[slow] = self._full_scorer.proba(
+            self._dense(vectors, self._bank), [words[i] for i in slow], [chars[i] for i in slow]
+        )
         return Prediction(probs, 2, dict(zip(slow_texts, vectors, strict=True)))
+
+    def static_encode(self, texts: Sequence[str]) -> np.ndarray:
+        assert self.static is not None
+        return self.static.encode(texts)
+
+    @staticmethod
+    def _dense(vectors: np.ndarray, bank: Bank) -> np.ndarray:
+        return np.hstack([vectors, bank.features(vectors)])
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         return self.predict_tiered(texts).probs

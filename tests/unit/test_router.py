@@ -1,9 +1,10 @@
 """The router on the shipped domain definitions: route, reject, split, follow up."""
 
+import numpy as np
 import pytest
 
 from contracts import Turn
-from services.router.classifier import OOS, DomainClassifier
+from services.router.classifier import OOS, DomainClassifier, _stack
 from services.router.logic import Router
 from services.router.segment import segments
 from shared.domains import load_domains
@@ -138,3 +139,13 @@ async def test_concurrent_queries_are_classified_in_batches_with_the_same_result
         assert outcome.decision.scores == pytest.approx(alone.decision.scores, abs=1e-3)
         assert unsure == alone_unsure
         assert set(outcome.vectors) == set(alone.vectors)
+
+
+def test_fast_scoring_gives_scikit_learn_probabilities(router: Router) -> None:
+    clf = router.classifier
+    texts = ["Book a hotel in Lisbon for Friday", "what is the EUR to USD rate?", "thanks, bye", "zzzz"]
+    vectors = clf.embedder.encode(texts)
+    expected = clf._full.predict_proba(
+        _stack(vectors, clf._words.transform(texts), clf._chars.transform(texts), clf._bank)
+    )
+    np.testing.assert_allclose(clf.predict(texts), expected, rtol=1e-6, atol=1e-9)
