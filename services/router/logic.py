@@ -66,13 +66,17 @@ class RouterLLM:
         self.model = model
         self.max_tokens = max_tokens
 
-    async def choose(self, text: str, candidates: list[str], descriptions: dict[str, str]) -> str | None:
+    async def choose(
+        self, text: str, candidates: list[str], descriptions: dict[str, str], allow_none: bool = True
+    ) -> str | None:
+        """The candidate the model names, or None (it said none, or named no candidate)."""
         options = "\n".join(f"- {c}: {descriptions[c]}" for c in candidates)
+        none = ", or none if no service fits" if allow_none else ""
         messages = [
             {
                 "role": "system",
                 "content": "You route customer questions. Reply with exactly one word: the name of the "
-                "service that should answer, or none if no service fits.\nServices:\n" + options,
+                f"service that should answer{none}.\nServices:\n" + options,
             },
             {"role": "user", "content": text},
         ]
@@ -296,21 +300,26 @@ class Router:
         if use_llm and self.llm is not None:
             ranked = [c for c, _ in self._ranked(np.array([scores[c] for c in self.classifier.classes]))]
             candidates = [c for c in ranked if c != OOS][:3]
+            # The LLM settles what the fast path was unsure between: it may reject only when
+            # out-of-scope was one of the two closest classes.
+            allow_none = OOS in ranked[:2]
             t1 = time.perf_counter()
             try:
-                choice = await self.llm.choose(text, candidates, self.classifier.descriptions)
+                choice = await self.llm.choose(
+                    text, candidates, self.classifier.descriptions, allow_none=allow_none
+                )
             except ModelUnavailable as exc:
                 log.warning("router LLM unavailable, keeping the fast decision: %s", exc)
                 return outcome
             llm_ms = round((time.perf_counter() - t1) * 1000, 3)
             total = round((time.perf_counter() - t0) * 1000, 3)
-            best = choice or OOS
+            if choice is None and not allow_none:
+                best, why = ranked[0], "router LLM named no candidate, fast choice kept"
+            else:
+                best, why = choice or OOS, f"router LLM chose {choice or 'none'}"
             chosen = self._single(text, best, scores.get(best, 0.0), 0.0, scores, "llm", total)
             chosen.decision = chosen.decision.model_copy(
-                update={
-                    "reason": f"fast path unsure; router LLM chose {choice or 'none'}: "
-                    + chosen.decision.reason
-                }
+                update={"reason": f"fast path unsure; {why}: " + chosen.decision.reason}
             )
             chosen.llm_called, chosen.llm_ms = True, llm_ms
             chosen.vectors = outcome.vectors

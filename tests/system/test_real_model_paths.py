@@ -33,7 +33,8 @@ async def test_the_router_cascade_asks_the_real_model_when_unsure(stack: Running
     router = Router(classifier, llm=RouterLLM(model(stack)))
     outcome = await router.decide("Can I take my dog on the plane with me?")
     assert outcome.llm_called and outcome.llm_ms > 0
-    assert outcome.decision.path == "llm" and "router LLM chose" in outcome.decision.reason
+    assert outcome.decision.path == "llm"
+    assert "router LLM chose" in outcome.decision.reason or "fast choice kept" in outcome.decision.reason
     if outcome.decision.rejected:
         assert outcome.decision.reason_code == "out_of_scope"
     else:

@@ -1,11 +1,15 @@
 """The router on the shipped domain definitions: route, reject, split, follow up."""
 
+import copy
+import dataclasses
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from contracts import Turn
 from services.router.classifier import OOS, DomainClassifier, _stack
-from services.router.logic import Router
+from services.router.logic import Router, RouterLLM
 from services.router.segment import segments
 from shared.domains import load_domains
 from shared.embeddings import default_embedder
@@ -149,3 +153,37 @@ def test_fast_scoring_gives_scikit_learn_probabilities(router: Router) -> None:
         _stack(vectors, clf._words.transform(texts), clf._chars.transform(texts), clf._bank)
     )
     np.testing.assert_allclose(clf.predict(texts), expected, rtol=1e-6, atol=1e-9)
+
+
+class _ModelSays:
+    """A chat model that always answers the same word, recording the system prompts it got."""
+
+    def __init__(self, word: str) -> None:
+        self.word = word
+        self.prompts: list[str] = []
+
+    async def complete(self, messages: list[dict[str, str]], **_: object) -> SimpleNamespace:
+        self.prompts.append(messages[0]["content"])
+        return SimpleNamespace(text=self.word)
+
+
+@pytest.mark.parametrize(
+    ("text", "oos_close"),
+    [("How much does it cost to add a second suitcase online?", False), ("thanks, bye", True)],
+)
+async def test_the_router_llm_may_reject_only_when_out_of_scope_was_a_close_call(
+    router: Router, text: str, oos_close: bool
+) -> None:
+    unsure = copy.copy(router.classifier)
+    unsure.calibration = dataclasses.replace(unsure.calibration, unsure_margin=1.0)  # always ask
+    model = _ModelSays("none")
+    outcome = await Router(unsure, llm=RouterLLM(model)).decide(text)  # type: ignore[arg-type]
+    top2 = sorted(outcome.decision.scores, key=outcome.decision.scores.__getitem__)[-2:]
+    assert (OOS in top2) is oos_close
+    assert outcome.llm_called and outcome.decision.path == "llm"
+    assert ("or none if no service fits" in model.prompts[0]) is oos_close
+    if oos_close:
+        assert outcome.decision.rejected and "router LLM chose none" in outcome.decision.reason
+    else:
+        assert not outcome.decision.rejected and "fast choice kept" in outcome.decision.reason
+        assert [r.domain for r in outcome.routes] == ["travel"]
