@@ -4,8 +4,7 @@ Features: the MiniLM sentence embedding (meaning), its similarity to each class'
 texts (a nearest-neighbour view of the same space, which keeps narrow topics that a linear boundary
 over 20 examples misses), word 1–2-gram TF-IDF (domain vocabulary) and character 3–5-gram TF-IDF
 (typos, inflections), concatenated into one sparse vector for a multinomial logistic regression
-(scikit-learn). The classes are the configured domains plus
-``out_of_scope``.
+(scikit-learn). The classes are the configured domains plus ``out_of_scope``.
 
 Training texts, all taken from the configuration:
 
@@ -76,7 +75,6 @@ def knowledge_sentences(domain: DomainDefinition, limit: int = 400) -> list[str]
     return out[:limit]
 
 
-DESCRIPTION_TOPICS = True
 _TOPIC_SPLIT = re.compile(r"\s*[,;]\s*(?:and\s+)?|\s+and\s+(?=[A-Z])")
 
 
@@ -85,7 +83,7 @@ def description_topics(description: str) -> list[str]:
     training text each, so every topic a team names is something the classifier has seen."""
     body = description.split(":", 1)[1] if ":" in description else description
     topics = [t.strip(" .") for t in _TOPIC_SPLIT.split(body)]
-    return [t for t in topics if len(t.split()) >= 1 and t] if len(topics) > 1 else []
+    return [t for t in topics if t] if len(topics) > 1 else []
 
 
 def load_background(path: Path = BACKGROUND_FILE) -> list[str]:
@@ -153,8 +151,12 @@ class Bank:
             cols = sims[:, self.labels == c]
             k = min(NEIGHBOURS, cols.shape[1])
             if k:
-                out[:, j] = -np.sort(-cols, axis=1)[:, :k].mean(axis=1) if k > 1 else cols.max(axis=1)
+                out[:, j] = -np.sort(-cols, axis=1)[:, :k].mean(axis=1)
         return out
+
+
+def _dense(vectors: np.ndarray, bank: Bank, self_rows: np.ndarray | None = None) -> np.ndarray:
+    return np.hstack([vectors, bank.features(vectors, self_rows)])
 
 
 def _stack(
@@ -164,8 +166,7 @@ def _stack(
     bank: Bank,
     self_rows: np.ndarray | None = None,
 ) -> sp.csr_matrix:
-    neighbours = bank.features(vectors, self_rows)
-    return sp.hstack([sp.csr_matrix(vectors), sp.csr_matrix(neighbours), words, chars], format="csr")
+    return sp.hstack([sp.csr_matrix(_dense(vectors, bank, self_rows)), words, chars], format="csr")
 
 
 class DomainClassifier:
@@ -228,9 +229,8 @@ class DomainClassifier:
         for name in self.names:
             d = domains[name]
             add(d.description, name, 1.0)
-            if DESCRIPTION_TOPICS:
-                for t in description_topics(d.description):
-                    add(t, name, 1.0)
+            for t in description_topics(d.description):
+                add(t, name, 1.0)
             for t in d.examples[: self.max_examples]:
                 add(t, name, 1.0, example=True)
             if self.use_knowledge:
@@ -345,10 +345,9 @@ class DomainClassifier:
         chars = [self._char_rows.row(t) for t in texts]
         slow = np.arange(len(texts))
         probs = np.zeros((len(texts), len(self.classes)))
-        if self._fast_scorer is not None and np.isfinite(self.calibration.tier1_margin):
-            probs = self._fast_scorer.proba(
-                self._dense(self.static_encode(texts), self._static_bank), words, chars
-            )
+        tier1 = self._fast_scorer
+        if self.static is not None and tier1 is not None and np.isfinite(self.calibration.tier1_margin):
+            probs = tier1.proba(_dense(self.static.encode(texts), self._static_bank), words, chars)
             top2 = np.sort(probs, axis=1)[:, -2:]
             slow = np.flatnonzero(top2[:, 1] - top2[:, 0] < self.calibration.tier1_margin)
             if not len(slow):
@@ -356,17 +355,9 @@ class DomainClassifier:
         slow_texts = [texts[int(i)] for i in slow]
         vectors = self.embedder.encode(slow_texts)
         probs[slow] = self._full_scorer.proba(
-            self._dense(vectors, self._bank), [words[i] for i in slow], [chars[i] for i in slow]
+            _dense(vectors, self._bank), [words[i] for i in slow], [chars[i] for i in slow]
         )
         return Prediction(probs, 2, dict(zip(slow_texts, vectors, strict=True)))
-
-    def static_encode(self, texts: Sequence[str]) -> np.ndarray:
-        assert self.static is not None
-        return self.static.encode(texts)
-
-    @staticmethod
-    def _dense(vectors: np.ndarray, bank: Bank) -> np.ndarray:
-        return np.hstack([vectors, bank.features(vectors)])
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         return self.predict_tiered(texts).probs
