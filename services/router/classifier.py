@@ -345,9 +345,9 @@ class DomainClassifier:
         chars = [self._char_rows.row(t) for t in texts]
         slow = np.arange(len(texts))
         probs = np.zeros((len(texts), len(self.classes)))
-        tier1 = self._fast_scorer
-        if self.static is not None and tier1 is not None and np.isfinite(self.calibration.tier1_margin):
-            probs = tier1.proba(_dense(self.static.encode(texts), self._static_bank), words, chars)
+        fast = self._fast_scorer
+        if self.static is not None and fast is not None and np.isfinite(self.calibration.tier1_margin):
+            probs = fast.proba(_dense(self.static.encode(texts), self._static_bank), words, chars)
             top2 = np.sort(probs, axis=1)[:, -2:]
             slow = np.flatnonzero(top2[:, 1] - top2[:, 0] < self.calibration.tier1_margin)
             if not len(slow):
