@@ -1,11 +1,18 @@
 """Agentic-RAG benchmark on bench/data/rag_qa.jsonl with the real embedded model (llama-server).
 
-    python -m bench rag [--limit N] [--domains DIR]
+    python -m bench rag [--limit N] [--domains DIR] [--answer-threshold T] [--no-plain]
 
 Prints retrieval recall@5; answer rate on answerable questions (and how many of those answers
 contain the gold fact); abstention precision and recall on unanswerable ones; the share of
 answers with an unsupported claim, judged independently of the verifier; latency per agent; and
 the agents' overhead against plain retrieve-and-answer on the same model.
+
+It also prints the abstention threshold's trade-off from the same run: for each threshold at or
+above the one the run used, the answer and abstention rates it would give. A domain answers
+exactly when its best evidence sentence reaches the threshold, so raising the threshold turns
+answers into abstentions and nothing else. Run with a low ``--answer-threshold`` to see the whole
+curve before choosing ``ACCEL_ANSWER_THRESHOLD`` for a knowledge base. ``--no-plain`` skips the
+plain-RAG comparison (half the time).
 
 The independent judge: an answer sentence is supported when all its numbers and at least 75% of
 its content words occur in a single sentence of the *full text of the documents it cites*, split
@@ -24,13 +31,14 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from accel.stack import LOOPBACK, Child, free_port, llama_server_argv
 from bench.router import _wait_http
 from contracts import DomainTask, RetrievalRequest, RetrievalResult, TokenDelta
 from contracts.messages import deadline_in
 from services.domain import prompts
-from services.domain.agents import Grader, Searcher, Verifier, content_words, numbers
+from services.domain.agents import Evidence, Grader, Searcher, Verifier, content_words, numbers
 from services.domain.pipeline import DomainPipeline
 from services.domain.settings import DomainSettings
 from services.retriever.handlers import RetrieverState, retrieve
@@ -57,6 +65,18 @@ class Row:
     total_ms: float
     in_top5: bool
     revised: bool
+    answerability: float
+
+
+class RecordingGrader(Grader):
+    """The domain's grader, keeping the answerability it found for the last question."""
+
+    last = 0.0
+
+    def grade(self, *args: Any, **kwargs: Any) -> Evidence:
+        evidence = super().grade(*args, **kwargs)
+        self.last = evidence.answerability
+        return evidence
 
 
 def judge_supported(text: str, docs_text: str) -> bool:
@@ -81,6 +101,29 @@ def contains_gold(text: str, gold: str) -> bool:
     return bool(want) and len(want & have) / len(want) >= 0.5
 
 
+def threshold_sweep(rows: list[Row], unsupported: list[Row], used: float, step: float = 0.025) -> str:
+    """Answer and abstention rates at thresholds from ``used`` up, from one run's answerability.
+    Rows the grader never scored (no passage kept) count as abstaining at every threshold."""
+    answerable = [r for r in rows if r.qa["answerable"]]
+    unanswerable = [r for r in rows if not r.qa["answerable"]]
+    lines = ["abstention threshold (ACCEL_ANSWER_THRESHOLD) trade-off on this run:",
+             "  threshold  answered (answerable)  abstained (unanswerable)  unsupported answers"]  # fmt: skip
+    t = used
+    while t <= 0.8 + 1e-9:
+
+        def answers(r: Row, t: float = t) -> bool:
+            return r.status == "answered" and r.answerability >= t
+
+        bad = sum(1 for r in unsupported if answers(r))
+        lines.append(
+            f"  {t:9.3f}  {sum(map(answers, answerable)) / max(1, len(answerable)):21.1%}"
+            f"  {sum(not answers(r) for r in unanswerable) / max(1, len(unanswerable)):24.1%}"
+            f"  {bad:19d}"
+        )
+        t = round(t + step, 6)
+    return "\n".join(lines)
+
+
 def pct(values: list[float], q: float) -> float:
     if not values:
         return 0.0
@@ -93,6 +136,13 @@ async def main(argv: list[str]) -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--domains", type=Path, default=DEFAULT_DOMAINS_DIR)
     parser.add_argument("--limit", type=int, default=0, help="questions per domain (0: all)")
+    parser.add_argument(
+        "--answer-threshold",
+        type=float,
+        default=None,
+        help="the grader's abstention threshold for this run (default: the domain service's)",
+    )
+    parser.add_argument("--no-plain", action="store_true", help="skip the plain-RAG latency comparison")
     args = parser.parse_args(argv)
     rows_in = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
     if args.limit:
@@ -137,12 +187,15 @@ async def main(argv: list[str]) -> None:
         await _wait_http(f"http://{LOOPBACK}:{port}/health")
         model = ChatModel(f"http://{LOOPBACK}:{port}/v1", model="smollm2")
         settings = DomainSettings(domain="travel")
+        if args.answer_threshold is not None:
+            settings = settings.model_copy(update={"answer_threshold": args.answer_threshold})
         searcher = Searcher(search, top_k=settings.top_k)
-        grader = Grader(embedder, settings.min_relevance, settings.answer_threshold)
+        grader = RecordingGrader(embedder, settings.min_relevance, settings.answer_threshold)
         verifier = Verifier(settings.verify_overlap)
         agentic: list[Row] = []
         plain_ms: list[float] = []
-        print(f"running {len(rows_in)} questions through the agents and through plain RAG…", flush=True)
+        also = "" if args.no_plain else " and through plain RAG"
+        print(f"running {len(rows_in)} questions through the agents{also}…", flush=True)
         for n, qa in enumerate(rows_in, start=1):
             domain = domains[str(qa["domain"])]
             pipeline = DomainPipeline(domain, settings, model, searcher, grader, verifier, no_stream)
@@ -156,12 +209,17 @@ async def main(argv: list[str]) -> None:
                 p.doc_id == qa["doc_id"] and plain(evidence)[:60] in plain(p.text) for p in top5.passages
             )
             t0 = time.perf_counter()
+            grader.last = 0.0
             answer = await pipeline.run(task)
             total = (time.perf_counter() - t0) * 1000
             agentic.append(
                 Row(qa, answer.status, answer.text, [c.doc_id for c in answer.citations], answer.timings_ms,
-                    total, in_top5, answer.revised)
+                    total, in_top5, answer.revised, grader.last)
             )  # fmt: skip
+            if n % 20 == 0:
+                print(f"  {n}/{len(rows_in)}", flush=True)
+            if args.no_plain:
+                continue
             # Plain retrieve-and-answer on the same model: top 3 passages, one generation, no checks.
             t0 = time.perf_counter()
             passages = (
@@ -177,8 +235,6 @@ async def main(argv: list[str]) -> None:
             ):
                 pass  # fmt: skip
             plain_ms.append((time.perf_counter() - t0) * 1000)
-            if n % 20 == 0:
-                print(f"  {n}/{len(rows_in)}", flush=True)
         await model.close()
     finally:
         server.stop()
@@ -229,7 +285,9 @@ async def main(argv: list[str]) -> None:
         if vals:
             print(f"  {name:<10} {statistics.median(vals):8.1f} / {pct(vals, 0.9):8.1f}   (n={len(vals)})")
     totals = [r.total_ms for r in agentic]
-    print(
-        f"end to end: agentic p50 {statistics.median(totals):.0f} ms, plain RAG p50 {statistics.median(plain_ms):.0f} ms; "
-        f"mean overhead {(sum(totals) - sum(plain_ms)) / sum(plain_ms):+.1%}"
-    )
+    if plain_ms:
+        print(
+            f"end to end: agentic p50 {statistics.median(totals):.0f} ms, plain RAG p50 {statistics.median(plain_ms):.0f} ms; "
+            f"mean overhead {(sum(totals) - sum(plain_ms)) / sum(plain_ms):+.1%}"
+        )
+    print(threshold_sweep(agentic, unsupported, settings.answer_threshold))
