@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from contracts import Turn
-from services.router.classifier import OOS, DomainClassifier, _stack
+from services.router.classifier import OOS, DomainClassifier, _stack, description_topics
 from services.router.logic import Router, RouterLLM
 from services.router.segment import segments
 from shared.domains import load_domains
@@ -187,3 +187,16 @@ async def test_the_router_llm_may_reject_only_when_out_of_scope_was_a_close_call
     else:
         assert not outcome.decision.rejected and "fast choice kept" in outcome.decision.reason
         assert [r.domain for r in outcome.routes] == ["travel"]
+
+
+@pytest.mark.parametrize(
+    ("description", "topics"),
+    [
+        ("Questions about trips: baggage allowances and fees, check-in and seats, and Northwind Miles.",
+         ["baggage allowances and fees", "check-in and seats", "Northwind Miles"]),
+        ("Billing, refunds; and invoices", ["Billing", "refunds", "invoices"]),
+        ("Questions about our streaming service and its apps.", []),
+    ],
+)  # fmt: skip
+def test_description_topics(description: str, topics: list[str]) -> None:
+    assert description_topics(description) == topics
