@@ -7,7 +7,9 @@ reports throughput, end-to-end latency p50/p99, per-hop latency (route, embed, r
 generate, verify), the orchestration overhead (end to end minus model and retrieval time), the
 messaging overhead (end to end minus every agent's own work, route decision included: what the
 hops, queues and serialisation cost, on single-domain answers), and lost and duplicated answers.
-Queries cycle through 192 distinct questions (the QA and out-of-scope sets), not a handful.
+Queries cycle through 192 distinct questions (the QA and out-of-scope sets), not a handful. On Linux
+it also reports the CPU time each process of the stack spent per answered query (from /proc), so
+the service that bounds throughput shows up by name.
 Duplicates are counted on the ``accel.v1.answers`` event subject, lost ones as queries that got no
 reply at all.
 """
@@ -18,6 +20,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -67,6 +70,30 @@ def load_questions() -> list[str]:
 
 
 QUESTIONS = load_questions()
+
+
+_TICK_S = 1.0 / os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 0.01
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of one process so far (Linux /proc), or None where unavailable."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) * _TICK_S
+
+
+def stack_processes(stack: Stack) -> dict[str, int]:
+    """Name → pid of every running process of the stack, and of this bench (the client side)."""
+    pids = {"bench (clients + stub model)": os.getpid()}
+    seen: Counter[str] = Counter()
+    for child in [*stack.infra, *stack.services]:
+        if child.proc is not None and child.proc.poll() is None:
+            seen[child.name] += 1
+            name = child.name if seen[child.name] == 1 else f"{child.name}#{seen[child.name]}"
+            pids[name] = child.proc.pid
+    return pids
 
 
 def pct(values: list[float], q: float) -> float:
@@ -177,7 +204,18 @@ async def main(argv: list[str]) -> None:
             for q in WARM_UP:
                 await warm.ask(q, timeout_s=60)
         for level in args.backends:
+            pids = stack_processes(stack)
+            before = {name: cpu_seconds(pid) for name, pid in pids.items()}
             result = await run_level(info.nats_url, level, args.seconds)
+            answered = max(1, int(str(result["queries"])))
+            cpu = {
+                name: round((now - then) * 1000 / answered, 2)
+                for name, pid in pids.items()
+                if (then := before[name]) is not None and (now := cpu_seconds(pid)) is not None
+            }
+            if cpu:
+                result["cpu_ms_per_query"] = dict(sorted(cpu.items(), key=lambda kv: -kv[1]))
+                result["cpu_ms_per_query_total"] = round(sum(cpu.values()), 1)
             print(json.dumps(result), flush=True)
     finally:
         stack.stop()
