@@ -87,12 +87,9 @@ def cpu_seconds(pid: int) -> float | None:
 def stack_processes(stack: Stack) -> dict[str, int]:
     """Name → pid of every running process of the stack, and of this bench (the client side)."""
     pids = {"bench (clients + stub model)": os.getpid()}
-    seen: Counter[str] = Counter()
-    for child in [*stack.infra, *stack.services]:
+    for child in [*stack.infra, *stack.services]:  # names are unique (replicas carry a suffix)
         if child.proc is not None and child.proc.poll() is None:
-            seen[child.name] += 1
-            name = child.name if seen[child.name] == 1 else f"{child.name}#{seen[child.name]}"
-            pids[name] = child.proc.pid
+            pids[child.name] = child.proc.pid
     return pids
 
 

@@ -136,9 +136,6 @@ class Bank:
     labels: np.ndarray
     classes: list[str]
 
-    def subset(self, rows: np.ndarray) -> Bank:
-        return Bank(self.vectors[rows], self.labels[rows], self.classes)
-
     def features(self, vectors: np.ndarray, self_rows: np.ndarray | None = None) -> np.ndarray:
         """Per class, the mean similarity of the ``NEIGHBOURS`` closest training texts. With
         ``self_rows`` (row i of ``vectors`` is bank row ``self_rows[i]``) a text is not its own
@@ -268,10 +265,10 @@ class DomainClassifier:
         self.calibration = self._calibrate(full, static, words, chars, y, w, example_rows)
         self._word_rows = Tfidf(self._words)
         self._char_rows = Tfidf(self._chars)
-        sizes = (len(classes), words.shape[1], chars.shape[1])
-        self._full_scorer = LinearScorer(self._full, full.shape[1] + sizes[0], *sizes[1:])
+        dense = full.shape[1] + len(classes)  # the vector and one neighbour feature per class
+        self._full_scorer = LinearScorer(self._full, dense, words.shape[1], chars.shape[1])
         if static is not None:
-            self._fast_scorer = LinearScorer(self._fast, static.shape[1] + sizes[0], *sizes[1:])
+            self._fast_scorer = LinearScorer(self._fast, dense, words.shape[1], chars.shape[1])
         return self
 
     def _calibrate(
@@ -304,7 +301,7 @@ class DomainClassifier:
             for vectors, m_out, c_out in ((full, margins, correct), (static, fast_margins, fast_correct)):
                 if vectors is None:
                     continue
-                bank = Bank(vectors, y, self._bank.classes).subset(train)
+                bank = Bank(vectors[train], y[train], self._bank.classes)
                 model = _logreg().fit(
                     _stack(vectors[train], words[train], chars[train], bank, np.arange(len(train))),
                     y[train],

@@ -3,8 +3,8 @@
 scikit-learn's ``transform`` and ``predict_proba`` validate and convert their inputs on every call:
 about 4 ms for one short query on one core here, where the arithmetic itself takes microseconds.
 The same arithmetic in numpy, over the fitted vocabularies, IDF weights and coefficients, gives the
-same probabilities (``tests/unit/test_router.py`` checks them against scikit-learn's) in a fraction
-of a millisecond. Training stays in scikit-learn.
+same probabilities (``tests/unit/test_linear_scorer.py`` and ``test_router.py`` check them against
+scikit-learn's) in a fraction of a millisecond. Training stays in scikit-learn.
 """
 
 from __future__ import annotations
