@@ -5,9 +5,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import load, memory, rag, router
+from bench import embeddings, load, memory, rag, router
 
-BENCHES = {"router": router.main, "rag": rag.main, "load": load.main, "memory": memory.main}
+BENCHES = {
+    "router": router.main,
+    "rag": rag.main,
+    "load": load.main,
+    "memory": memory.main,
+    "embeddings": embeddings.main,
+}
 
 
 def main() -> None:

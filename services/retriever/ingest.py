@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from tqdm import tqdm
 from services.retriever.sentences import SentenceVectors
 from services.retriever.store import KnowledgeStore
 from shared.documents import chunk_document, find_documents, read_document
-from shared.embeddings import Embedder
+from shared.embeddings import MODEL_ID, Embedder
 from shared.text import evidence_sentences
 
 
@@ -28,6 +29,12 @@ class IngestReport:
             f"{self.domain}: {len(self.added)} added, {len(self.updated)} updated, "
             f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, {self.chunks} chunks indexed"
         )
+
+
+def index_hash(content_hash: str) -> str:
+    """What the store records for a document: its content and the embedding model that indexed it,
+    so that a new model re-embeds every document on the next ingest instead of mixing vectors."""
+    return hashlib.sha256(f"{MODEL_ID}\x1f{content_hash}".encode()).hexdigest()
 
 
 def ingest_path(
@@ -56,7 +63,7 @@ def ingest_path(
     for file in bar:
         doc = read_document(file, root)
         seen.add(doc.doc_id)
-        h = doc.content_hash
+        h = index_hash(doc.content_hash)
         chunks = chunk_document(doc)
         if sentences is not None:  # only sentences missing from the persisted table are embedded
             sentences.add(s for c in chunks for s in evidence_sentences(c.text))

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from contracts import Passage, SentenceScore
-from shared.embeddings import DIM, MODEL_SHA256, Embedder
+from shared.embeddings import DIM, Embedder, model_slug
 from shared.text import evidence_sentences
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ class SentenceVectors:
     def __init__(self, embedder: Embedder, folder: Path | None = None, max_entries: int = 200_000) -> None:
         self.embedder = embedder
         self.max_entries = max_entries
-        self.path = folder / f"sentences-{MODEL_SHA256[:12]}.npz" if folder is not None else None
+        self.path = folder / f"sentences-{model_slug()}.npz" if folder is not None else None
         self._rows: dict[bytes, int] = {}
         self._vectors = np.zeros((0, DIM), dtype=np.float16)
         self._lock = threading.Lock()

