@@ -4,6 +4,11 @@ The same code talks to Hugging Face TGI's Messages API in production and to llam
 ``llama-server`` in the embedded stack (both serve ``/v1/chat/completions``). A small circuit breaker
 keeps a dead endpoint from being hammered: after ``failure_threshold`` consecutive failures, calls
 fail fast for ``reset_after_s`` before one trial call is let through.
+
+AsyncInferenceClient keeps every streamed response on its exit stack until the client is closed
+(huggingface_hub 1.x), about 15 KB a call: a domain service that streams for weeks would grow
+without bound. ChatModel therefore moves to a fresh client every ``recycle_after`` streamed calls
+and closes the old one once its last stream ends. Connections are still reused within a client.
 """
 
 from __future__ import annotations
@@ -54,12 +59,45 @@ class ChatModel:
     """A chat model behind an OpenAI-compatible Messages API (TGI or llama-server)."""
 
     def __init__(
-        self, base_url: str, *, model: str = "tgi", timeout_s: float = 60.0, api_key: str | None = None
+        self,
+        base_url: str,
+        *,
+        model: str = "tgi",
+        timeout_s: float = 60.0,
+        api_key: str | None = None,
+        recycle_after: int = 64,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
-        self._client = AsyncInferenceClient(base_url=self.base_url, timeout=timeout_s, api_key=api_key)
+        self._timeout_s = timeout_s
+        self._api_key = api_key
+        self.recycle_after = recycle_after
+        self._client = self._new_client()
+        self._streams_on_client = 0
+        self._active: dict[AsyncInferenceClient, int] = {}  # streams in flight per client
+        self._retiring: set[AsyncInferenceClient] = set()
         self.breaker = CircuitBreaker()
+
+    def _new_client(self) -> AsyncInferenceClient:
+        return AsyncInferenceClient(base_url=self.base_url, timeout=self._timeout_s, api_key=self._api_key)
+
+    def _checkout(self) -> AsyncInferenceClient:
+        client = self._client
+        self._active[client] = self._active.get(client, 0) + 1
+        self._streams_on_client += 1
+        if self._streams_on_client >= self.recycle_after:
+            self._retiring.add(client)
+            self._client = self._new_client()
+            self._streams_on_client = 0
+        return client
+
+    async def _checkin(self, client: AsyncInferenceClient) -> None:
+        self._active[client] -= 1
+        if self._active[client] == 0:
+            del self._active[client]
+            if client in self._retiring:
+                self._retiring.discard(client)
+                await client.close()
 
     async def stream(
         self,
@@ -71,8 +109,9 @@ class ChatModel:
     ) -> AsyncIterator[str]:
         """Yields text deltas as the model produces them."""
         self.breaker.check(self.base_url)
+        client = self._checkout()
         try:
-            chunks = await self._client.chat_completion(
+            chunks = await client.chat_completion(
                 messages,
                 stream=True,
                 max_tokens=max_tokens,
@@ -91,6 +130,8 @@ class ChatModel:
             raise ModelUnavailable(
                 f"model endpoint {self.base_url} failed: {type(exc).__name__}: {exc}"
             ) from exc
+        finally:
+            await self._checkin(client)
         self.breaker.success()
 
     async def complete(
@@ -115,4 +156,7 @@ class ChatModel:
         )
 
     async def close(self) -> None:
-        await self._client.close()
+        for client in {self._client, *self._retiring, *self._active}:
+            await client.close()
+        self._retiring.clear()
+        self._active.clear()
