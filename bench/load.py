@@ -9,7 +9,8 @@ messaging overhead (end to end minus every agent's own work, route decision incl
 hops, queues and serialisation cost, on single-domain answers), and lost and duplicated answers.
 Queries cycle through 192 distinct questions (the QA and out-of-scope sets), not a handful. On Linux
 it also reports the CPU time each process of the stack spent per answered query (from /proc), so
-the service that bounds throughput shows up by name.
+the service that bounds throughput shows up by name, and each process's resident memory after every
+level (levels run in order on one stack, so growth between them shows).
 Duplicates are counted on the ``accel.v1.answers`` event subject, lost ones as queries that got no
 reply at all.
 """
@@ -82,6 +83,17 @@ def cpu_seconds(pid: int) -> float | None:
     except (OSError, IndexError):
         return None
     return (int(fields[11]) + int(fields[12])) * _TICK_S
+
+
+def rss_mb(pid: int) -> float | None:
+    """Resident memory of one process now (Linux /proc), or None where unavailable."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
 
 
 def stack_processes(stack: Stack) -> dict[str, int]:
@@ -213,6 +225,9 @@ async def main(argv: list[str]) -> None:
             if cpu:
                 result["cpu_ms_per_query"] = dict(sorted(cpu.items(), key=lambda kv: -kv[1]))
                 result["cpu_ms_per_query_total"] = round(sum(cpu.values()), 1)
+            rss = {name: mb for name, pid in pids.items() if (mb := rss_mb(pid)) is not None}
+            if rss:
+                result["rss_mb"] = dict(sorted(rss.items(), key=lambda kv: -kv[1]))
             print(json.dumps(result), flush=True)
     finally:
         stack.stop()
