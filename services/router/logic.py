@@ -172,21 +172,27 @@ class Router:
     def fast(self, text: str) -> tuple[Outcome, bool]:
         """The fast path alone: (outcome, unsure)."""
         t0 = time.perf_counter()
-        rejected, texts = self._prepare(text, t0)
+        rejected, parts = self._prepare(text, t0)
         if rejected is not None:
             return rejected, False
-        return self._finish(text, texts, self.classifier.predict_tiered(texts), t0)
+        first = self.classifier.predict_tiered(parts) if len(parts) > 1 else None
+        if first is not None and (split := self._split(parts, first, t0)) is not None:
+            return split, False
+        return self._whole(text, parts, self.classifier.predict_tiered([text]), first, t0)
 
     async def fast_async(self, text: str) -> tuple[Outcome, bool]:
         """The fast path, with the classification batched with other queries in flight."""
         t0 = time.perf_counter()
-        rejected, texts = self._prepare(text, t0)
+        rejected, parts = self._prepare(text, t0)
         if rejected is not None:
             return rejected, False
-        return self._finish(text, texts, await self.batcher.predict(texts), t0)
+        first = await self.batcher.predict(parts) if len(parts) > 1 else None
+        if first is not None and (split := self._split(parts, first, t0)) is not None:
+            return split, False
+        return self._whole(text, parts, await self.batcher.predict([text]), first, t0)
 
     def _prepare(self, text: str, t0: float) -> tuple[Outcome | None, list[str]]:
-        """The guard's rejection, or the texts to classify: the query and its candidate parts."""
+        """The guard's rejection, or the query's candidate parts (the query itself when it has one)."""
         verdict = guard.check(text, self.max_chars)
         if verdict is not None:
             decision = RouteDecision(
@@ -198,32 +204,36 @@ class Router:
             )
             return Outcome(decision, []), []
         parts = segments(text)
-        return None, [text, *parts] if len(parts) > 1 else [text]
+        return None, parts if len(parts) > 1 else [text.strip()]
 
-    def _finish(self, text: str, texts: list[str], prediction: Prediction, t0: float) -> tuple[Outcome, bool]:
-        parts = texts[1:] or [text.strip()]
-        probs, tier = prediction.probs, prediction.tier
+    def _split(self, parts: list[str], prediction: Prediction, t0: float) -> Outcome | None:
+        """The routes of a query whose parts land in two or more domains, or None. The whole query is
+        then never embedded: its per-domain scores are each domain's best part."""
+        probs = prediction.probs
+        scores = self._scores(probs.max(axis=0))
+        routes = self._split_routes(parts, probs, scores)
+        if not routes:
+            return None
+        reason = "split into " + "; ".join(f"{r.domain}: {r.sub_query!r}" for r in routes)
+        decision = RouteDecision(
+            rejected=False, reason=reason, scores=scores, threshold=self.margin, path="fast",
+            decision_ms=_ms(t0),
+        )  # fmt: skip
         vectors = {t.strip(): v for t, v in prediction.vectors.items()}
-        whole = probs[0]
-        scores = self._scores(whole)
-        if len(texts) > 1:
-            routes = self._split_routes(parts, probs[1:], scores)
-            if routes:
-                reason = "split into " + "; ".join(f"{r.domain}: {r.sub_query!r}" for r in routes)
-                decision = RouteDecision(
-                    rejected=False,
-                    reason=reason,
-                    scores=scores,
-                    threshold=self.margin,
-                    path="fast",
-                    decision_ms=_ms(t0),
-                )
-                return Outcome(decision, routes, segments=parts, tier=tier, vectors=vectors), False
-        (best, p1), (_second, p2) = self._ranked(whole)[:2]
+        return Outcome(decision, routes, segments=parts, tier=prediction.tier, vectors=vectors)
+
+    def _whole(
+        self, text: str, parts: list[str], whole: Prediction, first: Prediction | None, t0: float
+    ) -> tuple[Outcome, bool]:
+        """The decision on the whole query (one domain, or out of scope): (outcome, unsure)."""
+        scores = self._scores(whole.probs[0])
+        (best, p1), (_second, p2) = self._ranked(whole.probs[0])[:2]
         outcome = self._single(text, best, p1, p2, scores, "fast", _ms(t0))
         outcome.segments = parts
-        outcome.tier = tier
-        outcome.vectors = vectors
+        outcome.tier = max(whole.tier, first.tier if first is not None else 0)
+        outcome.vectors = {
+            t.strip(): v for p in (first, whole) if p is not None for t, v in p.vectors.items()
+        }
         return outcome, (p1 - p2) < self.margin
 
     def _split_routes(

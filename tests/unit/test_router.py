@@ -58,6 +58,18 @@ async def test_splits_a_two_domain_query_into_self_contained_sub_queries(router:
     ]
     assert len({r.task_id for r in outcome.routes}) == 2
     assert outcome.decision.reason.startswith("split into")
+    # the parts decided it: the whole query was never embedded, and each domain scores its best part
+    assert set(outcome.vectors) == {"Book a hotel in Lisbon for Friday", "What is the EUR to USD rate?"}
+    parts = router.classifier.predict(list(outcome.vectors))
+    best = dict(zip(router.classifier.classes, parts.max(axis=0), strict=True))
+    assert outcome.decision.scores == pytest.approx(best, abs=1e-4)
+
+
+async def test_a_query_whose_parts_share_a_domain_is_decided_whole(router: Router) -> None:
+    text = "How many bags can I check on an economy ticket, and can I bring my skis?"
+    outcome = await router.decide(text)
+    assert [(r.domain, r.sub_query) for r in outcome.routes] == [("travel", text)]
+    assert text in outcome.vectors and len(outcome.segments) == 2
 
 
 async def test_follow_up_uses_the_conversation(router: Router) -> None:
