@@ -335,9 +335,12 @@ class DomainClassifier:
         )
 
     # ---- inference --------------------------------------------------------------------------
-    def predict_tiered(self, texts: Sequence[str]) -> Prediction:
+    def predict_tiered(
+        self, texts: Sequence[str], composed: dict[str, np.ndarray] | None = None
+    ) -> Prediction:
         """Class probabilities (rows: texts; columns: ``self.classes``), the highest tier used, and
-        the full-model vectors computed on the way (by text), which downstream hops can reuse."""
+        the full-model vectors computed on the way (by text), which downstream hops can reuse.
+        ``composed`` holds stand-in vectors for some texts (not embedded, and not returned)."""
         words = [self._word_rows.row(t) for t in texts]
         chars = [self._char_rows.row(t) for t in texts]
         slow = np.arange(len(texts))
@@ -350,11 +353,14 @@ class DomainClassifier:
             if not len(slow):
                 return Prediction(probs, 1, {})
         slow_texts = [texts[int(i)] for i in slow]
-        vectors = self.embedder.encode(slow_texts)
+        composed = composed or {}
+        todo = [t for t in slow_texts if t not in composed]
+        embedded = dict(zip(todo, self.embedder.encode(todo), strict=True))
+        vectors = np.stack([composed[t] if t in composed else embedded[t] for t in slow_texts])
         probs[slow] = self._full_scorer.proba(
             _dense(vectors, self._bank), [words[i] for i in slow], [chars[i] for i in slow]
         )
-        return Prediction(probs, 2, dict(zip(slow_texts, vectors, strict=True)))
+        return Prediction(probs, 2, embedded)
 
     def predict(self, texts: Sequence[str]) -> np.ndarray:
         return self.predict_tiered(texts).probs

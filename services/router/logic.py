@@ -178,7 +178,24 @@ class Router:
         first = self.classifier.predict_tiered(parts) if len(parts) > 1 else None
         if first is not None and (split := self._split(parts, first, t0)) is not None:
             return split, False
-        return self._whole(text, parts, self.classifier.predict_tiered([text]), first, t0)
+        whole = self.classifier.predict_tiered([text], self._composed(text, parts, first))
+        return self._whole(text, parts, whole, first, t0)
+
+    def _composed(self, text: str, parts: list[str], first: Prediction | None) -> dict[str, np.ndarray]:
+        """A stand-in vector for a query that was cut into parts but not split: the token-weighted
+        mean of its parts' vectors. MiniLM mean-pools its token states, so this is the query's own
+        pooling minus the attention across parts. It spares one embedding on these queries (the
+        slowest: p99 22 → 16 ms on our set) and changed 7 of 660 decisions, 2 right, 2 wrong and 3
+        wrong either way. It only classifies: downstream hops embed the query for real."""
+        if first is None:
+            return {}
+        vectors = {t.strip(): v for t, v in first.vectors.items()}
+        if not all(p in vectors for p in parts):
+            return {}  # tier 1 decided some part: no full-model vector to compose from
+        tokens = self.classifier.embedder.tokenizer
+        weights = np.array([len(tokens.encode(p).ids) for p in parts], dtype=np.float32)
+        v = (np.stack([vectors[p] for p in parts]) * weights[:, None]).sum(axis=0)
+        return {text: v / max(float(np.linalg.norm(v)), 1e-9)}
 
     async def fast_async(self, text: str) -> tuple[Outcome, bool]:
         """The fast path, with the classification batched with other queries in flight."""
@@ -189,7 +206,12 @@ class Router:
         first = await self.batcher.predict(parts) if len(parts) > 1 else None
         if first is not None and (split := self._split(parts, first, t0)) is not None:
             return split, False
-        return self._whole(text, parts, await self.batcher.predict([text]), first, t0)
+        composed = self._composed(text, parts, first)
+        if composed:
+            whole = await asyncio.to_thread(self.classifier.predict_tiered, [text], composed)
+        else:
+            whole = await self.batcher.predict([text])
+        return self._whole(text, parts, whole, first, t0)
 
     def _prepare(self, text: str, t0: float) -> tuple[Outcome | None, list[str]]:
         """The guard's rejection, or the query's candidate parts (the query itself when it has one)."""

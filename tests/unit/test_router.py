@@ -69,7 +69,12 @@ async def test_a_query_whose_parts_share_a_domain_is_decided_whole(router: Route
     text = "How many bags can I check on an economy ticket, and can I bring my skis?"
     outcome = await router.decide(text)
     assert [(r.domain, r.sub_query) for r in outcome.routes] == [("travel", text)]
-    assert text in outcome.vectors and len(outcome.segments) == 2
+    assert len(outcome.segments) == 2
+    # classified from its parts' vectors, composed; only real vectors travel on to the retriever
+    assert set(outcome.vectors) == set(outcome.segments)
+    composed = router._composed(text, outcome.segments, router.classifier.predict_tiered(outcome.segments))
+    real = router.classifier.embedder.encode_one(text)
+    assert float(composed[text] @ real) > 0.9
 
 
 async def test_follow_up_uses_the_conversation(router: Router) -> None:
