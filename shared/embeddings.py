@@ -6,9 +6,10 @@ tampered or swapped file fails loudly instead of silently changing every vector.
 
 That file stores its weights as int8 but computes in float32: onnxruntime folds the weights back to
 float32 at load time. The embedder runs a derived model instead, built once from the checked file
-and cached: onnxruntime's dynamic quantization (int8 weights per output channel, activations
-quantized per call) on every matrix product. On one core without VNNI that is ~5.3 ms a query
-against ~8.5 ms, with vectors at cosine >= 0.99 to the original ones (``python -m bench embeddings``).
+and cached (see ``runtime_model``): onnxruntime's dynamic quantization (int8 weights per output
+channel, activations quantized per call) on every matrix product. On one core without VNNI that is
+~5.3 ms a query against ~8.5 ms, with vectors at cosine >= 0.99 to the original ones
+(``python -m bench embeddings``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import fcntl
 import hashlib
 import importlib.util
 import logging
+import sys
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -35,7 +37,7 @@ DIM = 384  # whenever the vectors change, so that no old vector is compared with
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 MAX_TOKENS = 256
-DEFAULT_CACHE = Path.home() / ".cache" / "accelerated-llm"
+DEFAULT_CACHE = Path(sys.prefix) / "share" / "accelerated-llm"
 
 
 class EmbeddingModelError(RuntimeError):
@@ -100,12 +102,17 @@ def _quantize_quietly(source: Path, target: Path) -> None:
 
 def runtime_model(cache_dir: Path | None = None) -> Path:
     """The derived model the embedder runs, built on first use (~4 s) and cached in ``cache_dir``
-    (default ``~/.cache/accelerated-llm``). A sidecar file holds the sha256 written with it: a cached
-    file that no longer matches is rebuilt. Processes starting together build it once (file lock)."""
+    (default: ``share/accelerated-llm`` inside the Python environment, beside the packages it is
+    derived from, so images carry it prebuilt whatever ``HOME`` is). A sidecar file holds the sha256
+    written with it: a cached file that no longer matches is rebuilt. Processes starting together
+    build it once (file lock). Where the cache cannot be written, it is built in a temporary folder."""
     import onnxruntime as ort
 
+    name = f"minilm-dq8-{MODEL_SHA256[:16]}-ort{ort.__version__}.onnx"
     source = source_model()
     folder = cache_dir or DEFAULT_CACHE
+    if _intact(folder / name):
+        return folder / name
     try:
         folder.mkdir(parents=True, exist_ok=True)
         lock = (folder / ".embeddings.lock").open("a")
@@ -113,19 +120,30 @@ def runtime_model(cache_dir: Path | None = None) -> Path:
         folder = Path(tempfile.mkdtemp(prefix="accel-embeddings-"))
         log.warning("embedding cache not writable (%s); building the model in %s", exc, folder)
         lock = (folder / ".embeddings.lock").open("a")
-    target = folder / f"minilm-dq8-{MODEL_SHA256[:16]}-ort{ort.__version__}.onnx"
-    sidecar = target.with_name(target.name + ".sha256")
+    target = folder / name
     with lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if target.is_file() and sidecar.is_file():
-            if _sha256(target) == sidecar.read_text().strip():
-                return target
+        if _intact(target):
+            return target
+        if target.exists():
             log.warning("cached embedding model %s does not match its digest: rebuilding it", target)
         partial = target.with_name(target.name + ".partial")
         _quantize(source, partial)
-        sidecar.write_text(_sha256(partial) + "\n")
+        _sidecar(target).write_text(_sha256(partial) + "\n")
         partial.replace(target)
     return target
+
+
+def _sidecar(model: Path) -> Path:
+    return model.with_name(model.name + ".sha256")
+
+
+def _intact(model: Path) -> bool:
+    """Whether a cached model exists and still matches the digest written beside it."""
+    try:
+        return _sha256(model) == _sidecar(model).read_text().strip()
+    except OSError:
+        return False
 
 
 class Embedder:

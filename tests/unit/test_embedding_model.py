@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -45,10 +46,16 @@ def test_vectors_stay_close_to_the_pinned_model(cache: Path) -> None:
 
 def test_the_model_is_built_once_then_reused(cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     runtime_model(cache)
+    (cache / ".embeddings.lock").unlink()
     calls: list[Path] = []
     monkeypatch.setattr(embeddings, "_quantize", lambda src, dst: calls.append(dst))
     assert runtime_model(cache).is_file()
     assert calls == []
+    assert not (cache / ".embeddings.lock").exists()  # reading a prebuilt model writes nothing
+
+
+def test_the_default_cache_lives_in_the_python_environment() -> None:
+    assert embeddings.DEFAULT_CACHE.is_relative_to(sys.prefix)
 
 
 def test_a_damaged_cached_model_is_rebuilt(tmp_path: Path) -> None:
