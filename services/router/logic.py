@@ -185,7 +185,7 @@ class Router:
         """A stand-in vector for a query that was cut into parts but not split: the token-weighted
         mean of its parts' vectors. MiniLM mean-pools its token states, so this is the query's own
         pooling minus the attention across parts. It spares one embedding on these queries (the
-        slowest: p99 22 → 16 ms on our set) and changed 7 of 660 decisions, 2 right, 2 wrong and 3
+        slowest: p99 22 → 15-16 ms on our set) and changed 7 of 660 decisions, 2 right, 2 wrong and 3
         wrong either way. It only classifies: downstream hops embed the query for real."""
         if first is None:
             return {}
