@@ -15,7 +15,6 @@ import statistics
 import time
 
 import numpy as np
-import onnxruntime as ort
 from threadpoolctl import threadpool_limits
 
 from bench.load import pct
@@ -46,10 +45,7 @@ async def main(argv: list[str]) -> None:
     texts = [json.loads(line)["question"] for line in rows if line.strip()][: args.texts]
     threadpool_limits(1)
     derived = Embedder(threads=1)
-    pinned = Embedder(threads=1)
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = opts.inter_op_num_threads = 1
-    pinned.session = ort.InferenceSession(str(source_model()), opts, providers=["CPUExecutionProvider"])
+    pinned = Embedder(threads=1, model=source_model())
     (base, fast), (base_ms, fast_ms) = _timed([pinned, derived], texts)
     cos = (base * fast).sum(axis=1)
     print(f"== embeddings, one thread, {len(texts)} texts one at a time")

