@@ -377,7 +377,20 @@ LlmOption = Annotated[
 ]
 
 
-def _router(domains: Path, llm: str, model_url: str | None, data_dir: Path) -> Router:
+MaxFalseRejection = Annotated[
+    float,
+    typer.Option(
+        min=0.001,
+        max=0.999,
+        help="Share of held-out example utterances the out-of-scope guard may reject; it is relaxed "
+        "until it rejects no more (raise it for a stricter guard).",
+    ),
+]
+
+
+def _router(
+    domains: Path, llm: str, model_url: str | None, data_dir: Path, max_false_rejection: float = 0.05
+) -> Router:
     from services.router.app import build_router
     from services.router.settings import RouterSettings
     from shared.domains import DomainConfigError
@@ -385,7 +398,11 @@ def _router(domains: Path, llm: str, model_url: str | None, data_dir: Path) -> R
     if llm == "embedded" and not model_url:
         raise _fail("--llm embedded needs --model-url (the llama-server base URL, e.g. from `accel up`)")
     settings = RouterSettings(
-        domains_dir=domains, router_llm=llm, embedded_model_url=model_url or "", cache_dir=data_dir / "cache"
+        domains_dir=domains,
+        router_llm=llm,
+        embedded_model_url=model_url or "",
+        cache_dir=data_dir / "cache",
+        max_false_rejection=max_false_rejection,
     )
     try:
         return build_router(settings)
@@ -399,11 +416,12 @@ def route(
     llm: LlmOption = "off",
     model_url: Annotated[str | None, typer.Option(help="Base URL for --llm embedded.")] = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
+    max_false_rejection: MaxFalseRejection = 0.05,
 ) -> None:
     """Route JSON lines {"id", "text"} from stdin; write one JSON line per query to stdout."""
     import json
 
-    router = _router(domains, llm, model_url, data_dir)
+    router = _router(domains, llm, model_url, data_dir, max_false_rejection)
 
     async def main() -> None:
         for n, line in enumerate(sys.stdin, start=1):
@@ -440,6 +458,20 @@ def route(
     asyncio.run(main())
 
 
+def _calibration_line(router: Router) -> str:
+    cal = router.classifier.calibration
+    line = (
+        f"calibration (3-fold on {cal.examples} example utterances): cross-validated accuracy "
+        f"{cal.cv_accuracy:.1%}, unsure below a margin of {cal.unsure_margin:.2f}"
+    )
+    if cal.oos_offset < 0:
+        line += (
+            f"; the background rejected {cal.cv_rejected:.0%} of held-out examples, so the out-of-scope "
+            f"score is lowered by {-cal.oos_offset:.2f} (logit)"
+        )
+    return line
+
+
 @router_app.command("eval")
 def router_eval(
     data: Annotated[Path, typer.Option("--data", help="Labeled JSON lines {id, text, domains: [...]}.")],
@@ -449,6 +481,7 @@ def router_eval(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     show_errors: Annotated[int, typer.Option(help="Print this many misrouted queries.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON.")] = False,
+    max_false_rejection: MaxFalseRejection = 0.05,
 ) -> None:
     """In-scope accuracy, out-of-scope recall/precision, multi-domain exact set, confusion, latency."""
     import json
@@ -459,12 +492,13 @@ def router_eval(
         records = load_labeled(data)
     except (OSError, ValueError) as exc:
         raise _fail(str(exc)) from None
-    router = _router(domains, llm, model_url, data_dir)
+    router = _router(domains, llm, model_url, data_dir, max_false_rejection)
     report = asyncio.run(evaluate(router, records, use_llm=llm != "off", name=f"{data.name} (llm: {llm})"))
     if as_json:
         out.print_json(json.dumps(report.as_dict()))
     else:
         print(render(report))
+        print(_calibration_line(router))
     for rec, pred in report.errors[:show_errors]:
         print(f"  gold {rec.label:<10} predicted {pred:<10} {rec.text}")
 

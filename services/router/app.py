@@ -27,6 +27,7 @@ def build_router(settings: RouterSettings) -> Router:
         tiered=settings.tiered,
         max_examples=settings.max_examples,
         tier1_tolerance=settings.tier1_tolerance,
+        max_false_rejection=settings.max_false_rejection,
     ).fit(domains)
     llm = None
     if settings.router_llm != "off":

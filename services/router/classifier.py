@@ -17,7 +17,9 @@ Training texts, all taken from the configuration:
   the background.
 
 Calibration uses only the examples. Cross-validated predictions on the example utterances set the
-margin below which the fast path counts as unsure (the cascade's band).
+margin below which the fast path counts as unsure (the cascade's band), and a downward shift of the
+out-of-scope logit when the background rejects more than ``max_false_rejection`` of the held-out
+examples (domains of general questions look like the background; see ``_oos_offset``).
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ OOS = "out_of_scope"
 BACKGROUND_FILE = Path(__file__).parent / "data" / "background.txt"
 KNOWLEDGE_WEIGHT = 0.3
 BACKGROUND_MAX_SIMILARITY = 0.75
+BACKGROUND_WEIGHT = 1.0
 _MARKUP = re.compile(r"[*_#|`>]+|-{2,}")
 
 
@@ -58,6 +61,9 @@ class Calibration:
     examples: int
     tier1_margin: float = float("inf")
     tier1_coverage: float = 0.0
+    oos_offset: float = 0.0  # added to the out-of-scope logit (<= 0), see ``_oos_offset``
+    fast_oos_offset: float = 0.0
+    cv_rejected: float = 0.0  # held-out examples the unshifted model rejected
 
 
 def knowledge_sentences(domain: DomainDefinition, limit: int = 400) -> list[str]:
@@ -121,11 +127,55 @@ class Prediction:
     vectors: dict[str, np.ndarray]
 
 
+def _columns(probs: np.ndarray, have: np.ndarray, want: Sequence[str]) -> np.ndarray:
+    """``probs`` (columns: classes ``have``) with its columns in the order of ``want`` (0 if absent)."""
+    out = np.zeros((len(probs), len(want)))
+    index = {str(c): i for i, c in enumerate(have)}
+    for j, c in enumerate(want):
+        if c in index:
+            out[:, j] = probs[:, index[c]]
+    return out
+
+
+def _rejection_margins(logp: np.ndarray, classes: Sequence[str]) -> np.ndarray:
+    """Per row, how far the out-of-scope log-probability is above the best domain's (> 0: rejected)."""
+    if OOS not in classes or len(classes) < 2:
+        return np.zeros(0)
+    j = list(classes).index(OOS)
+    return np.asarray(logp[:, j] - np.delete(logp, j, axis=1).max(axis=1))
+
+
+def _oos_offset(margins: np.ndarray, max_false_rejection: float) -> float:
+    """The shift (<= 0) of the out-of-scope logit under which at most ``max_false_rejection`` of the
+    held-out examples are rejected. Examples are in scope by definition; when the shipped background
+    outweighs a domain's own evidence (a domain of general questions, such as health or law, looks
+    like the everyday questions of the background), the held-out examples show it, and the guard
+    steps back. When they are not rejected, nothing changes: the offset is never positive."""
+    if not len(margins):
+        return 0.0
+    return min(0.0, -float(np.quantile(margins, 1.0 - max_false_rejection)))
+
+
+def _margins(
+    logp: np.ndarray, classes: Sequence[str], offset: float, gold: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-two probability margins and correctness of held-out rows, with the out-of-scope shift."""
+    z = logp.copy()
+    if OOS in classes:
+        z[:, list(classes).index(OOS)] += offset
+    z -= z.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    top2 = np.sort(p, axis=1)[:, -2:]
+    return top2[:, 1] - top2[:, 0], np.asarray(classes)[p.argmax(axis=1)] == gold
+
+
 def _logreg() -> LogisticRegression:
     return LogisticRegression(C=10.0, max_iter=3000, class_weight="balanced")
 
 
 NEIGHBOURS = 3
+MAX_FALSE_REJECTION = 0.05
 
 
 @dataclass
@@ -182,10 +232,12 @@ class DomainClassifier:
         tiered: bool = False,
         max_examples: int | None = None,
         tier1_tolerance: float = 0.0,
+        max_false_rejection: float = MAX_FALSE_REJECTION,
     ) -> None:
         self.embedder = embedder
         self.max_examples = max_examples
         self.tier1_tolerance = tier1_tolerance
+        self.max_false_rejection = max_false_rejection
         self.cache = EmbeddingCache(embedder, cache_dir)
         self.static = StaticEmbedder(embedder, cache_dir) if tiered else None
         self.use_knowledge = use_knowledge
@@ -245,7 +297,7 @@ class DomainClassifier:
             self.background_used = len(keep)
             texts += [background[i] for i in keep]
             labels += [OOS] * len(keep)
-            weights += [1.0] * len(keep)
+            weights += [BACKGROUND_WEIGHT] * len(keep)
             full = np.concatenate([full, bg[keep]], axis=0)
         y = np.array(labels)
         w = np.array(weights)
@@ -267,8 +319,12 @@ class DomainClassifier:
         self._char_rows = Tfidf(self._chars)
         dense = full.shape[1] + len(classes)  # the vector and one neighbour feature per class
         self._full_scorer = LinearScorer(self._full, dense, words.shape[1], chars.shape[1])
+        if OOS in self.classes:
+            self._full_scorer.intercept[self.classes.index(OOS)] += self.calibration.oos_offset
         if static is not None:
             self._fast_scorer = LinearScorer(self._fast, dense, words.shape[1], chars.shape[1])
+            if OOS in self.classes:
+                self._fast_scorer.intercept[self.classes.index(OOS)] += self.calibration.fast_oos_offset
         return self
 
     def _calibrate(
@@ -290,37 +346,40 @@ class DomainClassifier:
         full model."""
         rows = np.array(example_rows)
         folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
-        margins: list[float] = []
-        correct: list[bool] = []
-        fast_margins: list[float] = []
-        fast_correct: list[bool] = []
+        classes = self._bank.classes
+        held: list[np.ndarray] = []
+        logp: dict[str, list[np.ndarray]] = {"full": [], "fast": []}
         every = np.arange(len(y))
         for _train, test in folds.split(rows, y[rows]):
             held_out = rows[test]
+            held.append(y[held_out])
             train = np.setdiff1d(every, held_out)
-            for vectors, m_out, c_out in ((full, margins, correct), (static, fast_margins, fast_correct)):
+            for tier, vectors in (("full", full), ("fast", static)):
                 if vectors is None:
                     continue
-                bank = Bank(vectors[train], y[train], self._bank.classes)
+                bank = Bank(vectors[train], y[train], classes)
                 model = _logreg().fit(
                     _stack(vectors[train], words[train], chars[train], bank, np.arange(len(train))),
                     y[train],
                     w[train],
                 )
                 probs = model.predict_proba(_stack(vectors[held_out], words[held_out], chars[held_out], bank))
-                top2 = np.sort(probs, axis=1)[:, -2:]
-                m_out += (top2[:, 1] - top2[:, 0]).tolist()
-                c_out += (model.classes_[probs.argmax(axis=1)] == y[held_out]).tolist()
-        m = np.array(margins)
-        ok = np.array(correct)
+                logp[tier].append(np.log(np.clip(_columns(probs, model.classes_, classes), 1e-12, None)))
+        gold = np.concatenate(held)
+        full_logp = np.vstack(logp["full"])
+        rejected = _rejection_margins(full_logp, classes)
+        offset = _oos_offset(rejected, self.max_false_rejection)
+        fast_offset = 0.0
+        m, ok = _margins(full_logp, classes, offset, gold)
         wrong = m[~ok]
         band = float(np.quantile(wrong, 0.8)) if len(wrong) else 0.0
         band = min(band, float(np.quantile(m, 0.15)))
         accuracy = float(ok.mean())
         tier1, coverage = float("inf"), 0.0
-        if fast_margins:
-            fm = np.array(fast_margins)
-            fc = np.array(fast_correct)
+        if logp["fast"]:
+            fast_logp = np.vstack(logp["fast"])
+            fast_offset = _oos_offset(_rejection_margins(fast_logp, classes), self.max_false_rejection)
+            fm, fc = _margins(fast_logp, classes, fast_offset, gold)
             for cut in np.unique(fm):
                 sel = fm >= cut
                 if fc[sel].mean() >= ok[sel].mean() - self.tier1_tolerance:
@@ -332,6 +391,9 @@ class DomainClassifier:
             examples=len(m),
             tier1_margin=round(tier1, 4),
             tier1_coverage=round(coverage, 4),
+            oos_offset=round(offset, 4),
+            fast_oos_offset=round(fast_offset, 4),
+            cv_rejected=round(float((rejected > 0).mean()), 4) if len(rejected) else 0.0,
         )
 
     # ---- inference --------------------------------------------------------------------------

@@ -19,6 +19,7 @@ _LEADING = re.compile(
     r"one more thing|another thing)\b[\s,:]*",
     re.IGNORECASE,
 )
+_BETWEEN = re.compile(r"\bbetween\b", re.IGNORECASE)
 MIN_WORDS = 2
 MAX_SEGMENTS = 4
 
@@ -38,11 +39,29 @@ def _merge_short(parts: list[str]) -> list[str]:
     return out
 
 
+def _clauses(sentence: str) -> list[str]:
+    """The sentence cut at its connectors, except the "and" of "between A and B", which joins two
+    things being compared rather than two requests."""
+    out: list[str] = []
+    start = scanned = pending = 0
+    for m in _CONNECTOR.finditer(sentence):
+        pending += len(_BETWEEN.findall(sentence, scanned, m.start()))
+        scanned = m.end()
+        if pending and m.group(0).strip(" ,").lower() in ("and", "&"):
+            pending -= 1
+            continue
+        out.append(sentence[start : m.start()])
+        start = m.end()
+        pending = 0
+    out.append(sentence[start:])
+    return out
+
+
 def segments(text: str) -> list[str]:
     """Candidate sub-queries, in order; ``[text]`` when there is nothing to split."""
     parts: list[str] = []
     for sentence in _SENTENCE.split(text.strip()):
-        pieces = [_clean(p) for p in _CONNECTOR.split(sentence)]
+        pieces = [_clean(p) for p in _clauses(sentence)]
         parts.extend(p for p in pieces if p)
     parts = _merge_short(parts)
     if len(parts) <= 1 or len(parts) > MAX_SEGMENTS:
