@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from faststream import FastStream
 
 from contracts import subjects
@@ -16,6 +18,8 @@ from shared.inference import ChatModel
 from shared.memory import ConversationMemory
 from shared.service import build_app, service_name
 
+log = logging.getLogger(__name__)
+
 
 def build_router(settings: RouterSettings) -> Router:
     """Learn the router from the domain definitions (seconds; training embeddings are cached)."""
@@ -29,6 +33,17 @@ def build_router(settings: RouterSettings) -> Router:
         tier1_tolerance=settings.tier1_tolerance,
         max_false_rejection=settings.max_false_rejection,
     ).fit(domains)
+    cal = classifier.calibration
+    log.info(
+        "router learned %d domains from %d example utterances: cross-validated accuracy %.3f, unsure "
+        "margin %.3f", len(classifier.names), cal.examples, cal.cv_accuracy, cal.unsure_margin,
+    )  # fmt: skip
+    if cal.oos_offset < 0:
+        log.info(
+            "out-of-scope guard relaxed by %.2f (logit): the background rejected %.0f%% of held-out "
+            "examples, more than the %.0f%% allowed (ACCEL_MAX_FALSE_REJECTION)",
+            -cal.oos_offset, cal.cv_rejected * 100, settings.max_false_rejection * 100,
+        )  # fmt: skip
     llm = None
     if settings.router_llm != "off":
         url = settings.embedded_model_url if settings.router_llm == "embedded" else settings.router_llm
@@ -51,6 +66,7 @@ def create_app(settings: RouterSettings | None = None) -> FastStream:
         metadata={
             "domains": ",".join(classifier.names),
             "unsure_margin": f"{classifier.calibration.unsure_margin:.4f}",
+            "oos_offset": f"{classifier.calibration.oos_offset:.4f}",
             "router_llm": settings.router_llm,
         },
         on_shutdown=memory.close,
