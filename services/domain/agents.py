@@ -4,7 +4,7 @@ Each agent is a small unit with one job. The model may be tiny (SmolLM2-135M her
 does not depend on the model behaving. The grader decides whether the knowledge base answers the
 question at all. The verifier checks each sentence of the model's answer against the passages
 *before* it is streamed, and drops what it cannot support. When nothing survives, the answer is
-revised once, extractively, from the best evidence sentence, or the domain abstains.
+revised once, extractively, from the best evidence sentences, or the domain abstains.
 """
 
 from __future__ import annotations

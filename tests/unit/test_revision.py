@@ -1,0 +1,86 @@
+"""The extractive revision: what a domain answers when none of its model's sentences survive."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+
+from contracts import DomainTask, Passage
+from contracts.messages import deadline_in
+from services.domain.agents import Evidence
+from services.domain.pipeline import DomainPipeline
+from services.domain.settings import DomainSettings
+from shared.domains import load_domains
+from shared.settings import DEFAULT_DOMAINS_DIR
+
+
+def _pipeline() -> DomainPipeline:
+    travel = load_domains(DEFAULT_DOMAINS_DIR)["travel"]
+    grader: Any = SimpleNamespace(answer_threshold=0.55)
+    model: Any = SimpleNamespace(model="stub")
+    unused: Any = None
+    return DomainPipeline(travel, DomainSettings(domain="travel"), model, unused, grader, unused, unused)
+
+
+def _evidence(sims: list[float]) -> Evidence:
+    passages = [
+        Passage(doc_id=f"doc-{i}.md", title=f"Doc {i}", chunk=0, text="…", score=0.5, source="")
+        for i in range(2)
+    ]
+    sentences = [
+        (0, "Economy Classic includes one checked bag of 23 kg."),
+        (1, "A second bag costs 45 EUR online."),
+        (0, "Seats can be chosen at check-in."),
+    ]
+    return Evidence(
+        question="How many bags are included?",
+        passages=passages,
+        sentences=sentences,
+        sims=np.array(sims, dtype=np.float32),
+        relevance=[max(sims[0], sims[2]), sims[1]],
+        answerable=True,
+        answerability=max(sims),
+    )
+
+
+def _task() -> DomainTask:
+    return DomainTask(
+        query_id="q1", conversation_id="c1", deadline=deadline_in(30), domain="travel",
+        sub_query="How many bags are included?", text="How many bags are included?", reply_subject="r",
+    )  # fmt: skip
+
+
+async def _revise(sims: list[float]) -> tuple[str, str, list[str]]:
+    emitted: list[str] = []
+
+    async def emit(text: str, done: bool = False) -> None:
+        emitted.append(text)
+
+    answer = await _pipeline()._revise(_task(), _evidence(sims), {}, emit, 0.0, {})
+    assert emitted == [answer.text]
+    return answer.status, answer.text, [c.doc_id for c in answer.citations]
+
+
+async def test_quotes_the_two_best_sentences_when_both_clear_the_bar() -> None:
+    status, text, cited = await _revise([0.71, 0.62, 0.40])
+    assert status == "answered"
+    assert (
+        text == "Economy Classic includes one checked bag of 23 kg. [1] A second bag costs 45 EUR online. [2]"
+    )
+    assert cited == ["doc-0.md", "doc-1.md"]
+
+
+async def test_quotes_only_the_best_when_the_next_is_below_the_bar() -> None:
+    status, text, cited = await _revise([0.71, 0.50, 0.40])
+    assert (status, text, cited) == (
+        "answered",
+        "Economy Classic includes one checked bag of 23 kg. [1]",
+        ["doc-0.md"],
+    )
+
+
+async def test_abstains_when_even_the_best_is_below_the_bar() -> None:
+    status, text, cited = await _revise([0.50, 0.45, 0.40])
+    assert status == "abstained" and "does not say" in text and cited == []
