@@ -32,6 +32,15 @@ _attempt: ContextVar[int] = ContextVar("attempt", default=1)  # delivery attempt
 tracer = trace.get_tracer("accel.domain")
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+")
 EXTRACTIVE_SENTENCES = 2  # evidence sentences an extractive revision may quote
+_OPEN_END = re.compile(r"[\s:;,\u2013\u2014-]*$")
+
+
+def _closed(sentence: str) -> str:
+    """An evidence sentence as a sentence of the answer. Headings and table rows ("Express 1–2
+    business days €9.99") end without a full stop; quoted side by side they would read as one
+    sentence that no single passage sentence says."""
+    sentence = sentence.strip()
+    return sentence if sentence.endswith((".", "!", "?")) else _OPEN_END.sub("", sentence) + "."
 
 
 class RetrievalFailed(Exception):
@@ -256,7 +265,7 @@ class DomainPipeline:
             text = prompts.abstention(self.domain, task.sub_query)
             await emit(text, True)
             return self._answer(task, status="abstained", text=text, timings_ms=timings, support=support)
-        text = " ".join(f"{sentence} [{passage_index + 1}]" for passage_index, sentence, _ in best)
+        text = " ".join(f"{_closed(sentence)} [{passage_index + 1}]" for passage_index, sentence, _ in best)
         await emit(text, True)
         return self._answer(
             task,

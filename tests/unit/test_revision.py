@@ -10,7 +10,7 @@ import numpy as np
 from contracts import DomainTask, Passage
 from contracts.messages import deadline_in
 from services.domain.agents import Evidence
-from services.domain.pipeline import DomainPipeline
+from services.domain.pipeline import DomainPipeline, _closed
 from services.domain.settings import DomainSettings
 from shared.domains import load_domains
 from shared.settings import DEFAULT_DOMAINS_DIR
@@ -79,6 +79,12 @@ async def test_quotes_only_the_best_when_the_next_is_below_the_bar() -> None:
         "Economy Classic includes one checked bag of 23 kg. [1]",
         ["doc-0.md"],
     )
+
+
+async def test_a_quoted_heading_or_table_row_is_closed_so_it_stays_its_own_sentence() -> None:
+    assert _closed("Express 1–2 business days €9.99") == "Express 1–2 business days €9.99."
+    assert _closed("we refund the difference: ") == "we refund the difference."
+    assert _closed("Is it covered?") == "Is it covered?"
 
 
 async def test_abstains_when_even_the_best_is_below_the_bar() -> None:
