@@ -12,9 +12,10 @@ Training texts, all taken from the configuration:
 - sentences of each domain's knowledge documents, when it has any, at a lower weight (what a domain
   knows about is what it can answer);
 - as ``out_of_scope``: every domain's counter-examples and a shipped background set of everyday
-  questions no company assistant answers (``data/background.txt``). Background lines too close to a
-  domain's own examples are dropped, so a team that configures, say, a sports domain is not fighting
-  the background.
+  questions no company assistant answers (``data/background.txt``). Background lines that a domain
+  would count as its own are set aside: any line within 0.75 cosine of one of its texts, and any line
+  as close to its texts as its least typical examples are to each other (``_like_examples``). So a
+  team that configures, say, a sports or a health domain is not fighting the background.
 
 Calibration uses only the examples. Cross-validated predictions on the example utterances set the
 margin below which the fast path counts as unsure (the cascade's band), and a downward shift of the
@@ -256,6 +257,7 @@ class DomainClassifier:
         self._full_scorer: LinearScorer
         self._fast_scorer: LinearScorer | None = None
         self.background_used = 0
+        self.background_set_aside: list[str] = []  # lines too close to a domain to count as out of scope
 
     # ---- training ---------------------------------------------------------------------------
     def fit(
@@ -267,19 +269,22 @@ class DomainClassifier:
         labels: list[str] = []
         weights: list[float] = []
         example_rows: list[int] = []
+        core_rows: list[int] = []  # what a team wrote for a domain: description, topics, examples
 
-        def add(text: str, label: str, weight: float, example: bool = False) -> None:
+        def add(text: str, label: str, weight: float, example: bool = False, core: bool = False) -> None:
             if example:
                 example_rows.append(len(texts))
+            if core or example:
+                core_rows.append(len(texts))
             texts.append(text)
             labels.append(label)
             weights.append(weight)
 
         for name in self.names:
             d = domains[name]
-            add(d.description, name, 1.0)
+            add(d.description, name, 1.0, core=True)
             for t in description_topics(d.description):
-                add(t, name, 1.0)
+                add(t, name, 1.0, core=True)
             for t in d.examples[: self.max_examples]:
                 add(t, name, 1.0, example=True)
             if self.use_knowledge:
@@ -293,8 +298,10 @@ class DomainClassifier:
         in_domain = full[[i for i, label in enumerate(labels) if label != OOS]]
         if len(bg):
             closest = (bg @ in_domain.T).max(axis=1)
-            keep = np.flatnonzero(closest < BACKGROUND_MAX_SIMILARITY)
+            near = self._like_examples(bg, full, np.array(labels), core_rows, example_rows)
+            keep = np.flatnonzero((closest < BACKGROUND_MAX_SIMILARITY) & ~near)
             self.background_used = len(keep)
+            self.background_set_aside = [b for i, b in enumerate(background) if i not in set(keep.tolist())]
             texts += [background[i] for i in keep]
             labels += [OOS] * len(keep)
             weights += [BACKGROUND_WEIGHT] * len(keep)
@@ -326,6 +333,29 @@ class DomainClassifier:
             if OOS in self.classes:
                 self._fast_scorer.intercept[self.classes.index(OOS)] += self.calibration.fast_oos_offset
         return self
+
+    def _like_examples(
+        self, bg: np.ndarray, full: np.ndarray, y: np.ndarray, core_rows: list[int], example_rows: list[int]
+    ) -> np.ndarray:
+        """Which background lines a domain would count as its own: as close to the domain's own texts
+        (mean similarity of the ``NEIGHBOURS`` nearest) as its least typical examples are to the
+        rest of them (the ``max_false_rejection`` quantile, leave-one-out). Labelled out of scope,
+        such lines would teach the guard to reject that domain's questions."""
+        near = np.zeros(len(bg), dtype=bool)
+        core = np.array(core_rows)
+        examples = set(example_rows)
+        for name in self.names:
+            rows = core[y[core] == name]
+            own = np.array([i for i, r in enumerate(rows) if r in examples])
+            if len(rows) <= NEIGHBOURS or not len(own):
+                continue
+            vectors = full[rows]
+            sims = vectors[own] @ vectors.T
+            sims[np.arange(len(own)), own] = -1.0  # an example is not its own neighbour
+            typical = -np.sort(-sims, axis=1)[:, :NEIGHBOURS].mean(axis=1)
+            bar = float(np.quantile(typical, self.max_false_rejection))
+            near |= -np.sort(-(bg @ vectors.T), axis=1)[:, :NEIGHBOURS].mean(axis=1) >= bar
+        return near
 
     def _calibrate(
         self,

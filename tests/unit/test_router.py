@@ -108,20 +108,25 @@ def test_the_out_of_scope_offset_is_set_from_the_held_out_examples() -> None:
 
 def test_domains_of_general_questions_are_not_swallowed_by_the_background() -> None:
     """Health, law and personal finance questions read like the shipped background of everyday
-    questions; learned from 20 examples each, without the offset most of them were rejected (57%
-    in-scope accuracy on this set)."""
+    questions; learned from 20 examples each, without the offset and the relative background filter
+    most of them were rejected (57% in-scope accuracy on this set; now 88%, out-of-scope recall 98%)."""
     general = REPO_ROOT / "bench" / "data" / "general"
     clf = DomainClassifier(default_embedder(), cache_dir=REPO_ROOT / ".accel" / "cache")
     clf.fit(load_domains(general / "domains"))
     assert clf.calibration.oos_offset < 0 and clf.calibration.cv_rejected > 0.2
+    # background lines that read like these domains' own examples are not taught as out of scope
+    assert "what is the difference between a misdemeanor and a felony" in clf.background_set_aside
+    assert "how does compound interest work" in clf.background_set_aside
+    assert "what causes migraines" in clf.background_set_aside
+    assert "what is the capital of australia" not in clf.background_set_aside
     router = Router(clf)
     rows = load_labeled(general / "eval.jsonl")
     in_scope = [r for r in rows if r.domains]
     oos = [r for r in rows if not r.domains]
     right = sum({x.domain for x in router.fast(r.text)[0].routes} == set(r.domains) for r in in_scope)
     rejected = sum(router.fast(r.text)[0].decision.rejected for r in oos)
-    assert right / len(in_scope) >= 0.85, right
-    assert rejected / len(oos) >= 0.75, rejected
+    assert right / len(in_scope) >= 0.8, right
+    assert rejected / len(oos) >= 0.85, rejected
 
 
 @pytest.mark.parametrize(
