@@ -6,10 +6,11 @@ path alone (pinned to one CPU core) and for the full cascade with the embedded r
 The issue's targets hold for domains configured from at most 20 examples, so by default the router
 learns from the first 20 example utterances of each domain (``--max-examples 0``: all of them).
 
-It also runs a probe that is not the target set: ``bench/data/general`` configures three domains of
-general questions (health, law, personal finance; 20 examples each, no knowledge documents) with
-120 questions for them and 60 out-of-scope ones. Such domains read like the shipped background of
-everyday questions, which is where a guard learned from that background fails first.
+It also runs two probes that are not the target set, each three domains from 20 examples and no
+knowledge documents: ``bench/data/general`` (health, law, personal finance; 120 questions for them
+and 60 out of scope) and ``bench/data/assistant`` (kitchen, small talk, utility, in the style of
+public intent sets; 45 and 30). Such domains read like the shipped background of everyday
+questions, which is where a guard learned from that background fails first.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ from services.router.settings import RouterSettings
 from shared.settings import DEFAULT_DOMAINS_DIR, REPO_ROOT
 
 DATA = Path(__file__).parent / "data" / "router_eval.jsonl"
-GENERAL = Path(__file__).parent / "data" / "general"  # a probe: domains of general questions
+PROBES = {  # domain sets unlike ours, each with its own questions: a check that the method carries over
+    "general probe": (Path(__file__).parent / "data" / "general", "health, law, finance"),
+    "assistant probe": (Path(__file__).parent / "data" / "assistant", "kitchen, small talk, utility"),
+}
 
 
 async def _wait_http(url: str, timeout: float = 60) -> None:
@@ -48,7 +52,7 @@ async def _wait_http(url: str, timeout: float = 60) -> None:
 
 
 def _summary(
-    fast: dict[str, EvalReport], cascade: EvalReport | None, general: EvalReport | None = None
+    fast: dict[str, EvalReport], cascade: EvalReport | None, probes: dict[str, EvalReport] | None = None
 ) -> str:
     lines = [
         "== summary (targets: in-scope >= 95%, OOS recall >= 90%, multi exact >= 90%, p50 <= 4 ms, p99 <= 15 ms)"
@@ -66,10 +70,10 @@ def _summary(
             f"of queries at p50 {cascade.llm_p50_ms:.0f} ms per call"
         )
         lines.append(f"cascade - fast path harmonic mean: {cascade.harmonic_mean - base.harmonic_mean:+.2%}")
-    if general is not None:
+    for name, rep in (probes or {}).items():
         lines.append(
-            f"{'general probe':<18}: in-scope {general.in_scope_accuracy:.2%}  oos-recall {general.oos_recall:.2%}  "
-            f"hm {general.harmonic_mean:.2%}  (health, law, finance from 20 examples each, no knowledge)"
+            f"{name:<18}: in-scope {rep.in_scope_accuracy:.2%}  oos-recall {rep.oos_recall:.2%}  "
+            f"hm {rep.harmonic_mean:.2%}  ({PROBES[name][1]}: 20 examples each, no knowledge)"
         )
     return "\n".join(lines)
 
@@ -110,20 +114,21 @@ async def main(argv: list[str]) -> None:
         os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
         print(render(fast[name]))
 
-    # Domains of general questions (the kind of public set the router will also be judged on), which
-    # read like the shipped background of everyday questions: a check that the guard adapts.
-    t0 = time.perf_counter()
-    general_router = build_router(
-        RouterSettings(
-            domains_dir=GENERAL / "domains", cache_dir=cache, max_examples=args.max_examples or None
+    # Domain sets unlike ours (the kind of public set the router will also be judged on): domains of
+    # general questions, and an assistant's domains, both close to the shipped background of everyday
+    # questions. A check that the guard adapts, not a target.
+    probes: dict[str, EvalReport] = {}
+    for name, (folder, _) in PROBES.items():
+        probe_router = build_router(
+            RouterSettings(
+                domains_dir=folder / "domains", cache_dir=cache, max_examples=args.max_examples or None
+            )
         )
-    )
-    print(f"general probe router trained in {time.perf_counter() - t0:.1f}s")
-    print(f"calibration: {general_router.classifier.calibration}")
-    general = await evaluate(
-        general_router, load_labeled(GENERAL / "eval.jsonl"), use_llm=False, name="general probe, fast path"
-    )
-    print(render(general))
+        print(f"{name}: calibration {probe_router.classifier.calibration}")
+        probes[name] = await evaluate(
+            probe_router, load_labeled(folder / "eval.jsonl"), use_llm=False, name=f"{name}, fast path"
+        )
+        print(render(probes[name]))
 
     cascade = None
     if not args.no_llm:
@@ -153,4 +158,4 @@ async def main(argv: list[str]) -> None:
             print(render(cascade))
         finally:
             server.stop()
-    print(_summary(fast, cascade, general))
+    print(_summary(fast, cascade, probes))
