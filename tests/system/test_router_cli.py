@@ -66,5 +66,6 @@ def test_router_eval_prints_the_figures(tmp_path: Path) -> None:
     assert sum(n for row in confusion.values() for n in row.values()) == 4
     table = run("router", "eval", "--data", str(data), "--data-dir", str(DATA_DIR))
     assert table.returncode == 0 and "confusion" in table.stdout.lower(), table.stdout
+    assert "calibration (3-fold on" in table.stdout and "background lines" in table.stdout
     missing = run("router", "eval", "--data", str(tmp_path / "nope.jsonl"), "--data-dir", str(DATA_DIR))
     assert missing.returncode != 0 and "nope.jsonl" in (missing.stdout + missing.stderr)
