@@ -459,15 +459,13 @@ def route(
 
 
 def _calibration_line(router: Router) -> str:
-    cal = router.classifier.calibration
+    clf = router.classifier
+    cal = clf.calibration
     line = (
         f"calibration (3-fold on {cal.examples} example utterances): cross-validated accuracy "
-        f"{cal.cv_accuracy:.1%}, unsure below a margin of {cal.unsure_margin:.2f}"
-    )
-    clf = router.classifier
-    line += (
-        f"; out of scope learned from {clf.background_used} background lines "
-        f"({len(clf.background_set_aside)} set aside as too close to a domain)"
+        f"{cal.cv_accuracy:.1%}, unsure below a margin of {cal.unsure_margin:.2f}; out of scope learned "
+        f"from {clf.background_used} background lines ({len(clf.background_set_aside)} set aside as too "
+        "close to a domain)"
     )
     if cal.oos_offset < 0:
         line += (

@@ -49,7 +49,6 @@ OOS = "out_of_scope"
 BACKGROUND_FILE = Path(__file__).parent / "data" / "background.txt"
 KNOWLEDGE_WEIGHT = 0.3
 BACKGROUND_MAX_SIMILARITY = 0.75
-BACKGROUND_WEIGHT = 1.0
 _MARKUP = re.compile(r"[*_#|`>]+|-{2,}")
 
 
@@ -301,10 +300,11 @@ class DomainClassifier:
             near = self._like_examples(bg, full, np.array(labels), core_rows, example_rows)
             keep = np.flatnonzero((closest < BACKGROUND_MAX_SIMILARITY) & ~near)
             self.background_used = len(keep)
-            self.background_set_aside = [b for i, b in enumerate(background) if i not in set(keep.tolist())]
+            kept = set(keep.tolist())
+            self.background_set_aside = [b for i, b in enumerate(background) if i not in kept]
             texts += [background[i] for i in keep]
             labels += [OOS] * len(keep)
-            weights += [BACKGROUND_WEIGHT] * len(keep)
+            weights += [1.0] * len(keep)
             full = np.concatenate([full, bg[keep]], axis=0)
         y = np.array(labels)
         w = np.array(weights)
@@ -349,12 +349,10 @@ class DomainClassifier:
             own = np.array([i for i, r in enumerate(rows) if r in examples])
             if len(rows) <= NEIGHBOURS or not len(own):
                 continue
-            vectors = full[rows]
-            sims = vectors[own] @ vectors.T
-            sims[np.arange(len(own)), own] = -1.0  # an example is not its own neighbour
-            typical = -np.sort(-sims, axis=1)[:, :NEIGHBOURS].mean(axis=1)
+            bank = Bank(full[rows], np.full(len(rows), name), [name])
+            typical = bank.features(full[rows][own], self_rows=own)[:, 0]  # leave-one-out
             bar = float(np.quantile(typical, self.max_false_rejection))
-            near |= -np.sort(-(bg @ vectors.T), axis=1)[:, :NEIGHBOURS].mean(axis=1) >= bar
+            near |= bank.features(bg)[:, 0] >= bar
         return near
 
     def _calibrate(
