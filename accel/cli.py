@@ -403,6 +403,7 @@ def _router(
         embedded_model_url=model_url or "",
         cache_dir=data_dir / "cache",
         max_false_rejection=max_false_rejection,
+        embedding_cache=0,  # evaluation times every decision's own embedding
     )
     try:
         return build_router(settings)

@@ -112,8 +112,12 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * (len(s) - 1) + 0.5))]
 
 
+ASKED: set[str] = set(WARM_UP)  # every question the stack has seen, across levels
+
+
 async def run_level(url: str, backends: int, seconds: float) -> dict[str, object]:
     answers: Counter[str] = Counter()
+    repeated = 0
     watcher = await nats.connect(url)
 
     async def on_answer(msg: Msg) -> None:
@@ -129,11 +133,14 @@ async def run_level(url: str, backends: int, seconds: float) -> dict[str, object
     stop = time.monotonic() + seconds
 
     async def backend(i: int) -> None:
+        nonlocal repeated
         async with await AccelClient.connect(url) as client:
             n = i * len(QUESTIONS) // backends  # backends start spread over the question list
             while time.monotonic() < stop:
                 q = QUESTIONS[n % len(QUESTIONS)]
                 n += 1
+                repeated += q in ASKED
+                ASKED.add(q)
                 t0 = time.perf_counter()
                 try:
                     final = await client.ask(q, timeout_s=30)
@@ -171,6 +178,7 @@ async def run_level(url: str, backends: int, seconds: float) -> dict[str, object
         "backends": backends,
         "queries": len(sent),
         "throughput_qps": round(len(sent) / wall, 1),
+        "repeated_questions": round(repeated / max(1, len(sent) + len(errors)), 3),
         "e2e_p50_ms": round(pct(e2e, 0.5), 1),
         "e2e_p99_ms": round(pct(e2e, 0.99), 1),
         "overhead_p50_ms": round(pct(overhead, 0.5), 1),
@@ -188,6 +196,13 @@ async def main(argv: list[str]) -> None:
     parser.add_argument("--seconds", type=float, default=15.0)
     parser.add_argument("--real-model", action="store_true", help="use llama-server instead of the fast stub")
     parser.add_argument("--replicas", type=int, default=1, help="worker processes per domain")
+    parser.add_argument(
+        "--embedding-cache",
+        type=int,
+        default=None,
+        help="ACCEL_EMBEDDING_CACHE for the stack (default: the services' own, 4096). The 192 questions "
+        "recur, so 0 shows the cost of traffic where no question repeats",
+    )
     args = parser.parse_args(argv)
     stub = None
     model_url = None
@@ -202,13 +217,18 @@ async def main(argv: list[str]) -> None:
         domains_dir=DEFAULT_DOMAINS_DIR,
         model_url=model_url,
         replicas=args.replicas,
-        extra_env={"ACCEL_CACHE_DIR": str(REPO_ROOT / ".accel" / "cache")},
+        extra_env={
+            "ACCEL_CACHE_DIR": str(REPO_ROOT / ".accel" / "cache"),
+            **({} if args.embedding_cache is None else {"ACCEL_EMBEDDING_CACHE": str(args.embedding_cache)}),
+        },
         progress=lambda m: print(f"  {m}", flush=True),
     )
     try:
         info = await stack.start(timeout=240)
+        cache = "services' default" if args.embedding_cache is None else args.embedding_cache
         print(f"== load on 2 cores, model: {'llama-server SmolLM2-135M' if args.real_model else 'fast stub'}, "
-              f"{args.replicas} worker(s) per domain, {args.seconds:.0f}s per level")  # fmt: skip
+              f"{args.replicas} worker(s) per domain, {args.seconds:.0f}s per level, "
+              f"embedding cache: {cache}")  # fmt: skip
         async with await AccelClient.connect(info.nats_url) as warm:
             for q in WARM_UP:
                 await warm.ask(q, timeout_s=60)

@@ -95,6 +95,7 @@ async def main(argv: list[str]) -> None:
         t0 = time.perf_counter()
         router = build_router(
             RouterSettings(
+                embedding_cache=0,  # each run times its own embeddings
                 domains_dir=args.domains,
                 cache_dir=cache,
                 tiered=tiered,
@@ -121,7 +122,10 @@ async def main(argv: list[str]) -> None:
     for name, (folder, _) in PROBES.items():
         probe_router = build_router(
             RouterSettings(
-                domains_dir=folder / "domains", cache_dir=cache, max_examples=args.max_examples or None
+                embedding_cache=0,
+                domains_dir=folder / "domains",
+                cache_dir=cache,
+                max_examples=args.max_examples or None,
             )
         )
         print(f"{name}: calibration {probe_router.classifier.calibration}")
@@ -145,6 +149,7 @@ async def main(argv: list[str]) -> None:
             await _wait_http(f"http://{LOOPBACK}:{port}/health")
             llm_router = build_router(
                 RouterSettings(
+                    embedding_cache=0,
                     domains_dir=args.domains,
                     cache_dir=cache,
                     router_llm="embedded",

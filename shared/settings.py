@@ -17,3 +17,14 @@ class ServiceSettings(BaseSettings):
     nats_url: str = Field(default="nats://127.0.0.1:4222", description="NATS server URL(s), comma separated.")
     log_level: str = "INFO"
     instance_id: str = Field(default="", description="Replica id; generated when empty.")
+
+
+class EmbeddingSettings(ServiceSettings):
+    """Settings of the services that embed text with MiniLM (router, domain, retriever)."""
+
+    embedding_cache: int = Field(
+        default=4096,
+        ge=0,
+        description="Vectors of the most recent texts each process keeps, by exact text (0: none); "
+        "about 1.6 KB a text. A repeated question then costs no model run.",
+    )

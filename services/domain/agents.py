@@ -13,6 +13,7 @@ import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -125,6 +126,12 @@ class Evidence:
     reason: str = ""
     computed: int = 0  # sentences the grader had to embed itself (not scored by the retriever)
 
+    @cached_property
+    def lexical(self) -> list[tuple[int, set[str], set[str]]]:
+        """Each sentence's passage index, content words and numbers, worked out once for every
+        claim the verifier checks against them."""
+        return [(pi, content_words(s), numbers(s)) for pi, s in self.sentences]
+
     def best_sentences(self, n: int = 2) -> list[tuple[int, str, float]]:
         order = np.argsort(-self.sims)[:n]
         return [(self.sentences[i][0], self.sentences[i][1], float(self.sims[i])) for i in order]
@@ -157,7 +164,7 @@ class Grader:
         """Sentence vectors, cached: knowledge-base sentences recur across questions."""
         missing = [s for s in dict.fromkeys(sentences) if s not in self._cache]
         if missing:
-            for s, v in zip(missing, self.embedder.encode(missing), strict=True):
+            for s, v in zip(missing, self.embedder.encode(missing, recent=False), strict=True):
                 self._cache[s] = v
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
@@ -250,10 +257,10 @@ class Verifier:
         if not words and not nums:
             return Verdict(clean, True, 1.0)
         best, refs = 0.0, []
-        for pi, ev in evidence.sentences:
-            if nums and not nums <= numbers(ev):
+        for pi, ev_words, ev_nums in evidence.lexical:
+            if nums and not nums <= ev_nums:
                 continue
-            overlap = len(words & content_words(ev)) / len(words) if words else 1.0
+            overlap = len(words & ev_words) / len(words) if words else 1.0
             best = max(best, overlap)
             if overlap >= self.min_overlap and pi + 1 not in refs:
                 refs.append(pi + 1)

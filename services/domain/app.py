@@ -43,6 +43,7 @@ def create_app(settings: DomainSettings) -> FastStream:
         await broker.publish(delta, subject)
 
     embedder = default_embedder()
+    embedder.keep_recent(settings.embedding_cache)
     searcher = Searcher(retrieve, top_k=settings.top_k, timeout_s=settings.retrieve_timeout_s)
     grader = Grader(
         embedder, min_relevance=settings.min_relevance, answer_threshold=settings.answer_threshold

@@ -4,10 +4,10 @@ from pathlib import Path
 
 from pydantic import Field
 
-from shared.settings import DEFAULT_DOMAINS_DIR, ServiceSettings
+from shared.settings import DEFAULT_DOMAINS_DIR, EmbeddingSettings
 
 
-class DomainSettings(ServiceSettings):
+class DomainSettings(EmbeddingSettings):
     domain: str = Field(description="Which configured domain this process serves (ACCEL_DOMAIN).")
     domains_dir: Path = Field(default=DEFAULT_DOMAINS_DIR, description="Folder of domain definitions.")
     embedded_model_url: str = Field(

@@ -27,6 +27,7 @@ def create_app(settings: RetrieverSettings | None = None) -> FastStream:
     settings = settings or RetrieverSettings()
     domains = load_domains(settings.domains_dir)
     embedder = default_embedder()
+    embedder.keep_recent(settings.embedding_cache)
     store = make_store(settings)
     sentences = SentenceVectors(embedder, settings.index_dir)
     if settings.ingest_on_start:

@@ -70,7 +70,7 @@ def ingest_path(
         if known.get(doc.doc_id) == h:
             report.unchanged.append(doc.doc_id)
             continue
-        vectors = embedder.encode([f"{c.title}. {c.text}" for c in chunks])
+        vectors = embedder.encode([f"{c.title}. {c.text}" for c in chunks], recent=False)
         store.upsert_document(tenant, domain, doc.doc_id, h, chunks, vectors)
         (report.updated if doc.doc_id in known else report.added).append(doc.doc_id)
     if prune:

@@ -62,7 +62,7 @@ class SentenceVectors:
             todo = missing[: max(self.max_entries - len(self._rows), 0)]
             if not todo:
                 return 0
-            vectors = self.embedder.encode([s for _, s in todo]).astype(np.float16)
+            vectors = self.embedder.encode([s for _, s in todo], recent=False).astype(np.float16)
             start = len(self._vectors)
             self._vectors = np.concatenate([self._vectors, vectors], axis=0)
             for n, (k, _) in enumerate(todo):
@@ -75,7 +75,7 @@ class SentenceVectors:
         self._add(dict(zip(keys, sentences, strict=True)))
         rows = [self._rows.get(k) for k in keys]
         if any(r is None for r in rows):  # beyond max_entries: embed without keeping
-            return np.asarray(self.embedder.encode(sentences) @ query_vector, dtype=np.float32)
+            return np.asarray(self.embedder.encode(sentences, recent=False) @ query_vector, dtype=np.float32)
         vectors = self._vectors[[r for r in rows if r is not None]].astype(np.float32)
         return np.asarray(vectors @ query_vector.astype(np.float32), dtype=np.float32)
 

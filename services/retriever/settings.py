@@ -5,10 +5,10 @@ from typing import Literal
 
 from pydantic import Field, SecretStr
 
-from shared.settings import DEFAULT_DOMAINS_DIR, ServiceSettings
+from shared.settings import DEFAULT_DOMAINS_DIR, EmbeddingSettings
 
 
-class RetrieverSettings(ServiceSettings):
+class RetrieverSettings(EmbeddingSettings):
     domains_dir: Path = Field(default=DEFAULT_DOMAINS_DIR, description="Folder of domain definitions.")
     index_dir: Path = Field(default=Path(".accel/index"), description="Where the embedded index lives.")
     ingest_on_start: bool = Field(default=True, description="Index each domain's knowledge/ folder at start.")

@@ -24,8 +24,10 @@ log = logging.getLogger(__name__)
 def build_router(settings: RouterSettings) -> Router:
     """Learn the router from the domain definitions (seconds; training embeddings are cached)."""
     domains = load_domains(settings.domains_dir)
+    embedder = default_embedder()
+    embedder.keep_recent(settings.embedding_cache)
     classifier = DomainClassifier(
-        default_embedder(),
+        embedder,
         cache_dir=settings.cache_dir,
         use_knowledge=settings.use_knowledge,
         tiered=settings.tiered,

@@ -105,14 +105,14 @@ class EmbeddingCache:
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if self.folder is None:
-            return self.embedder.encode(texts)
+            return self.embedder.encode(texts, recent=False)
         key = hashlib.sha256("\x1f".join([MODEL_ID, *texts]).encode()).hexdigest()[:24]
         path = self.folder / f"router-embeddings-{key}.npy"
         if path.exists():
             cached = np.load(path)
             if cached.shape[0] == len(texts):
                 return cached
-        vectors = self.embedder.encode(texts)
+        vectors = self.embedder.encode(texts, recent=False)
         self.folder.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npy")
         np.save(tmp, vectors)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -67,15 +68,21 @@ def build_handlers(state: RouterState) -> NatsRouter:
         if query.deadline > latest:  # bounded: every open plan holds memory until its deadline
             query = query.model_copy(update={"deadline": latest})
         warnings: list[str] = []
-        history: list[Turn] = []
-        if state.settings.history_turns and query.text.strip():
+
+        async def recent() -> list[Turn]:
+            if not (state.settings.history_turns and query.text.strip()):
+                return []
             try:
-                history = await state.memory.recent(
+                return await state.memory.recent(
                     query.tenant_id, query.conversation_id, state.settings.history_turns
                 )
             except MemoryUnavailable as exc:
                 warnings.append(f"{exc}; answered without conversation history")
-        outcome = await state.router.decide(query.text, history)
+                return []
+
+        t0 = time.perf_counter()  # the history is read from Redis while the fast path classifies
+        history, (fast, unsure) = await asyncio.gather(recent(), state.router.fast_async(query.text))
+        outcome = await state.router.settle(query.text, fast, unsure, history, t0=t0)
         decision, routes = outcome.decision, outcome.routes
         span = trace.get_current_span()
         span.set_attribute("accel.query_id", query.query_id)

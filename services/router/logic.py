@@ -322,8 +322,22 @@ class Router:
     async def decide(self, text: str, history: list[Turn] | None = None, use_llm: bool = True) -> Outcome:
         t0 = time.perf_counter()
         outcome, unsure = await self.fast_async(text)
+        return await self.settle(text, outcome, unsure, history, use_llm, t0)
+
+    async def settle(
+        self,
+        text: str,
+        outcome: Outcome,
+        unsure: bool,
+        history: list[Turn] | None = None,
+        use_llm: bool = True,
+        t0: float | None = None,
+    ) -> Outcome:
+        """The decision after the fast path: its own when it was sure, else the context's or the router
+        LLM's. Split from ``decide`` so a caller can fetch the history while the fast path runs."""
         if not unsure:
             return outcome
+        t0 = time.perf_counter() if t0 is None else t0
         scores = outcome.decision.scores
         if history and _FOLLOW_UP.search(text):
             contextual = self._with_context(text, history, t0)

@@ -4,10 +4,10 @@ from pathlib import Path
 
 from pydantic import Field
 
-from shared.settings import DEFAULT_DOMAINS_DIR, ServiceSettings
+from shared.settings import DEFAULT_DOMAINS_DIR, EmbeddingSettings
 
 
-class RouterSettings(ServiceSettings):
+class RouterSettings(EmbeddingSettings):
     domains_dir: Path = Field(default=DEFAULT_DOMAINS_DIR, description="Folder of domain definitions.")
     redis_url: str = "redis://127.0.0.1:6379/0"
     cache_dir: Path | None = Field(

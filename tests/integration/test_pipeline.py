@@ -12,6 +12,8 @@ import redis.asyncio as aioredis
 
 from accel.client import AccelClient, AccelError
 from contracts import ErrorEvent, FinalAnswer, TokenDelta, parse_reply, subjects
+from services.router.settings import RouterSettings
+from shared.embeddings import default_embedder
 from tests.integration.conftest import Pipeline
 
 pytestmark = pytest.mark.integration
@@ -25,6 +27,23 @@ async def test_travel_question_is_answered_by_travel_with_a_travel_citation(clie
     assert citations, "a grounded answer cites its passages"
     assert any("baggage" in c.doc_id or "baggage" in c.title.lower() for c in citations)
     assert final.decision is not None and final.decision.path == "fast"
+
+
+async def test_a_repeated_question_is_answered_alike_without_a_second_model_run(client: AccelClient) -> None:
+    embedder = default_embedder()  # the services' own, kept vectors switched on by their settings
+    assert embedder.recent_size == RouterSettings().embedding_cache > 0
+    question = "Can I cancel my hotel reservation without being charged at all?"
+    first = await client.ask(question, timeout_s=20)
+    runs = embedder.misses
+    second = await client.ask(question, timeout_s=20)
+    assert embedder.misses == runs, "the router, the domain and the retriever reuse the kept vector"
+    assert second.status == first.status == "answered"
+    assert second.decision is not None and first.decision is not None
+    assert second.decision.scores == first.decision.scores
+    assert [p.text for p in second.parts] == [p.text for p in first.parts]
+    assert [c.doc_id for p in second.parts for c in p.citations] == [
+        c.doc_id for p in first.parts for c in p.citations
+    ]
 
 
 async def test_stream_yields_ordered_deltas_then_final(client: AccelClient) -> None:
