@@ -17,9 +17,14 @@ BENCHES = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    # --help after a name is that benchmark's own (``python -m bench load --help``)
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, add_help=False)
     parser.add_argument("names", nargs="*", choices=[*BENCHES, []], help="which benchmarks (default: all)")
     args, rest = parser.parse_known_args()
+    if not args.names and {"-h", "--help"} & set(rest):
+        parser.print_help()
+        print("\n`python -m bench NAME --help` lists that benchmark's options.")
+        return
     for name in args.names or list(BENCHES):
         asyncio.run(BENCHES[name](rest))
 
