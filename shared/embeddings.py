@@ -146,6 +146,47 @@ def _intact(model: Path) -> bool:
         return False
 
 
+class VectorLRU:
+    """Vectors by exact text, least recently used dropped first beyond ``size`` (0: keeps none).
+    Thread-safe; hands out copies, so a caller writing into a vector does not change the kept one."""
+
+    def __init__(self, size: int = 0) -> None:
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.size = 0
+        self.hits = self.misses = 0
+        self.resize(size)
+
+    def resize(self, size: int) -> None:
+        with self._lock:
+            self.size = max(0, size)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, text: str) -> np.ndarray | None:
+        """The kept vector of ``text`` (counted as a hit or a miss), or None."""
+        with self._lock:
+            kept = self._items.get(text)
+            if kept is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(text)
+            self.hits += 1
+            return kept.copy()
+
+    def put(self, text: str, vector: np.ndarray) -> None:
+        with self._lock:
+            if not self.size:
+                return
+            self._items[text] = vector.copy()
+            self._items.move_to_end(text)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
 class Embedder:
     """Encodes texts into L2-normalised 384-d vectors (cosine similarity = dot product)."""
 
@@ -164,10 +205,7 @@ class Embedder:
         opts.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
         self._lock = threading.Lock()
-        self._recent: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._recent_lock = threading.Lock()
-        self.recent_size = 0
-        self.hits = self.misses = 0
+        self.recent = VectorLRU()
 
     def keep_recent(self, size: int) -> None:
         """Keep the vectors of the ``size`` most recently embedded texts (0: none), by exact text.
@@ -176,10 +214,7 @@ class Embedder:
         the one the model would compute again: nothing changes but the time. Questions recur in
         real traffic (the same few hundred make up most of a support desk's), and a service that
         embeds one spends most of its CPU in the model. About 1.6 KB a text."""
-        with self._recent_lock:
-            self.recent_size = max(0, size)
-            while len(self._recent) > self.recent_size:
-                self._recent.popitem(last=False)
+        self.recent.resize(size)
 
     def encode(self, texts: Sequence[str], *, recent: bool = True) -> np.ndarray:
         """Vectors of ``texts`` (rows in the same order), each text run on its own. The model
@@ -194,20 +229,13 @@ class Embedder:
         return out
 
     def encode_one(self, text: str) -> np.ndarray:
-        if self.recent_size:
-            with self._recent_lock:
-                kept = self._recent.get(text)
-                if kept is not None:
-                    self._recent.move_to_end(text)
-                    self.hits += 1
-                    return kept.copy()
+        if not self.recent.size:
+            return self._run(text)
+        kept = self.recent.get(text)
+        if kept is not None:
+            return kept
         vector = self._run(text)
-        if self.recent_size:
-            with self._recent_lock:
-                self.misses += 1
-                self._recent[text] = vector.copy()
-                while len(self._recent) > self.recent_size:
-                    self._recent.popitem(last=False)
+        self.recent.put(text, vector)
         return vector
 
     def _run(self, text: str) -> np.ndarray:

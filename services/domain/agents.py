@@ -10,7 +10,6 @@ revised once, extractively, from the best evidence sentences, or the domain abst
 from __future__ import annotations
 
 import re
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -18,7 +17,7 @@ from functools import cached_property
 import numpy as np
 
 from contracts import Passage, QueryEmbedding, RetrievalRequest, RetrievalResult, Turn
-from shared.embeddings import Embedder
+from shared.embeddings import Embedder, VectorLRU
 from shared.text import evidence_sentences, plain, stem, words
 
 Search = Callable[[RetrievalRequest, float], Awaitable[RetrievalResult]]
@@ -157,20 +156,23 @@ class Grader:
         self.embedder = embedder
         self.min_relevance = min_relevance
         self.answer_threshold = answer_threshold
-        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
+        self._cache = VectorLRU(cache_size)  # apart from the embedder's, which keeps queries
 
     def _encode(self, sentences: list[str]) -> np.ndarray:
         """Sentence vectors, cached: knowledge-base sentences recur across questions."""
-        missing = [s for s in dict.fromkeys(sentences) if s not in self._cache]
+        found: dict[str, np.ndarray] = {}
+        missing: list[str] = []
+        for s in dict.fromkeys(sentences):
+            kept = self._cache.get(s)
+            if kept is None:
+                missing.append(s)
+            else:
+                found[s] = kept
         if missing:
             for s, v in zip(missing, self.embedder.encode(missing, recent=False), strict=True):
-                self._cache[s] = v
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        for s in sentences:
-            self._cache.move_to_end(s)
-        return np.stack([self._cache[s] for s in sentences])
+                found[s] = v
+                self._cache.put(s, v)
+        return np.stack([found[s] for s in sentences])
 
     def _scored(
         self, question: str, passages: list[Passage], question_vector: np.ndarray | None

@@ -31,12 +31,12 @@ async def test_travel_question_is_answered_by_travel_with_a_travel_citation(clie
 
 async def test_a_repeated_question_is_answered_alike_without_a_second_model_run(client: AccelClient) -> None:
     embedder = default_embedder()  # the services' own, kept vectors switched on by their settings
-    assert embedder.recent_size == RouterSettings().embedding_cache > 0
+    assert embedder.recent.size == RouterSettings().embedding_cache > 0
     question = "Can I cancel my hotel reservation without being charged at all?"
     first = await client.ask(question, timeout_s=20)
-    runs = embedder.misses
+    runs = embedder.recent.misses
     second = await client.ask(question, timeout_s=20)
-    assert embedder.misses == runs, "the router, the domain and the retriever reuse the kept vector"
+    assert embedder.recent.misses == runs, "the router, the domain and the retriever reuse the kept vector"
     assert second.status == first.status == "answered"
     assert second.decision is not None and first.decision is not None
     assert second.decision.scores == first.decision.scores

@@ -81,20 +81,20 @@ def test_a_text_gets_the_same_vector_alone_or_beside_others(cache: Path) -> None
 def test_recent_texts_are_embedded_once_and_get_the_same_vector(cache: Path) -> None:
     embedder = Embedder(cache_dir=cache)
     fresh = embedder.encode(TEXTS)
-    assert (embedder.hits, embedder.misses) == (0, 0)  # nothing kept by default
+    assert (embedder.recent.hits, embedder.recent.misses) == (0, 0)  # nothing kept by default
     embedder.keep_recent(2)
     first = embedder.encode_one(TEXTS[0])
     again = embedder.encode_one(TEXTS[0])
     assert np.array_equal(first, fresh[0]) and np.array_equal(again, fresh[0])
-    assert (embedder.hits, embedder.misses) == (1, 1)
+    assert (embedder.recent.hits, embedder.recent.misses) == (1, 1)
     again[:] = 0.0  # a caller that writes into its vector does not change the kept one
     assert np.array_equal(embedder.encode_one(TEXTS[0]), fresh[0])
     embedder.encode([TEXTS[1], TEXTS[2]])  # the least recent of three texts no longer fits
-    assert embedder.misses == 3
+    assert embedder.recent.misses == 3
     assert np.array_equal(embedder.encode_one(TEXTS[0]), fresh[0])
-    assert embedder.misses == 4
+    assert embedder.recent.misses == 4
     embedder.encode(["a bulk text, as ingest embeds"], recent=False)  # bulk work keeps nothing
-    assert embedder.misses == 4
+    assert embedder.recent.misses == 4
     embedder.keep_recent(0)
     embedder.encode_one(TEXTS[0])
-    assert embedder.misses == 4  # off: neither kept nor counted
+    assert embedder.recent.misses == 4  # off: neither kept nor counted
