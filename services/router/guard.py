@@ -29,7 +29,11 @@ _INJECTION = re.compile(
 _UNSAFE = re.compile(
     r"\b(make|build|assemble|synthesi[sz]e|cook)\b.{0,40}"
     r"\b(bomb|explosive|nerve agent|meth|ricin|pipe bomb)s?\b"
-    r"|\b(kill|hurt|poison)\s+(someone|somebody|my\s+\w+|a\s+person|people)\b"
+    # harming a person or an animal ("hurt my back", "hurt my credit score" are ordinary questions)
+    r"|\b(kill|hurt|poison|harm)\s+(someone|somebody|a\s+person|people|(my|his|her|their|our)\s+"
+    r"(wife|husband|partner|spouse|ex|girlfriend|boyfriend|boss|neighbou?r|mum|mom|mother|dad|father|"
+    r"brother|sister|son|daughter|kids?|child|children|baby|family|friend|roommate|flatmate|colleague|"
+    r"coworker|teacher|landlord|tenant|dog|cat|pet))\b"
     r"|\b(untraceable|unregistered|ghost|unserialized)\s+(gun|firearm|pistol|rifle|weapon)s?\b"
     # covert access to another person's accounts, devices or messages
     r"|\b(someone|somebody|another\s+person)('s|\s+else's)\b.{0,60}\bwithout\s+(them|him|her|their)\b.{0,12}"
