@@ -11,6 +11,11 @@ knowledge documents: ``bench/data/general`` (health, law, personal finance; 120 
 and 60 out of scope) and ``bench/data/assistant`` (kitchen, small talk, utility, in the style of
 public intent sets; 45 and 30). Such domains read like the shipped background of everyday
 questions, which is where a guard learned from that background fails first.
+
+A third probe checks splitting on the general probe's domains: ``bench/data/general/multi.jsonl``,
+written without looking at the router's method, holds 60 multi-domain questions and 60 single-domain
+ones built to tempt a split (commas, "and", two sentences, generic follow-ups such as "is that
+normal?", a clause that mentions another domain in passing).
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ PROBES = {  # domain sets unlike ours, each with its own questions: a check that
     "general probe": (Path(__file__).parent / "data" / "general", "health, law, finance"),
     "assistant probe": (Path(__file__).parent / "data" / "assistant", "kitchen, small talk, utility"),
 }
+SPLIT_PROBE = Path(__file__).parent / "data" / "general" / "multi.jsonl"  # on the general probe's domains
 
 
 async def _wait_http(url: str, timeout: float = 60) -> None:
@@ -52,7 +58,10 @@ async def _wait_http(url: str, timeout: float = 60) -> None:
 
 
 def _summary(
-    fast: dict[str, EvalReport], cascade: EvalReport | None, probes: dict[str, EvalReport] | None = None
+    fast: dict[str, EvalReport],
+    cascade: EvalReport | None,
+    probes: dict[str, EvalReport] | None = None,
+    split: EvalReport | None = None,
 ) -> str:
     lines = [
         "== summary (targets: in-scope >= 95%, OOS recall >= 90%, multi exact >= 90%, p50 <= 4 ms, p99 <= 15 ms)"
@@ -74,6 +83,11 @@ def _summary(
         lines.append(
             f"{name:<18}: in-scope {rep.in_scope_accuracy:.2%}  oos-recall {rep.oos_recall:.2%}  "
             f"hm {rep.harmonic_mean:.2%}  ({PROBES[name][1]}: 20 examples each, no knowledge)"
+        )
+    if split is not None:
+        lines.append(
+            f"{'split probe':<18}: single-domain kept whole {split.in_scope_accuracy:.2%}  "
+            f"multi exact {split.multi_exact:.2%}  (general probe's domains, {split.n} questions)"
         )
     return "\n".join(lines)
 
@@ -119,6 +133,7 @@ async def main(argv: list[str]) -> None:
     # general questions, and an assistant's domains, both close to the shipped background of everyday
     # questions. A check that the guard adapts, not a target.
     probes: dict[str, EvalReport] = {}
+    split = None
     for name, (folder, _) in PROBES.items():
         probe_router = build_router(
             RouterSettings(
@@ -133,6 +148,11 @@ async def main(argv: list[str]) -> None:
             probe_router, load_labeled(folder / "eval.jsonl"), use_llm=False, name=f"{name}, fast path"
         )
         print(render(probes[name]))
+        if folder / "multi.jsonl" == SPLIT_PROBE:
+            split = await evaluate(
+                probe_router, load_labeled(SPLIT_PROBE), use_llm=False, name="split probe, fast path"
+            )
+            print(render(split))
 
     cascade = None
     if not args.no_llm:
@@ -163,4 +183,4 @@ async def main(argv: list[str]) -> None:
             print(render(cascade))
         finally:
             server.stop()
-    print(_summary(fast, cascade, probes))
+    print(_summary(fast, cascade, probes, split))

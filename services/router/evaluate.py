@@ -153,17 +153,21 @@ async def evaluate(router: Router, records: list[Labeled], *, use_llm: bool, nam
     )
 
 
+def _pct(x: float) -> str:
+    return "    n/a (no such queries)" if np.isnan(x) else f"{x:7.2%}"
+
+
 def render(report: EvalReport) -> str:
     """A plain-text report (also readable in CI logs)."""
     lines = [
         f"== {report.name or 'router evaluation'}: {report.n} queries "
         f"({report.counts['single']} single-domain, {report.counts['multi']} multi-domain, "
         f"{report.counts['oos']} out-of-scope)",
-        f"in-scope accuracy        {report.in_scope_accuracy:7.2%}",
-        f"out-of-scope recall      {report.oos_recall:7.2%}",
-        f"out-of-scope precision   {report.oos_precision:7.2%}",
-        f"harmonic mean            {report.harmonic_mean:7.2%}",
-        f"multi-domain exact set   {report.multi_exact:7.2%}",
+        f"in-scope accuracy        {_pct(report.in_scope_accuracy)}",
+        f"out-of-scope recall      {_pct(report.oos_recall)}",
+        f"out-of-scope precision   {_pct(report.oos_precision)}",
+        f"harmonic mean            {_pct(report.harmonic_mean)}",
+        f"multi-domain exact set   {_pct(report.multi_exact)}",
         f"decision latency         p50 {report.p50_ms:.2f} ms   p99 {report.p99_ms:.2f} ms",
         f"router LLM calls         {report.llm_rate:7.2%} of queries"
         + (f", p50 {report.llm_p50_ms:.0f} ms per call" if report.llm_rate else ""),
