@@ -47,6 +47,8 @@ log = logging.getLogger(__name__)
 
 OOS = "out_of_scope"
 BACKGROUND_FILE = Path(__file__).parent / "data" / "background.txt"
+FOLLOW_UPS_FILE = Path(__file__).parent / "data" / "followups.txt"
+FOLLOW_UP_SIMILARITY = 0.7  # MiniLM cosine at which two short questions are paraphrases
 KNOWLEDGE_WEIGHT = 0.3
 BACKGROUND_MAX_SIMILARITY = 0.75
 _MARKUP = re.compile(r"[*_#|`>]+|-{2,}")
@@ -256,6 +258,7 @@ class DomainClassifier:
         self._full_scorer: LinearScorer
         self._fast_scorer: LinearScorer | None = None
         self.background_used = 0
+        self._follow_ups = np.zeros((0, 0), dtype=np.float32)
         self.background_set_aside: list[str] = []  # lines too close to a domain to count as out of scope
 
     # ---- training ---------------------------------------------------------------------------
@@ -306,6 +309,7 @@ class DomainClassifier:
             labels += [OOS] * len(keep)
             weights += [1.0] * len(keep)
             full = np.concatenate([full, bg[keep]], axis=0)
+        self._follow_ups = self.cache.encode(load_background(FOLLOW_UPS_FILE))
         y = np.array(labels)
         w = np.array(weights)
         words = self._words.fit_transform(texts)
@@ -425,6 +429,14 @@ class DomainClassifier:
         )
 
     # ---- inference --------------------------------------------------------------------------
+    def dependent(self, vectors: np.ndarray) -> np.ndarray:
+        """Which texts (rows: full-model vectors) are generic follow-ups ("is that normal?", "how
+        much?", "who do I contact?"): a paraphrase of a line of the shipped list. Such a part leans
+        on the part before it, so it cannot open a domain of its own when a query is split."""
+        if not len(vectors) or not len(self._follow_ups):
+            return np.zeros(len(vectors), dtype=bool)
+        return np.asarray((vectors @ self._follow_ups.T).max(axis=1) >= FOLLOW_UP_SIMILARITY)
+
     def predict_tiered(
         self, texts: Sequence[str], composed: dict[str, np.ndarray] | None = None
     ) -> Prediction:

@@ -5,7 +5,8 @@ Order of work for one query:
 1. the guard rejects empty, oversize, non-text, injection and unsafe queries with a reason code;
 2. the query and its candidate sub-queries are classified in one batch (fast path);
 3. if sub-queries land confidently in two or more different domains, the plan has one route per
-   domain, each with its own self-contained sub-query (parallel dispatch downstream);
+   domain, each with its own self-contained sub-query (parallel dispatch downstream); a generic
+   follow-up ("how much?") opens no domain and goes with its neighbour;
 4. otherwise the whole query is routed to its best class. When the top two classes are closer than
    the calibrated margin, the fast path is unsure, and:
    - a follow-up ("and the hotels there?") is re-read with the previous turn (path ``context``);
@@ -86,6 +87,11 @@ class RouterLLM:
             if c in answer:
                 return c
         return None
+
+
+def _joined(parts: list[str]) -> str:
+    """One sub-query from the parts that go to one domain, each kept apart by its own punctuation."""
+    return " ".join(p if p[-1:] in ".?!;:" or i == len(parts) - 1 else p + "," for i, p in enumerate(parts))
 
 
 def _ms(t0: float) -> float:
@@ -233,7 +239,12 @@ class Router:
         then never embedded: its per-domain scores are each domain's best part."""
         probs = prediction.probs
         scores = self._scores(probs.max(axis=0))
-        routes = self._split_routes(parts, probs, scores)
+        vectors = {t.strip(): v for t, v in prediction.vectors.items()}
+        dependent = np.zeros(len(parts), dtype=bool)
+        known = [i for i, p in enumerate(parts) if p in vectors]  # tier 1 computes no full vectors
+        if known:
+            dependent[known] = self.classifier.dependent(np.stack([vectors[parts[i]] for i in known]))
+        routes = self._split_routes(parts, probs, scores, dependent)
         if not routes:
             return None
         reason = "split into " + "; ".join(f"{r.domain}: {r.sub_query!r}" for r in routes)
@@ -241,7 +252,6 @@ class Router:
             rejected=False, reason=reason, scores=scores, threshold=self.margin, path="fast",
             decision_ms=_ms(t0),
         )  # fmt: skip
-        vectors = {t.strip(): v for t, v in prediction.vectors.items()}
         return Outcome(decision, routes, segments=parts, tier=prediction.tier, vectors=vectors)
 
     def _whole(
@@ -259,7 +269,7 @@ class Router:
         return outcome, (p1 - p2) < self.margin
 
     def _split_routes(
-        self, parts: list[str], rows: np.ndarray, scores: dict[str, float]
+        self, parts: list[str], rows: np.ndarray, scores: dict[str, float], dependent: np.ndarray
     ) -> list[DomainRoute]:
         """Routes when the parts of a query belong to two or more domains, else none.
 
@@ -267,21 +277,27 @@ class Router:
         query has an anchor, a sibling part whose out-of-scope probability is below
         ``SIBLING_MAX_OOS`` joins the domain that dominates it among the domains alone
         (``SIBLING_DOMINANCE``): people rarely mix a service question with an unrelated one.
+        A ``dependent`` part (a generic follow-up such as "is there a charge?") takes no domain of its
+        own: it goes with the part before it (or after it, when it comes first), into that sub-query.
         """
         oos = self.classifier.classes.index(OOS)
         domain_cols = [i for i in range(len(self.classifier.classes)) if i != oos]
         chosen: list[str | None] = []
-        for row in rows:
+        for row, leans in zip(rows, dependent, strict=True):
             (best, p), _ = self._ranked(row)[:2]
-            chosen.append(best if best != OOS and p >= self.segment_confidence else None)
+            chosen.append(best if best != OOS and p >= self.segment_confidence and not leans else None)
         if not any(chosen):
             return []
         for i, row in enumerate(rows):
-            if chosen[i] is None and row[oos] < SIBLING_MAX_OOS:
+            if chosen[i] is None and not dependent[i] and row[oos] < SIBLING_MAX_OOS:
                 dom = row[domain_cols] / max(float(row[domain_cols].sum()), 1e-9)
                 j = int(np.argmax(dom))
                 if dom[j] >= SIBLING_DOMINANCE:
                     chosen[i] = self.classifier.classes[domain_cols[j]]
+        for k in (int(x) for x in np.flatnonzero(dependent)):
+            before = [d for d in chosen[:k] if d is not None]
+            after = [d for d in chosen[k + 1 :] if d is not None]
+            chosen[k] = before[-1] if before else (after[0] if after else None)
         routed: dict[str, list[str]] = {}
         for part, domain in zip(parts, chosen, strict=True):
             if domain is not None:
@@ -289,7 +305,7 @@ class Router:
         if len(routed) < 2:
             return []
         return [
-            DomainRoute(task_id=new_id(), domain=d, sub_query=" ".join(ps), score=scores.get(d, 0.0))
+            DomainRoute(task_id=new_id(), domain=d, sub_query=_joined(ps), score=scores.get(d, 0.0))
             for d, ps in routed.items()
         ]
 

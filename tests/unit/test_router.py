@@ -66,6 +66,32 @@ async def test_splits_a_two_domain_query_into_self_contained_sub_queries(router:
     assert outcome.decision.scores == pytest.approx(best, abs=1e-4)
 
 
+@pytest.mark.parametrize(
+    ("text", "routes"),
+    [
+        (
+            "Book a hotel in Lisbon for Friday, how much? And what is the EUR to USD rate?",
+            [
+                ("travel", "Book a hotel in Lisbon for Friday, How much?"),
+                ("fintech", "What is the EUR to USD rate?"),
+            ],
+        ),
+        (
+            "Is that normal? My phone bill doubled, and where is my parcel?",
+            [("mobile", "Is that normal? My phone bill doubled"), ("ecommerce", "Where is my parcel?")],
+        ),
+    ],
+)
+async def test_a_generic_follow_up_goes_with_its_neighbour_and_opens_no_domain(
+    router: Router, text: str, routes: list[tuple[str, str]]
+) -> None:
+    outcome = await router.decide(text)
+    assert [(r.domain, r.sub_query) for r in outcome.routes] == routes
+    follow_up = next(p for p in outcome.segments if p in ("How much?", "Is that normal?"))
+    assert router.classifier.dependent(router.classifier.embedder.encode([follow_up]))[0]
+    assert not router.classifier.dependent(router.classifier.embedder.encode(["Where is my parcel?"]))[0]
+
+
 async def test_a_query_whose_parts_share_a_domain_is_decided_whole(router: Router) -> None:
     text = "How many bags can I check on an economy ticket, and can I bring my skis?"
     outcome = await router.decide(text)
