@@ -163,9 +163,6 @@ class VectorLRU:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
-    def __len__(self) -> int:
-        return len(self._items)
-
     def get(self, text: str) -> np.ndarray | None:
         """The kept vector of ``text`` (counted as a hit or a miss), or None."""
         with self._lock:

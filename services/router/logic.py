@@ -277,8 +277,8 @@ class Router:
         query has an anchor, a sibling part whose out-of-scope probability is below
         ``SIBLING_MAX_OOS`` joins the domain that dominates it among the domains alone
         (``SIBLING_DOMINANCE``): people rarely mix a service question with an unrelated one.
-        A ``dependent`` part (a generic follow-up such as "is there a charge?") takes no domain of its
-        own: it goes with the part before it (or after it, when it comes first), into that sub-query.
+        A ``dependent`` part (a generic follow-up such as "how much?") takes no domain of its own: it
+        goes with the part before it (or after it, when it comes first), into that sub-query.
         """
         oos = self.classifier.classes.index(OOS)
         domain_cols = [i for i in range(len(self.classifier.classes)) if i != oos]
