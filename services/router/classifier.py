@@ -94,7 +94,8 @@ def description_topics(description: str) -> list[str]:
     return [t for t in topics if t] if len(topics) > 1 else []
 
 
-def load_background(path: Path = BACKGROUND_FILE) -> list[str]:
+def load_lines(path: Path) -> list[str]:
+    """The non-empty lines of a shipped text list (the background, the follow-ups)."""
     return [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
@@ -294,7 +295,7 @@ class DomainClassifier:
                     add(t, name, KNOWLEDGE_WEIGHT)
             for t in d.counter_examples:
                 add(t, OOS, 1.0)
-        background = list(background if background is not None else load_background())
+        background = list(background if background is not None else load_lines(BACKGROUND_FILE))
         vectors = self.cache.encode([*texts, *background])
         full, bg = vectors[: len(texts)], vectors[len(texts) :]
         in_domain = full[[i for i, label in enumerate(labels) if label != OOS]]
@@ -309,7 +310,7 @@ class DomainClassifier:
             labels += [OOS] * len(keep)
             weights += [1.0] * len(keep)
             full = np.concatenate([full, bg[keep]], axis=0)
-        self._follow_ups = self.cache.encode(load_background(FOLLOW_UPS_FILE))
+        self._follow_ups = self.cache.encode(load_lines(FOLLOW_UPS_FILE))
         y = np.array(labels)
         w = np.array(weights)
         words = self._words.fit_transform(texts)
