@@ -23,7 +23,7 @@ import sys
 import tempfile
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -174,6 +174,23 @@ class VectorLRU:
             self.hits += 1
             return kept.copy()
 
+    def fetch(self, texts: Sequence[str], compute: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        """Rows of vectors for ``texts``: kept ones, and ``compute`` run once on the texts not kept
+        (each distinct text once), whose vectors are then kept."""
+        found: dict[str, np.ndarray] = {}
+        missing: list[str] = []
+        for text in dict.fromkeys(texts):
+            kept = self.get(text)
+            if kept is None:
+                missing.append(text)
+            else:
+                found[text] = kept
+        if missing:
+            for text, vector in zip(missing, compute(missing), strict=True):
+                found[text] = vector
+                self.put(text, vector)
+        return np.stack([found[t] for t in texts])
+
     def put(self, text: str, vector: np.ndarray) -> None:
         with self._lock:
             if not self.size:
@@ -228,12 +245,7 @@ class Embedder:
     def encode_one(self, text: str) -> np.ndarray:
         if not self.recent.size:
             return self._run(text)
-        kept = self.recent.get(text)
-        if kept is not None:
-            return kept
-        vector = self._run(text)
-        self.recent.put(text, vector)
-        return vector
+        return self.recent.fetch([text], lambda todo: self._run(todo[0])[None])[0]
 
     def _run(self, text: str) -> np.ndarray:
         with self._lock:

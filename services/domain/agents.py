@@ -160,19 +160,7 @@ class Grader:
 
     def _encode(self, sentences: list[str]) -> np.ndarray:
         """Sentence vectors, cached: knowledge-base sentences recur across questions."""
-        found: dict[str, np.ndarray] = {}
-        missing: list[str] = []
-        for s in dict.fromkeys(sentences):
-            kept = self._cache.get(s)
-            if kept is None:
-                missing.append(s)
-            else:
-                found[s] = kept
-        if missing:
-            for s, v in zip(missing, self.embedder.encode(missing, recent=False), strict=True):
-                found[s] = v
-                self._cache.put(s, v)
-        return np.stack([found[s] for s in sentences])
+        return self._cache.fetch(sentences, lambda todo: self.embedder.encode(todo, recent=False))
 
     def _scored(
         self, question: str, passages: list[Passage], question_vector: np.ndarray | None
