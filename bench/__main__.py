@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import embeddings, load, memory, rag, router
+from bench import embeddings, load, memory, messaging, rag, router
 
 BENCHES = {
     "router": router.main,
     "rag": rag.main,
     "load": load.main,
     "memory": memory.main,
+    "messaging": messaging.main,
     "embeddings": embeddings.main,
 }
 

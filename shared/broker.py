@@ -13,7 +13,7 @@ import re
 from typing import Any
 
 from faststream.middlewares import ExceptionMiddleware
-from faststream.nats import NatsBroker
+from faststream.nats import NatsBroker, NatsRouter
 from faststream.nats.annotations import NatsBroker as BrokerDep
 from faststream.nats.annotations import NatsMessage
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
@@ -113,6 +113,30 @@ def make_broker(nats_url: str, service: str, **kwargs: Any) -> NatsBroker:
         max_reconnect_attempts=-1,
         **kwargs,
     )
+
+
+class Handling:
+    """The message a handler of ``router`` is processing, and the broker it came through.
+
+    Hot handlers read these here instead of declaring ``msg: NatsMessage`` or ``broker: NatsBroker``
+    parameters. fast_depends resolves each such FastStream ``Context`` parameter by running its
+    synchronous lookup in a worker thread: ~0.3 ms of CPU per parameter and message, more than the
+    rest of a request/reply handler costs (``python -m bench messaging``). Reading FastStream's
+    context variable here costs nothing. Valid only inside a handler, while it runs.
+    """
+
+    def __init__(self, router: NatsRouter) -> None:
+        self._router = router  # its context is the including broker's once it is included
+
+    @property
+    def message(self) -> NatsMessage:
+        message: NatsMessage = self._router.config.context.get_local("message")
+        return message
+
+    @property
+    def broker(self) -> NatsBroker:
+        broker: NatsBroker = self._router.config.context.get("broker")
+        return broker
 
 
 def connection(broker: NatsBroker) -> Any:

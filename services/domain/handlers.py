@@ -16,10 +16,11 @@ import logging
 
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, NatsRouter, PullSub
-from faststream.nats.annotations import NatsBroker, NatsMessage
+from faststream.nats.annotations import NatsMessage
 
 from contracts import DomainTask, subjects
 from services.domain.pipeline import DomainPipeline
+from shared.broker import Handling
 from shared.streams import task_stream
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,7 @@ def build_handlers(
     pipeline: DomainPipeline, max_workers: int, ack_wait_s: float = 30.0, max_deliver: int = 3
 ) -> NatsRouter:
     nats = NatsRouter()
+    current = Handling(nats)
     name = pipeline.domain.name
 
     @nats.subscriber(
@@ -59,7 +61,8 @@ def build_handlers(
         no_reply=True,
         title=f"task.{name}",
     )
-    async def on_task(task: DomainTask, msg: NatsMessage, broker: NatsBroker) -> None:
+    async def on_task(task: DomainTask) -> None:
+        msg, broker = current.message, current.broker
         if task.domain != name:
             raise ValueError(f"task for domain {task.domain!r} arrived at the {name!r} service")
         attempt = delivery_attempt(msg)

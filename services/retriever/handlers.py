@@ -6,13 +6,14 @@ import asyncio
 import time
 from dataclasses import dataclass
 
+import numpy as np
 from faststream.nats import NatsRouter
-from faststream.nats.annotations import NatsMessage
 from opentelemetry import trace
 
 from contracts import Passage, RetrievalRequest, RetrievalResult, subjects
 from services.retriever.sentences import SentenceVectors
 from services.retriever.store import KnowledgeStore
+from shared.broker import Handling
 from shared.embeddings import Embedder, from_message
 
 SERVICE = "retriever"
@@ -30,10 +31,13 @@ class RetrieverState:
     sentences: SentenceVectors | None = None
 
 
-def retrieve(state: RetrieverState, req: RetrievalRequest) -> tuple[list[Passage], bool]:
+def retrieve(
+    state: RetrieverState, req: RetrievalRequest, vector: np.ndarray | None = None
+) -> tuple[list[Passage], bool]:
     """The passages for a request (blocking: store and model work), and whether the carried query
-    vector was reused instead of embedding the query here."""
-    vector = from_message(req.embedding, req.query)
+    vector (``vector``, if already decoded) was reused instead of embedding the query here."""
+    if vector is None:
+        vector = from_message(req.embedding, req.query)
     reused = vector is not None
     if vector is None:
         vector = state.embedder.encode_one(req.query)
@@ -45,19 +49,24 @@ def retrieve(state: RetrieverState, req: RetrievalRequest) -> tuple[list[Passage
 
 def build_handlers(state: RetrieverState) -> NatsRouter:
     nats = NatsRouter()
+    current = Handling(nats)
 
     @nats.subscriber(
         subjects.RETRIEVE_PATTERN.format(domain="*"), queue=SERVICE, max_workers=8, title="retrieve"
     )
-    async def on_retrieve(req: RetrievalRequest, msg: NatsMessage) -> RetrievalResult:
+    async def on_retrieve(req: RetrievalRequest) -> RetrievalResult:
         t0 = time.perf_counter()
-        subject_domain = msg.raw_message.subject.rsplit(".", 1)[-1]
+        subject_domain = current.message.raw_message.subject.rsplit(".", 1)[-1]
         if req.domain != subject_domain or req.domain not in state.domains:
             raise UnknownDomain(
                 f"domain {req.domain!r} (subject {subject_domain!r}) is not served; "
                 f"known: {sorted(state.domains)}"
             )
-        passages, reused = await asyncio.to_thread(retrieve, state, req)
+        vector = from_message(req.embedding, req.query)
+        if vector is not None:  # no model run: the search alone costs less than a thread hop
+            passages, reused = retrieve(state, req, vector)
+        else:
+            passages, reused = await asyncio.to_thread(retrieve, state, req)
         span = trace.get_current_span()
         span.set_attribute("accel.retrieval.domain", req.domain)
         span.set_attribute("accel.retrieval.hits", len(passages))

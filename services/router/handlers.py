@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from faststream.nats import NatsRouter, PullSub
-from faststream.nats.annotations import NatsBroker, NatsMessage
+from faststream.nats.annotations import NatsBroker
 from opentelemetry import trace
 from pydantic import ValidationError
 
@@ -19,7 +19,7 @@ from contracts import DomainTask, ErrorEvent, PlanAccepted, QueryRequested, Rout
 from contracts.messages import utcnow
 from services.router.logic import Router
 from services.router.settings import RouterSettings
-from shared.broker import connection
+from shared.broker import Handling, connection
 from shared.context import build_context
 from shared.memory import ConversationMemory, MemoryUnavailable
 from shared.metrics import get_metrics
@@ -61,6 +61,7 @@ CONCURRENCY = 32  # queries handled at once; each mostly awaits memory, the aggr
 
 def build_handlers(state: RouterState) -> NatsRouter:
     nats = NatsRouter()
+    current = Handling(nats)
 
     async def handle(query: QueryRequested, reply_to: str | None, broker: NatsBroker) -> None:
         """Route one query and dispatch it; raises AggregatorUnavailable if no aggregator takes it."""
@@ -185,8 +186,9 @@ def build_handlers(state: RouterState) -> NatsRouter:
             await broker.publish(event, subject)
 
     @nats.subscriber(subjects.QUERY, queue=SERVICE, no_reply=True, max_workers=CONCURRENCY, title="query")
-    async def on_query(query: QueryRequested, msg: NatsMessage, broker: NatsBroker) -> None:
-        reply_to = msg.reply_to or query.reply_to
+    async def on_query(query: QueryRequested) -> None:
+        broker = current.broker
+        reply_to = current.message.reply_to or query.reply_to
         try:
             await handle(query, reply_to, broker)
         except AggregatorUnavailable as exc:  # the caller must still hear back
@@ -211,9 +213,10 @@ def build_handlers(state: RouterState) -> NatsRouter:
         no_reply=True,
         title="intake",
     )
-    async def on_intake(query: QueryRequested, msg: NatsMessage, broker: NatsBroker) -> None:
+    async def on_intake(query: QueryRequested) -> None:
         """Durable intake (JetStream): acked once planned, redelivered on failure, dead-lettered
         after MAX_DELIVERIES; a duplicate (same id) is planned once."""
+        msg, broker = current.message, current.broker
         if not query.reply_to:
             raise ValueError("reply_to: a query sent to the durable intake needs a reply_to subject")
         if state.seen(query):

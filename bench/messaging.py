@@ -1,0 +1,170 @@
+"""What one FastStream hop costs, by the way its handler is written, on a real nats-server.
+
+    python -m bench messaging [--requests 3000] [--rounds 3]
+
+Each variant is a request/reply handler that returns a small typed message:
+
+- ``plain``: the handler takes only the typed body;
+- ``context params``: it also declares ``msg: NatsMessage`` and ``broker: NatsBroker``, FastStream's
+  usual way to reach the message (reply subject, JetStream metadata) and the broker;
+- ``Handling``: it reads both from ``shared.broker.Handling``, as the services' hot handlers do;
+- ``plain, no middlewares``: ``plain`` on a bare broker, without the services' error-event and
+  OpenTelemetry middlewares (no tracer installed, as with ``OTEL_TRACES_EXPORTER=none``).
+
+It prints, per variant, the CPU time of this process per request (client and handler share it, so
+compare the rows, not the absolute figure), throughput with 32 requests in flight, and the p50
+latency of one request at a time. Variants alternate within every round and the median round is
+printed, so a noisy machine shifts every row alike.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import statistics
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import nats
+from faststream.nats import NatsBroker, NatsRouter
+from faststream.nats.annotations import NatsBroker as BrokerParam
+from faststream.nats.annotations import NatsMessage
+from pydantic import BaseModel
+
+from accel.stack import LOOPBACK, Child, find_nats_server, free_port
+from bench.load import pct
+from shared.broker import Handling, make_broker
+
+
+class Ping(BaseModel):
+    query_id: str
+    text: str
+
+
+BODY = Ping(query_id="q" * 22, text="What is the checked baggage allowance on an economy ticket?")
+
+
+def handlers(router: NatsRouter, prefix: str) -> list[str]:
+    """Subscribe one handler per way of writing it; returns their subjects."""
+    current = Handling(router)
+
+    @router.subscriber(f"{prefix}.plain")
+    async def plain(body: Ping) -> Ping:
+        return body
+
+    @router.subscriber(f"{prefix}.params")
+    async def params(body: Ping, msg: NatsMessage, broker: BrokerParam) -> Ping:
+        assert msg.raw_message is not None and broker is not None
+        return body
+
+    @router.subscriber(f"{prefix}.handling")
+    async def handling(body: Ping) -> Ping:
+        assert current.message.raw_message is not None and current.broker is not None
+        return body
+
+    return [f"{prefix}.plain", f"{prefix}.params", f"{prefix}.handling"]
+
+
+async def wait_tcp(port: int, timeout: float = 10.0) -> None:
+    end = time.monotonic() + timeout
+    while True:
+        try:
+            _, writer = await asyncio.open_connection(LOOPBACK, port)
+            writer.close()
+            return
+        except OSError:
+            if time.monotonic() > end:
+                raise
+            await asyncio.sleep(0.05)
+
+
+def cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def measure(request: Callable[[], Awaitable[object]], n: int) -> tuple[float, float, float]:
+    """CPU µs per request and requests/s with 32 in flight, then p50 ms of one at a time."""
+    in_flight = 32
+    c0, t0 = cpu_s(), time.perf_counter()
+    for _ in range(max(1, n // in_flight)):
+        await asyncio.gather(*(request() for _ in range(in_flight)))
+    done = max(1, n // in_flight) * in_flight
+    cpu_us = (cpu_s() - c0) * 1e6 / done
+    qps = done / (time.perf_counter() - t0)
+    latency = []
+    for _ in range(min(n, 500)):
+        t = time.perf_counter()
+        await request()
+        latency.append((time.perf_counter() - t) * 1000)
+    return cpu_us, qps, pct(latency, 0.5)
+
+
+async def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench messaging", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=3000, help="requests per variant and round")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args(argv)
+    port = free_port()
+    work = Path(tempfile.mkdtemp(prefix="accel-bench-msg-"))
+    server = Child(
+        "nats",
+        [str(find_nats_server()), "-a", LOOPBACK, "-p", str(port)],
+        dict(os.environ),
+        work / "nats.log",
+    )
+    server.start()
+    url = f"nats://{LOOPBACK}:{port}"
+    brokers: list[NatsBroker] = []
+    try:
+        await wait_tcp(port)
+        ours = make_broker(url, "bench")
+        router = NatsRouter()
+        subjects = handlers(router, "ours")
+        ours.include_router(router)
+        bare = NatsBroker(url, logger=None)
+        bare_router = NatsRouter()
+        bare_subject = handlers(bare_router, "bare")[0]
+        bare.include_router(bare_router)
+        brokers = [ours, bare]
+        for broker in brokers:
+            await broker.start()
+        client = await nats.connect(url)
+        payload = BODY.model_dump_json().encode()
+        variants = {
+            "plain": subjects[0],
+            "context params (msg, broker)": subjects[1],
+            "Handling (msg, broker)": subjects[2],
+            "plain, no middlewares": bare_subject,
+        }
+        rows: dict[str, list[tuple[float, float, float]]] = {name: [] for name in variants}
+        print(f"== one FastStream request/reply hop on nats-server, {args.requests} requests a variant, "
+              f"{args.rounds} rounds", flush=True)  # fmt: skip
+        for subject in variants.values():  # warm up
+            for _ in range(200):
+                await client.request(subject, payload, timeout=5)
+        for r in range(args.rounds):
+            for name, subject in variants.items():
+
+                async def request(subject: str = subject) -> object:
+                    reply = await client.request(subject, payload, timeout=5)
+                    assert reply.data.startswith(b"{"), reply.data[:200]
+                    return reply
+
+                rows[name].append(await measure(request, args.requests))
+            print(f"  round {r + 1}/{args.rounds}", flush=True)
+        await client.close()
+        print(f"  {'handler':<30} {'CPU µs/request':>15} {'requests/s':>11} {'p50 ms':>7}")
+        for name, results in rows.items():
+            cpu = statistics.median(x[0] for x in results)
+            qps = statistics.median(x[1] for x in results)
+            p50 = statistics.median(x[2] for x in results)
+            print(f"  {name:<30} {cpu:15.0f} {qps:11.0f} {p50:7.3f}")
+    finally:
+        for broker in brokers:
+            await broker.stop()
+        server.stop()
