@@ -10,14 +10,19 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any
 
+from faststream import BaseMiddleware, StreamMessage
 from faststream.middlewares import ExceptionMiddleware
 from faststream.nats import NatsBroker, NatsRouter
 from faststream.nats.annotations import NatsBroker as BrokerDep
 from faststream.nats.annotations import NatsMessage
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from faststream.response import PublishCommand
 from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
 from pydantic import ValidationError
 
 from contracts import ErrorEvent, subjects
@@ -99,15 +104,52 @@ def error_middleware(service: str) -> ExceptionMiddleware:
     return mw
 
 
-def make_broker(nats_url: str, service: str, **kwargs: Any) -> NatsBroker:
-    """The one way services build their broker (per-message INFO logs off, tracing on)."""
+TRACE_HEADERS = ("traceparent", "tracestate", "baggage")  # W3C trace context and baggage
+_carried: ContextVar[dict[str, str] | None] = ContextVar("accel_trace_headers", default=None)
+
+
+class TracePassthrough(BaseMiddleware):
+    """Trace context for a process that records no spans: what a consumed message carried in its
+    W3C headers goes on every message its handler publishes or requests, so a traced process further
+    down keeps the caller's trace.
+
+    FastStream's OpenTelemetry middleware does the same through non-recording spans, but builds
+    span attributes, baggage and a span per message on the way: about a tenth of the stack's CPU
+    per query under the load bench, with no tracer installed."""
+
+    async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]) -> Any:
+        headers = msg.headers
+        carried = {k: v for k in TRACE_HEADERS if isinstance(v := headers.get(k), str)}
+        if not carried:
+            return await call_next(msg)
+        token = _carried.set(carried)
+        try:
+            return await call_next(msg)
+        finally:
+            _carried.reset(token)
+
+    async def publish_scope(self, call_next: Callable[[Any], Awaitable[Any]], cmd: PublishCommand) -> Any:
+        carried = _carried.get()
+        if carried:
+            cmd.add_headers(carried, override=False)
+        return await call_next(cmd)
+
+
+def make_broker(nats_url: str, service: str, *, tracing: bool | None = None, **kwargs: Any) -> NatsBroker:
+    """The one way services build their broker: per-message INFO logs off, error events on, and
+    spans when this process has a tracer installed (``tracing=None`` looks; see
+    ``shared.telemetry``), else the caller's trace context passed through."""
     servers = [u.strip() for u in nats_url.split(",") if u.strip()]
+    if tracing is None:
+        tracing = isinstance(trace.get_tracer_provider(), TracerProvider)
     return NatsBroker(
         servers,
         logger=None,
         middlewares=[
             error_middleware(service),
-            NatsTelemetryMiddleware(tracer_provider=trace.get_tracer_provider()),
+            NatsTelemetryMiddleware(tracer_provider=trace.get_tracer_provider())
+            if tracing
+            else TracePassthrough,
         ],
         name=service,
         max_reconnect_attempts=-1,

@@ -68,9 +68,9 @@ def setup_metrics(service: str) -> None:
 def setup_tracing(service: str) -> TracerProvider | None:
     """Install a tracer provider for this process (idempotent).
 
-    With no exporter (``OTEL_TRACES_EXPORTER=none``) none is installed: spans are then
-    non-recording and cost almost nothing, while the trace context of callers still passes through
-    the NATS headers, so a process that does export further down keeps the whole trace."""
+    With no exporter (``OTEL_TRACES_EXPORTER=none``) none is installed: the process records no
+    spans, and its broker (``shared.broker.make_broker``) passes the callers' trace context on in the
+    NATS headers, so a process that does export further down keeps the whole trace."""
     current = trace.get_tracer_provider()
     if isinstance(current, TracerProvider):
         return current

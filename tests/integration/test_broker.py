@@ -53,3 +53,53 @@ async def test_a_handler_reads_its_message_and_broker_from_handling(nats: Server
     finally:
         await client.close()
         await broker.stop()
+
+
+TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+
+async def test_an_untraced_service_passes_its_callers_trace_context_on(nats: Server) -> None:
+    """With no tracer installed, what a handler publishes (a request, an event) carries the trace
+    headers of the message it handles, and none when that message came without them."""
+    router = NatsRouter()
+    broker = make_broker(nats.url, "test-passthrough", tracing=False)
+
+    @router.subscriber("test.pass.in")
+    async def handle(body: dict[str, str]) -> dict[str, str]:
+        downstream = await broker.request(body, "test.pass.downstream", timeout=5)
+        await broker.publish(body, "test.pass.event")
+        return {"downstream": downstream.body.decode()}
+
+    broker.include_router(router)
+    await broker.start()
+    client = await nats_py.connect(nats.url)
+    headers: dict[str, list[dict[str, str] | None]] = {"downstream": [], "event": []}
+
+    async def on_downstream(msg: Any) -> None:
+        headers["downstream"].append(msg.headers)
+        await msg.respond(b'"ok"')
+
+    async def on_event(msg: Any) -> None:
+        headers["event"].append(msg.headers)
+
+    await client.subscribe("test.pass.downstream", cb=on_downstream)
+    await client.subscribe("test.pass.event", cb=on_event)
+    try:
+        for body in (b'{"text": "a"}', b'{"text": "b"}'):
+            trace_headers = {"traceparent": TRACEPARENT, "baggage": "k=v"} if body.endswith(b'"a"}') else {}
+            reply = await client.request("test.pass.in", body, timeout=5, headers=trace_headers)
+            assert reply.data == b'{"downstream":"\\"ok\\""}'
+        await client.flush()
+        await asyncio.sleep(0.1)
+        for seen in headers.values():
+            assert len(seen) == 2
+            first, second = seen
+            assert (
+                first is not None
+                and first.get("traceparent") == TRACEPARENT
+                and first.get("baggage") == "k=v"
+            )
+            assert "traceparent" not in (second or {})
+    finally:
+        await client.close()
+        await broker.stop()
