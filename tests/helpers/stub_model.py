@@ -45,9 +45,11 @@ class StubModel:
                     time.sleep(30)
                 words = stub.answer(body).split(" ")
                 if body.get("stream"):
+                    # chunked, so the connection stays open for the next call, as TGI and
+                    # llama-server keep it: a reconnect per call is no cost of ours to measure
                     self.send_response(200)
                     self.send_header("content-type", "text/event-stream")
-                    self.send_header("connection", "close")
+                    self.send_header("transfer-encoding", "chunked")
                     self.end_headers()
                     for i, w in enumerate(words):
                         piece = w if i == 0 else " " + w
@@ -57,10 +59,10 @@ class StubModel:
                             "choices": [{"index": 0, "delta": {"role": "assistant", "content": piece},
                                          "finish_reason": None, "logprobs": None}],
                         }  # fmt: skip
-                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                    self.wfile.write(b"data: [DONE]\n\n")
+                        self._chunk(f"data: {json.dumps(chunk)}\n\n".encode())
+                    self._chunk(b"data: [DONE]\n\n")
+                    self.wfile.write(b"0\r\n\r\n")
                     self.wfile.flush()
-                    self.close_connection = True
                     return
                 out = {
                     "id": "stub", "object": "chat.completion", "created": 0, "model": "stub",
@@ -70,6 +72,9 @@ class StubModel:
                     "usage": {"prompt_tokens": 10, "completion_tokens": len(words), "total_tokens": 10 + len(words)},
                 }  # fmt: skip
                 self._send(200, json.dumps(out).encode(), "application/json")
+
+            def _chunk(self, data: bytes) -> None:
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
 
             def _send(self, code: int, data: bytes, ctype: str) -> None:
                 self.send_response(code)
