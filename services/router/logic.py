@@ -322,9 +322,11 @@ class Router:
         loan offer email, is it real?").
         """
         units = _units(dependent, np.zeros(len(parts), dtype=bool) if background is None else background)
-        rows = np.stack([_agreement(rows[[i for i in u if not dependent[i]] or u]) for u in units])
-        leaning = [all(dependent[i] for i in u) for u in units]
         oos = self.classifier.classes.index(OOS)
+        # what decides a unit: its parts that name a domain ("is it real?" on its own is out of scope)
+        said = [i for i, row in enumerate(rows) if not dependent[i] and int(np.argmax(row)) != oos]
+        rows = np.stack([_agreement(rows[[i for i in u if i in said] or u]) for u in units])
+        leaning = [all(dependent[i] for i in u) for u in units]
         domain_cols = [i for i in range(len(self.classifier.classes)) if i != oos]
         chosen: list[str | None] = []
         for row, leans in zip(rows, leaning, strict=True):

@@ -231,6 +231,28 @@ def test_background_and_its_question_must_agree() -> None:
     assert (_agreement(statement[None]) == statement).all()
 
 
+def test_a_question_out_of_scope_on_its_own_leaves_its_statement_the_domain(router: Router) -> None:
+    """'Is it real?' names no domain: the statement before it decides their unit alone, so a statement
+    that a vague question follows still opens its domain (the geometric mean with an out-of-scope
+    row would have left neither anchored)."""
+    classes = router.classifier.classes
+
+    def row(**p: float) -> np.ndarray:
+        r = np.array([p.get(c, 0.0) for c in classes]) + 0.01
+        return r / r.sum()
+
+    parts = ["I got a loan offer email", "Is it real?", "My return label won't print"]
+    rows = np.stack([row(fintech=0.64, ecommerce=0.14, out_of_scope=0.13), row(out_of_scope=0.95),
+                     row(ecommerce=0.61, out_of_scope=0.29)])  # fmt: skip
+    routes = router._split_routes(
+        parts, rows, {}, np.zeros(3, dtype=bool), np.array(context(parts, ["", ",", "also"]))
+    )
+    assert [(r.domain, r.sub_query) for r in routes] == [
+        ("fintech", "I got a loan offer email, Is it real?"),
+        ("ecommerce", "My return label won't print"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "routes"),
     [
