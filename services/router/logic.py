@@ -207,7 +207,7 @@ class Router:
         if rejected is not None:
             return rejected, False
         first = self.classifier.predict_tiered(parts) if len(parts) > 1 else None
-        if first is not None and (split := self._split(parts, background, first, t0)) is not None:
+        if first is not None and (split := self._split(text, parts, background, first, t0)) is not None:
             return split, False
         whole = self.classifier.predict_tiered([text], self._composed(text, parts, first))
         return self._whole(text, parts, whole, first, t0)
@@ -235,7 +235,7 @@ class Router:
         if rejected is not None:
             return rejected, False
         first = await self.batcher.predict(parts) if len(parts) > 1 else None
-        if first is not None and (split := self._split(parts, background, first, t0)) is not None:
+        if first is not None and (split := self._split(text, parts, background, first, t0)) is not None:
             return split, False
         composed = self._composed(text, parts, first)
         if composed:
@@ -264,10 +264,11 @@ class Router:
         return None, parts, context(parts, leads)
 
     def _split(
-        self, parts: list[str], background: list[bool], prediction: Prediction, t0: float
+        self, text: str, parts: list[str], background: list[bool], prediction: Prediction, t0: float
     ) -> Outcome | None:
-        """The routes of a query whose parts land in two or more domains, or None. The whole query is
-        then never embedded: its per-domain scores are each domain's best part."""
+        """The routes of a query whose parts land in two or more domains (or of one question after a
+        statement that points elsewhere, see ``_split_routes``), or None. The whole query is then
+        never embedded: its per-domain scores are each domain's best part."""
         probs = prediction.probs
         scores = self._scores(probs.max(axis=0))
         vectors = {t.strip(): v for t, v in prediction.vectors.items()}
@@ -275,10 +276,16 @@ class Router:
         known = [i for i, p in enumerate(parts) if p in vectors]  # tier 1 computes no full vectors
         if known:
             dependent[known] = self.classifier.dependent(np.stack([vectors[parts[i]] for i in known]))
-        routes = self._split_routes(parts, probs, scores, dependent, np.array(background, dtype=bool))
+        routes = self._split_routes(
+            parts, probs, scores, dependent, np.array(background, dtype=bool), text.strip()
+        )
         if not routes:
             return None
-        reason = "split into " + "; ".join(f"{r.domain}: {r.sub_query!r}" for r in routes)
+        reason = (
+            "split into " + "; ".join(f"{r.domain}: {r.sub_query!r}" for r in routes)
+            if len(routes) > 1
+            else f"{routes[0].domain}: named by the question after a statement that points elsewhere"
+        )
         decision = RouteDecision(
             rejected=False, reason=reason, scores=scores, threshold=self.margin, path="fast",
             decision_ms=_ms(t0),
@@ -306,6 +313,7 @@ class Router:
         scores: dict[str, float],
         dependent: np.ndarray,
         background: np.ndarray | None = None,
+        text: str = "",
     ) -> list[DomainRoute]:
         """Routes when the parts of a query belong to two or more domains, else none.
 
@@ -319,13 +327,22 @@ class Router:
         question with an unrelated one. A ``dependent`` part (a generic follow-up such as "how
         much?") takes no domain of its own: it goes with the unit before it (or after it, when it
         comes first), into that sub-query; after background, it leans on the statement ("I got a
-        loan offer email, is it real?").
+        loan offer email, is it real?"). When a statement and one question are the whole query and
+        their mean is unsure (they point to different domains), the question decides, and its one
+        route takes the whole ``text``.
         """
         units = _units(dependent, np.zeros(len(parts), dtype=bool) if background is None else background)
         oos = self.classifier.classes.index(OOS)
         # what decides a unit: its parts that name a domain ("is it real?" on its own is out of scope)
         said = [i for i, row in enumerate(rows) if not dependent[i] and int(np.argmax(row)) != oos]
-        rows = np.stack([_agreement(rows[[i for i in u if i in said] or u]) for u in units])
+        stated = np.zeros(len(parts), dtype=bool) if background is None else background
+        framed = len(units) == 1 and bool(stated.any())  # only a statement about the asker and a question
+        asks = [i for i in said if not stated[i]]
+        agreed = np.stack([_agreement(rows[[i for i in u if i in said] or u]) for u in units])
+        asked = framed and bool(asks) and float(agreed[0].max()) < self.segment_confidence
+        if asked:  # statement and question disagree ("I'm flying to Lisbon on Friday. What is the EUR
+            agreed = rows[asks[-1:]]  # to USD rate?"): the question decides, the statement is context
+        rows = agreed
         leaning = [all(dependent[i] for i in u) for u in units]
         domain_cols = [i for i in range(len(self.classifier.classes)) if i != oos]
         chosen: list[str | None] = []
@@ -348,6 +365,11 @@ class Router:
         for unit, domain in zip(units, chosen, strict=True):
             if domain is not None:
                 routed.setdefault(domain, []).extend(parts[i] for i in unit)
+        if asked and len(routed) == 1:
+            ((domain, _),) = routed.items()
+            return [
+                DomainRoute(task_id=new_id(), domain=domain, sub_query=text, score=scores.get(domain, 0.0))
+            ]
         if len(routed) < 2:
             return []
         return [

@@ -257,6 +257,11 @@ def test_a_question_out_of_scope_on_its_own_leaves_its_statement_the_domain(rout
     ("text", "routes"),
     [
         ("I'm 16, can I open an account?", [("fintech", "I'm 16, can I open an account?")]),
+        # a lone question after a statement goes where the question names, with the statement
+        ("I'm flying to Lisbon on Friday. What is the EUR to USD rate?",
+         [("fintech", "I'm flying to Lisbon on Friday. What is the EUR to USD rate?")]),
+        ("I'm flying to Lisbon on Friday. How much checked baggage can I take?",
+         [("travel", "I'm flying to Lisbon on Friday. How much checked baggage can I take?")]),
         # a request before a question in another domain still splits
         ("I need a hotel in Lisbon. What's the EUR to USD rate?",
          [("travel", "I need a hotel in Lisbon."), ("fintech", "What's the EUR to USD rate?")]),
