@@ -29,7 +29,7 @@ from contracts import DomainRoute, QueryEmbedding, RouteDecision, Turn
 from contracts.messages import RoutePath, new_id
 from services.router import guard
 from services.router.classifier import OOS, DomainClassifier, Prediction
-from services.router.segment import segments
+from services.router.segment import context, cut
 from shared.embeddings import to_message
 from shared.inference import ChatModel, ModelUnavailable
 
@@ -92,6 +92,31 @@ class RouterLLM:
 def _joined(parts: list[str]) -> str:
     """One sub-query from the parts that go to one domain, each kept apart by its own punctuation."""
     return " ".join(p if p[-1:] in ".?!;:" or i == len(parts) - 1 else p + "," for i, p in enumerate(parts))
+
+
+def _agreement(rows: np.ndarray) -> np.ndarray:
+    """One probability row for parts that are about one thing: the normalised geometric mean of
+    theirs, so a class must have the support of every part (a product of experts)."""
+    if len(rows) == 1:
+        return rows[0]
+    p = np.exp(np.log(np.clip(rows, 1e-9, None)).mean(axis=0))
+    return p / p.sum()
+
+
+def _units(dependent: np.ndarray, background: np.ndarray) -> list[list[int]]:
+    """The parts (indices) decided together: a run of background parts with the part after it; a
+    generic follow-up never ends such a run (it leans on the statement) and stands alone."""
+    units: list[list[int]] = []
+    current: list[int] = []
+    for i, (leans, stated) in enumerate(zip(dependent, background, strict=True)):
+        if leans and current:
+            units.append(current)
+            current = []
+        current.append(i)
+        if leans or not stated:
+            units.append(current)
+            current = []
+    return [*units, current] if current else units
 
 
 def _ms(t0: float) -> float:
@@ -178,11 +203,11 @@ class Router:
     def fast(self, text: str) -> tuple[Outcome, bool]:
         """The fast path alone: (outcome, unsure)."""
         t0 = time.perf_counter()
-        rejected, parts = self._prepare(text, t0)
+        rejected, parts, background = self._prepare(text, t0)
         if rejected is not None:
             return rejected, False
         first = self.classifier.predict_tiered(parts) if len(parts) > 1 else None
-        if first is not None and (split := self._split(parts, first, t0)) is not None:
+        if first is not None and (split := self._split(text, parts, background, first, t0)) is not None:
             return split, False
         whole = self.classifier.predict_tiered([text], self._composed(text, parts, first))
         return self._whole(text, parts, whole, first, t0)
@@ -206,11 +231,11 @@ class Router:
     async def fast_async(self, text: str) -> tuple[Outcome, bool]:
         """The fast path, with the classification batched with other queries in flight."""
         t0 = time.perf_counter()
-        rejected, parts = self._prepare(text, t0)
+        rejected, parts, background = self._prepare(text, t0)
         if rejected is not None:
             return rejected, False
         first = await self.batcher.predict(parts) if len(parts) > 1 else None
-        if first is not None and (split := self._split(parts, first, t0)) is not None:
+        if first is not None and (split := self._split(text, parts, background, first, t0)) is not None:
             return split, False
         composed = self._composed(text, parts, first)
         if composed:
@@ -219,8 +244,9 @@ class Router:
             whole = await self.batcher.predict([text])
         return self._whole(text, parts, whole, first, t0)
 
-    def _prepare(self, text: str, t0: float) -> tuple[Outcome | None, list[str]]:
-        """The guard's rejection, or the query's candidate parts (the query itself when it has one)."""
+    def _prepare(self, text: str, t0: float) -> tuple[Outcome | None, list[str], list[bool]]:
+        """The guard's rejection, or the query's candidate parts (the query itself when it has one) and
+        which of them are background to the part after them (see ``segment.context``)."""
         verdict = guard.check(text, self.max_chars)
         if verdict is not None:
             decision = RouteDecision(
@@ -230,13 +256,19 @@ class Router:
                 path="guard",
                 decision_ms=_ms(t0),
             )
-            return Outcome(decision, []), []
-        parts = segments(text)
-        return None, parts if len(parts) > 1 else [text.strip()]
+            return Outcome(decision, []), [], []
+        cuts = cut(text)
+        if len(cuts) < 2:
+            return None, [text.strip()], [False]
+        parts, leads = [p for p, _ in cuts], [lead for _, lead in cuts]
+        return None, parts, context(parts, leads)
 
-    def _split(self, parts: list[str], prediction: Prediction, t0: float) -> Outcome | None:
-        """The routes of a query whose parts land in two or more domains, or None. The whole query is
-        then never embedded: its per-domain scores are each domain's best part."""
+    def _split(
+        self, text: str, parts: list[str], background: list[bool], prediction: Prediction, t0: float
+    ) -> Outcome | None:
+        """The routes of a query whose parts land in two or more domains (or of one question after a
+        statement that points elsewhere, see ``_split_routes``), or None. The whole query is then
+        never embedded: its per-domain scores are each domain's best part."""
         probs = prediction.probs
         scores = self._scores(probs.max(axis=0))
         vectors = {t.strip(): v for t, v in prediction.vectors.items()}
@@ -244,10 +276,16 @@ class Router:
         known = [i for i, p in enumerate(parts) if p in vectors]  # tier 1 computes no full vectors
         if known:
             dependent[known] = self.classifier.dependent(np.stack([vectors[parts[i]] for i in known]))
-        routes = self._split_routes(parts, probs, scores, dependent)
+        routes = self._split_routes(
+            parts, probs, scores, dependent, np.array(background, dtype=bool), text.strip()
+        )
         if not routes:
             return None
-        reason = "split into " + "; ".join(f"{r.domain}: {r.sub_query!r}" for r in routes)
+        reason = (
+            "split into " + "; ".join(f"{r.domain}: {r.sub_query!r}" for r in routes)
+            if len(routes) > 1
+            else f"{routes[0].domain}: named by the question after a statement that points elsewhere"
+        )
         decision = RouteDecision(
             rejected=False, reason=reason, scores=scores, threshold=self.margin, path="fast",
             decision_ms=_ms(t0),
@@ -269,39 +307,69 @@ class Router:
         return outcome, (p1 - p2) < self.margin
 
     def _split_routes(
-        self, parts: list[str], rows: np.ndarray, scores: dict[str, float], dependent: np.ndarray
+        self,
+        parts: list[str],
+        rows: np.ndarray,
+        scores: dict[str, float],
+        dependent: np.ndarray,
+        background: np.ndarray | None = None,
+        text: str = "",
     ) -> list[DomainRoute]:
         """Routes when the parts of a query belong to two or more domains, else none.
 
-        A part is anchored when its best class is a domain at ``segment_confidence`` or more. Once a
-        query has an anchor, a sibling part whose out-of-scope probability is below
-        ``SIBLING_MAX_OOS`` joins the domain that dominates it among the domains alone
-        (``SIBLING_DOMINANCE``): people rarely mix a service question with an unrelated one.
-        A ``dependent`` part (a generic follow-up such as "how much?") takes no domain of its own: it
-        goes with the part before it (or after it, when it comes first), into that sub-query.
+        A ``background`` part (a statement about the asker before their question: "I'm a freelance
+        lawyer and bill 120k a year. Should I make quarterly tax payments?") opens no domain of its
+        own: it is one unit with the part after it, decided by the mean of their class
+        probabilities, and it goes into that unit's sub-query. A unit is anchored when its best
+        class is a domain at ``segment_confidence`` or more. Once a query has an anchor, a sibling
+        unit whose out-of-scope probability is below ``SIBLING_MAX_OOS`` joins the domain that
+        dominates it among the domains alone (``SIBLING_DOMINANCE``): people rarely mix a service
+        question with an unrelated one. A ``dependent`` part (a generic follow-up such as "how
+        much?") takes no domain of its own: it goes with the unit before it (or after it, when it
+        comes first), into that sub-query; after background, it leans on the statement ("I got a
+        loan offer email, is it real?"). When a statement and one question are the whole query and
+        their mean is unsure (they point to different domains), the question decides, and its one
+        route takes the whole ``text``.
         """
+        units = _units(dependent, np.zeros(len(parts), dtype=bool) if background is None else background)
         oos = self.classifier.classes.index(OOS)
+        # what decides a unit: its parts that name a domain ("is it real?" on its own is out of scope)
+        said = [i for i, row in enumerate(rows) if not dependent[i] and int(np.argmax(row)) != oos]
+        stated = np.zeros(len(parts), dtype=bool) if background is None else background
+        framed = len(units) == 1 and bool(stated.any())  # only a statement about the asker and a question
+        asks = [i for i in said if not stated[i]]
+        agreed = np.stack([_agreement(rows[[i for i in u if i in said] or u]) for u in units])
+        asked = framed and bool(asks) and float(agreed[0].max()) < self.segment_confidence
+        if asked:  # statement and question disagree ("I'm flying to Lisbon on Friday. What is the EUR
+            agreed = rows[asks[-1:]]  # to USD rate?"): the question decides, the statement is context
+        rows = agreed
+        leaning = [all(dependent[i] for i in u) for u in units]
         domain_cols = [i for i in range(len(self.classifier.classes)) if i != oos]
         chosen: list[str | None] = []
-        for row, leans in zip(rows, dependent, strict=True):
+        for row, leans in zip(rows, leaning, strict=True):
             (best, p), _ = self._ranked(row)[:2]
             chosen.append(best if best != OOS and p >= self.segment_confidence and not leans else None)
         if not any(chosen):
             return []
         for i, row in enumerate(rows):
-            if chosen[i] is None and not dependent[i] and row[oos] < SIBLING_MAX_OOS:
+            if chosen[i] is None and not leaning[i] and row[oos] < SIBLING_MAX_OOS:
                 dom = row[domain_cols] / max(float(row[domain_cols].sum()), 1e-9)
                 j = int(np.argmax(dom))
                 if dom[j] >= SIBLING_DOMINANCE:
                     chosen[i] = self.classifier.classes[domain_cols[j]]
-        for k in (int(x) for x in np.flatnonzero(dependent)):
+        for k in (k for k, leans in enumerate(leaning) if leans):
             before = [d for d in chosen[:k] if d is not None]
             after = [d for d in chosen[k + 1 :] if d is not None]
             chosen[k] = before[-1] if before else (after[0] if after else None)
         routed: dict[str, list[str]] = {}
-        for part, domain in zip(parts, chosen, strict=True):
+        for unit, domain in zip(units, chosen, strict=True):
             if domain is not None:
-                routed.setdefault(domain, []).append(part)
+                routed.setdefault(domain, []).extend(parts[i] for i in unit)
+        if asked and len(routed) == 1:
+            ((domain, _),) = routed.items()
+            return [
+                DomainRoute(task_id=new_id(), domain=domain, sub_query=text, score=scores.get(domain, 0.0))
+            ]
         if len(routed) < 2:
             return []
         return [

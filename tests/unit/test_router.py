@@ -10,8 +10,8 @@ import pytest
 from contracts import Turn
 from services.router.classifier import OOS, DomainClassifier, _oos_offset, _stack, description_topics
 from services.router.evaluate import load_labeled
-from services.router.logic import Router, RouterLLM
-from services.router.segment import segments
+from services.router.logic import SIBLING_DOMINANCE, Router, RouterLLM, _agreement
+from services.router.segment import context, cut, segments
 from shared.domains import load_domains
 from shared.embeddings import default_embedder
 from shared.settings import DEFAULT_DOMAINS_DIR, REPO_ROOT
@@ -132,20 +132,28 @@ def test_the_out_of_scope_offset_is_set_from_the_held_out_examples() -> None:
     assert ((margins + offset) > 0).mean() >= 0.03  # relaxed no further than needed
 
 
-def test_domains_of_general_questions_are_not_swallowed_by_the_background() -> None:
+GENERAL = REPO_ROOT / "bench" / "data" / "general"
+
+
+@pytest.fixture(scope="module")
+def general_router() -> Router:
+    clf = DomainClassifier(default_embedder(), cache_dir=REPO_ROOT / ".accel" / "cache")
+    return Router(clf.fit(load_domains(GENERAL / "domains")))
+
+
+def test_domains_of_general_questions_are_not_swallowed_by_the_background(general_router: Router) -> None:
     """Health, law and personal finance questions read like the shipped background of everyday
     questions; learned from 20 examples each, without the offset and the relative background filter
     most of them were rejected (57% in-scope accuracy on this set; now 88%, out-of-scope recall 98%)."""
-    general = REPO_ROOT / "bench" / "data" / "general"
-    clf = DomainClassifier(default_embedder(), cache_dir=REPO_ROOT / ".accel" / "cache")
-    clf.fit(load_domains(general / "domains"))
+    general = GENERAL
+    clf = general_router.classifier
     assert clf.calibration.oos_offset < 0 and clf.calibration.cv_rejected > 0.2
     # background lines that read like these domains' own examples are not taught as out of scope
     assert "what is the difference between a misdemeanor and a felony" in clf.background_set_aside
     assert "how does compound interest work" in clf.background_set_aside
     assert "what causes migraines" in clf.background_set_aside
     assert "what is the capital of australia" not in clf.background_set_aside
-    router = Router(clf)
+    router = general_router
     rows = load_labeled(general / "eval.jsonl")
     in_scope = [r for r in rows if r.domains]
     oos = [r for r in rows if not r.domains]
@@ -175,6 +183,119 @@ def test_domains_of_general_questions_are_not_swallowed_by_the_background() -> N
 )  # fmt: skip
 def test_segments(text: str, parts: list[str]) -> None:
     assert segments(text) == parts
+
+
+@pytest.mark.parametrize(
+    ("text", "background"),
+    [
+        # a statement about the asker, then the question it is background to
+        ("I'm a freelance lawyer and bill about 120k a year. Should I be making quarterly estimated tax payments?",
+         [True, True, False]),
+        ("I'm 16, can I open an account?", [True, False]),
+        ("My doctor told me to cut back on stress, so I want to retire at 55. Can I withdraw from my IRA early?",
+         [True, False, False]),
+        # a request is not background, with or without a connector
+        ("I need a hotel. Also what's the EUR rate?", [False, False]),
+        ("I need a hotel in Lisbon. What's the EUR to USD rate?", [False, False]),
+        ("Book a hotel in Lisbon for Friday and what is the EUR to USD rate?", [False, False]),
+        # "also", "separately", "and <question>" start a request of their own
+        ("My flight got cancelled. Also, how do I cancel my streaming plan?", [False, False]),
+        ("There's a charge I don't recognise. Separately, can I change my rental car pickup?", [False, False]),
+        ("My Mobile app crashes and so does the Media app on my TV", [False, False]),
+        # two statements with their own subjects side by side are two reports
+        ("My subscription price went up, my phone bill went up, and now what's the loan rate?",
+         [False, False, False]),
+    ],
+)  # fmt: skip
+def test_background_statements(text: str, background: list[bool]) -> None:
+    parts, leads = zip(*cut(text), strict=True)
+    assert list(parts) == segments(text)
+    assert context(list(parts), list(leads)) == background
+
+
+def test_background_and_its_question_must_agree() -> None:
+    """A statement and its question are decided together by the geometric mean of their rows: a class
+    must have the support of both. With the arithmetic mean, a statement that leans one way and a
+    question that leans another would leave neither dominant among the domains."""
+    statement = np.array([0.57, 0.04, 0.36, 0.03])  # health, finance, out of scope, law
+    question = np.array([0.18, 0.50, 0.27, 0.05])
+    both = _agreement(np.stack([statement, question]))
+    mean = np.mean([statement, question], axis=0)
+
+    def dominance(row: np.ndarray) -> float:
+        domains = row[[0, 1, 3]]
+        return float(domains.max() / domains.sum())
+
+    assert both.sum() == pytest.approx(1.0) and int(both.argmax()) == 0
+    assert dominance(both) >= SIBLING_DOMINANCE > dominance(mean)
+    assert (_agreement(statement[None]) == statement).all()
+
+
+def test_a_question_out_of_scope_on_its_own_leaves_its_statement_the_domain(router: Router) -> None:
+    """'Is it real?' names no domain: the statement before it decides their unit alone, so a statement
+    that a vague question follows still opens its domain (the geometric mean with an out-of-scope
+    row would have left neither anchored)."""
+    classes = router.classifier.classes
+
+    def row(**p: float) -> np.ndarray:
+        r = np.array([p.get(c, 0.0) for c in classes]) + 0.01
+        return r / r.sum()
+
+    parts = ["I got a loan offer email", "Is it real?", "My return label won't print"]
+    rows = np.stack([row(fintech=0.64, ecommerce=0.14, out_of_scope=0.13), row(out_of_scope=0.95),
+                     row(ecommerce=0.61, out_of_scope=0.29)])  # fmt: skip
+    routes = router._split_routes(
+        parts, rows, {}, np.zeros(3, dtype=bool), np.array(context(parts, ["", ",", "also"]))
+    )
+    assert [(r.domain, r.sub_query) for r in routes] == [
+        ("fintech", "I got a loan offer email, Is it real?"),
+        ("ecommerce", "My return label won't print"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "routes"),
+    [
+        ("I'm 16, can I open an account?", [("fintech", "I'm 16, can I open an account?")]),
+        # a lone question after a statement goes where the question names, with the statement
+        ("I'm flying to Lisbon on Friday. What is the EUR to USD rate?",
+         [("fintech", "I'm flying to Lisbon on Friday. What is the EUR to USD rate?")]),
+        ("I'm flying to Lisbon on Friday. How much checked baggage can I take?",
+         [("travel", "I'm flying to Lisbon on Friday. How much checked baggage can I take?")]),
+        # a request before a question in another domain still splits
+        ("I need a hotel in Lisbon. What's the EUR to USD rate?",
+         [("travel", "I need a hotel in Lisbon."), ("fintech", "What's the EUR to USD rate?")]),
+        ("My flight got cancelled. Also, how do I cancel my streaming plan?",
+         [("travel", "My flight got cancelled."), ("media", "How do I cancel my streaming plan?")]),
+        # the statement goes with its question into one sub-query
+        ("My card was declined paying my phone bill. Why was it declined, and can I get an extension on the bill?",
+         [("fintech", "My card was declined paying my phone bill. Why was it declined"),
+          ("mobile", "Can I get an extension on the bill?")]),
+    ],
+)  # fmt: skip
+async def test_background_opens_no_domain_of_its_own(
+    router: Router, text: str, routes: list[tuple[str, str]]
+) -> None:
+    outcome = await router.decide(text)
+    assert [(r.domain, r.sub_query) for r in outcome.routes] == routes
+
+
+@pytest.mark.parametrize(
+    ("text", "domain"),
+    [
+        ("I'm a freelance lawyer and bill about 120k a year. Should I be making quarterly estimated tax payments?",
+         "finance"),
+        ("My doctor told me to cut back on stress, so I want to retire at 55. Can I withdraw from my IRA early "
+         "without penalties?", "finance"),
+        ("I signed a contract for a kitchen remodel last night and now I regret it. Is there a cooling off period?",
+         "law"),
+    ],
+)  # fmt: skip
+async def test_context_naming_another_domain_does_not_split_a_question(
+    general_router: Router, text: str, domain: str
+) -> None:
+    outcome = await general_router.decide(text)
+    assert [r.domain for r in outcome.routes] == [domain]
 
 
 def test_tiered_mode_answers_easy_queries_from_tier_one_and_agrees_with_the_full_model(
