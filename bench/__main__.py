@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import embeddings, load, memory, rag, router
+from bench import abstain, embeddings, load, memory, rag, router
 
 BENCHES = {
     "router": router.main,
@@ -13,6 +13,7 @@ BENCHES = {
     "load": load.main,
     "memory": memory.main,
     "embeddings": embeddings.main,
+    "abstain": abstain.main,
 }
 
 
