@@ -7,8 +7,8 @@ same in context: every token of the question's content words is matched with its
 of the evidence sentences (MiniLM's contextual token vectors, the model's last hidden state), and
 the matches are averaged, each weighted by the word's IDF in the domain's knowledge base (rare
 words carry the question). BERTScore recall, in other words, against the union of the kept
-passages' sentences. A question about something the knowledge base never mentions ("Japanese
-yen", "a cat in the cabin") leaves its key word unmatched.
+passages' sentences. A question about something the knowledge base never mentions ("Bitcoin",
+"a cat in the cabin") leaves its key word unmatched.
 
 On our QA set it separates answerable from unanswerable questions much better than similarity:
 ``python -m bench abstain`` prints the figures (in-sample, on held-out domains and leave-one-domain-
