@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import embeddings, load, memory, messaging, rag, router
+from bench import abstain, embeddings, load, memory, messaging, rag, router
 
 BENCHES = {
     "router": router.main,
@@ -14,6 +14,7 @@ BENCHES = {
     "memory": memory.main,
     "messaging": messaging.main,
     "embeddings": embeddings.main,
+    "abstain": abstain.main,
 }
 
 

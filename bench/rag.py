@@ -7,12 +7,15 @@ contain the gold fact); abstention precision and recall on unanswerable ones; th
 answers with an unsupported claim, judged independently of the verifier; latency per agent; and
 the agents' overhead against plain retrieve-and-answer on the same model.
 
-It also prints the abstention threshold's trade-off from the same run: for each threshold at or
+It also prints the coverage threshold's trade-off from the same run: for each threshold at or
 above the one the run used, the answer and abstention rates it would give. A domain answers
-exactly when its best evidence sentence reaches the threshold, so raising the threshold turns
-answers into abstentions and nothing else. Run with a low ``--answer-threshold`` to see the whole
-curve before choosing ``ACCEL_ANSWER_THRESHOLD`` for a knowledge base. ``--no-plain`` skips the
-plain-RAG comparison (half the time).
+exactly when its best evidence sentence clears the similarity floor (``ACCEL_ANSWER_THRESHOLD``)
+and the kept passages cover the question at least as well as the coverage threshold; the grader's
+answerability is that coverage (0 below the floor), so raising the threshold turns answers into
+abstentions and nothing else. Run with a low ``--coverage-threshold`` to see the whole curve
+before choosing ``ACCEL_COVERAGE_THRESHOLD`` for a knowledge base (``python -m bench abstain``
+compares the signals without a model). ``--no-plain`` skips the plain-RAG comparison (half the
+time).
 
 The independent judge: an answer sentence is supported when all its numbers and at least 75% of
 its content words occur in a single sentence of the *full text of the documents it cites*, split
@@ -39,6 +42,7 @@ from contracts import DomainTask, RetrievalRequest, RetrievalResult, TokenDelta
 from contracts.messages import deadline_in
 from services.domain import prompts
 from services.domain.agents import Evidence, Grader, Searcher, Verifier, content_words, numbers
+from services.domain.coverage import knowledge_texts
 from services.domain.pipeline import DomainPipeline
 from services.domain.settings import DomainSettings
 from services.retriever.handlers import RetrieverState, retrieve
@@ -48,6 +52,7 @@ from services.retriever.store import EmbeddedStore
 from shared.domains import load_domains
 from shared.embeddings import default_embedder
 from shared.inference import ChatModel
+from shared.service import single_threaded_blas
 from shared.settings import DEFAULT_DOMAINS_DIR, REPO_ROOT
 from shared.text import plain, split_sentences
 
@@ -106,7 +111,7 @@ def threshold_sweep(rows: list[Row], unsupported: list[Row], used: float, step: 
     Rows the grader never scored (no passage kept) count as abstaining at every threshold."""
     answerable = [r for r in rows if r.qa["answerable"]]
     unanswerable = [r for r in rows if not r.qa["answerable"]]
-    lines = ["abstention threshold (ACCEL_ANSWER_THRESHOLD) trade-off on this run:",
+    lines = ["coverage threshold (ACCEL_COVERAGE_THRESHOLD) trade-off on this run:",
              "  threshold  answered (answerable)  abstained (unanswerable)  unsupported answers"]  # fmt: skip
     t = used
     while t <= 0.8 + 1e-9:
@@ -140,10 +145,17 @@ async def main(argv: list[str]) -> None:
         "--answer-threshold",
         type=float,
         default=None,
-        help="the grader's abstention threshold for this run (default: the domain service's)",
+        help="the grader's similarity floor for this run (default: the domain service's)",
+    )
+    parser.add_argument(
+        "--coverage-threshold",
+        type=float,
+        default=None,
+        help="the grader's coverage threshold for this run (default: the domain service's)",
     )
     parser.add_argument("--no-plain", action="store_true", help="skip the plain-RAG latency comparison")
     args = parser.parse_args(argv)
+    single_threaded_blas()  # as the services run: a BLAS pool only spins on these small products
     rows_in = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
     if args.limit:
         per: dict[str, int] = {}
@@ -189,8 +201,17 @@ async def main(argv: list[str]) -> None:
         settings = DomainSettings(domain="travel")
         if args.answer_threshold is not None:
             settings = settings.model_copy(update={"answer_threshold": args.answer_threshold})
+        if args.coverage_threshold is not None:
+            settings = settings.model_copy(update={"coverage_threshold": args.coverage_threshold})
         searcher = Searcher(search, top_k=settings.top_k)
-        grader = RecordingGrader(embedder, settings.min_relevance, settings.answer_threshold)
+        graders = {}
+        for name, d in domains.items():
+            knowledge = knowledge_texts(d.knowledge_dir)
+            graders[name] = RecordingGrader(
+                embedder, settings.min_relevance, settings.answer_threshold,
+                coverage_threshold=settings.coverage_threshold, knowledge=knowledge,
+            )  # fmt: skip
+            graders[name].warm(knowledge)  # as the domain service does at start
         verifier = Verifier(settings.verify_overlap)
         agentic: list[Row] = []
         plain_ms: list[float] = []
@@ -198,6 +219,7 @@ async def main(argv: list[str]) -> None:
         print(f"running {len(rows_in)} questions through the agents{also}…", flush=True)
         for n, qa in enumerate(rows_in, start=1):
             domain = domains[str(qa["domain"])]
+            grader = graders[domain.name]
             pipeline = DomainPipeline(domain, settings, model, searcher, grader, verifier, no_stream)
             task = DomainTask(
                 query_id=f"bench{n}", conversation_id="bench", deadline=deadline_in(120), domain=domain.name,
@@ -290,4 +312,4 @@ async def main(argv: list[str]) -> None:
             f"end to end: agentic p50 {statistics.median(totals):.0f} ms, plain RAG p50 {statistics.median(plain_ms):.0f} ms; "
             f"mean overhead {(sum(totals) - sum(plain_ms)) / sum(plain_ms):+.1%}"
         )
-    print(threshold_sweep(agentic, unsupported, settings.answer_threshold))
+    print(threshold_sweep(agentic, unsupported, settings.coverage_threshold))

@@ -10,13 +10,14 @@ revised once, extractively, from the best evidence sentences, or the domain abst
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 
 from contracts import Passage, QueryEmbedding, RetrievalRequest, RetrievalResult, Turn
+from services.domain.coverage import TermWeights, TokenVectors, coverage
 from shared.embeddings import Embedder, VectorLRU
 from shared.text import evidence_sentences, plain, stem, words
 
@@ -121,9 +122,10 @@ class Evidence:
     sims: np.ndarray  # similarity of each sentence to the question
     relevance: list[float]
     answerable: bool
-    answerability: float
+    answerability: float  # the coverage, or 0 when the best sentence is below the similarity floor
     reason: str = ""
     computed: int = 0  # sentences the grader had to embed itself (not scored by the retriever)
+    coverage: float = 0.0  # how well the kept passages cover the question's content words
 
     @cached_property
     def lexical(self) -> list[tuple[int, set[str], set[str]]]:
@@ -141,22 +143,38 @@ class Grader:
 
     Relevance of a passage is the best cosine similarity between the question and one of its
     sentences (MiniLM). The knowledge base is taken to answer when the best sentence is at least
-    ``answer_threshold`` similar to the question. The retriever scores the sentences of the
-    passages it returns from vectors embedded at ingest; the grader embeds (and caches) only the
-    sentences of passages that come without scores.
+    ``answer_threshold`` similar to the question *and* the kept passages cover the question's
+    content words at least ``coverage_threshold`` well (``services.domain.coverage``: IDF-weighted
+    soft token matching, with IDF from ``knowledge``, the domain's documents). Similarity alone
+    tells "on topic", not "answers it". The retriever scores the sentences of the passages it
+    returns from vectors embedded at ingest; the grader embeds (and caches) only the sentences of
+    passages that come without scores. Coverage runs the model on the question (~5 ms) and on
+    evidence sentences it has not seen (cached; ``warm`` computes a knowledge base's ahead).
     """
 
     def __init__(
         self,
         embedder: Embedder,
         min_relevance: float = 0.35,
-        answer_threshold: float = 0.55,
+        answer_threshold: float = 0.40,
         cache_size: int = 20_000,
+        *,
+        coverage_threshold: float = 0.64,
+        knowledge: Iterable[str] = (),
+        token_cache_size: int = 5_000,
     ) -> None:
         self.embedder = embedder
         self.min_relevance = min_relevance
         self.answer_threshold = answer_threshold
+        self.coverage_threshold = coverage_threshold
+        self.weights = TermWeights.of_texts(knowledge)
+        self.tokens = TokenVectors(embedder, token_cache_size)
         self._cache = VectorLRU(cache_size)  # apart from the embedder's, which keeps queries
+
+    def warm(self, knowledge: Iterable[str]) -> int:
+        """Compute the token vectors of the documents' evidence sentences ahead (about 5 ms each);
+        returns how many were computed."""
+        return self.tokens.warm(s for text in knowledge for s in evidence_sentences(text))
 
     def _encode(self, sentences: list[str]) -> np.ndarray:
         """Sentence vectors, cached: knowledge-base sentences recur across questions."""
@@ -200,11 +218,19 @@ class Grader:
         remap = {old: new for new, old in enumerate(keep)}
         rows = [j for j, (pi, _) in enumerate(sentences) if pi in remap]
         best = max((relevance[i] for i in keep), default=0.0)
-        answerable = best >= self.answer_threshold
-        reason = (
-            f"best evidence sentence similarity {best:.2f} "
-            f"{'>=' if answerable else '<'} {self.answer_threshold:.2f}"
+        similar = best >= self.answer_threshold
+        covered = (
+            coverage(question, [sentences[j][1] for j in rows], self.tokens, self.weights) if similar else 0.0
         )
+        answerable = similar and covered >= self.coverage_threshold
+        if not similar:
+            reason = f"best evidence sentence similarity {best:.2f} < {self.answer_threshold:.2f}"
+        else:
+            reason = (
+                f"best evidence sentence similarity {best:.2f} >= {self.answer_threshold:.2f}, "
+                f"coverage of the question {covered:.2f} "
+                f"{'>=' if answerable else '<'} {self.coverage_threshold:.2f}"
+            )
         return Evidence(
             question=question,
             passages=kept,
@@ -212,9 +238,10 @@ class Grader:
             sims=sims[rows] if rows else np.zeros(0, dtype=np.float32),
             relevance=[relevance[i] for i in keep],
             answerable=answerable,
-            answerability=round(best, 4),
+            answerability=round(covered, 4),
             reason=reason,
             computed=computed,
+            coverage=round(covered, 4),
         )
 
 

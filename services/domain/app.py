@@ -7,6 +7,7 @@ from pydantic import ValidationError
 
 from contracts import RetrievalRequest, RetrievalResult, TokenDelta, subjects
 from services.domain.agents import Grader, Searcher, Verifier
+from services.domain.coverage import knowledge_texts
 from services.domain.handlers import build_handlers
 from services.domain.pipeline import DomainPipeline, RetrievalFailed
 from services.domain.settings import DomainSettings
@@ -45,9 +46,16 @@ def create_app(settings: DomainSettings) -> FastStream:
     embedder = default_embedder()
     embedder.keep_recent(settings.embedding_cache)
     searcher = Searcher(retrieve, top_k=settings.top_k, timeout_s=settings.retrieve_timeout_s)
+    knowledge = knowledge_texts(domain.knowledge_dir)
     grader = Grader(
-        embedder, min_relevance=settings.min_relevance, answer_threshold=settings.answer_threshold
+        embedder,
+        min_relevance=settings.min_relevance,
+        answer_threshold=settings.answer_threshold,
+        coverage_threshold=settings.coverage_threshold,
+        knowledge=knowledge,
     )
+    if settings.warm_coverage:
+        grader.warm(knowledge)
     verifier = Verifier(min_overlap=settings.verify_overlap)
     pipeline = DomainPipeline(domain, settings, model, searcher, grader, verifier, publish_delta)
     broker.include_router(

@@ -21,8 +21,22 @@ class DomainSettings(EmbeddingSettings):
         default=0.35, description="Grader: passages whose best sentence is less similar are dropped."
     )
     answer_threshold: float = Field(
-        default=0.55,
+        default=0.40,
         description="Grader: the best evidence sentence must be this similar, or the domain abstains.",
+    )
+    coverage_threshold: float = Field(
+        default=0.64,
+        description="Grader: the kept passages must cover the question's content words this well "
+        "(IDF-weighted soft token match, 0-1), or the domain abstains.",
+    )
+    quote_threshold: float = Field(
+        default=0.55,
+        description="Revision: the next best evidence sentence is quoted too when at least this similar.",
+    )
+    warm_coverage: bool = Field(
+        default=True,
+        description="Grader: compute the token vectors of the knowledge base's sentences at start "
+        "(about 5 ms a sentence) instead of on first use.",
     )
     verify_overlap: float = Field(
         default=0.75,

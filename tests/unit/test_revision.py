@@ -16,9 +16,9 @@ from shared.domains import load_domains
 from shared.settings import DEFAULT_DOMAINS_DIR
 
 
-def _pipeline() -> DomainPipeline:
+def _pipeline(floor: float = 0.55) -> DomainPipeline:
     travel = load_domains(DEFAULT_DOMAINS_DIR)["travel"]
-    grader: Any = SimpleNamespace(answer_threshold=0.55)
+    grader: Any = SimpleNamespace(answer_threshold=floor)
     model: Any = SimpleNamespace(model="stub")
     unused: Any = None
     return DomainPipeline(travel, DomainSettings(domain="travel"), model, unused, grader, unused, unused)
@@ -52,13 +52,13 @@ def _task() -> DomainTask:
     )  # fmt: skip
 
 
-async def _revise(sims: list[float]) -> tuple[str, str, list[str]]:
+async def _revise(sims: list[float], floor: float = 0.55) -> tuple[str, str, list[str]]:
     emitted: list[str] = []
 
     async def emit(text: str, done: bool = False) -> None:
         emitted.append(text)
 
-    answer = await _pipeline()._revise(_task(), _evidence(sims), {}, emit, 0.0, {})
+    answer = await _pipeline(floor)._revise(_task(), _evidence(sims), {}, emit, 0.0, {})
     assert emitted == [answer.text]
     return answer.status, answer.text, [c.doc_id for c in answer.citations]
 
@@ -90,3 +90,12 @@ async def test_a_quoted_heading_or_table_row_is_closed_so_it_stays_its_own_sente
 async def test_abstains_when_even_the_best_is_below_the_bar() -> None:
     status, text, cited = await _revise([0.50, 0.45, 0.40])
     assert status == "abstained" and "does not say" in text and cited == []
+
+
+async def test_the_best_needs_only_the_graders_floor_the_next_needs_the_quote_threshold() -> None:
+    status, text, cited = await _revise([0.50, 0.45, 0.40], floor=0.40)  # quote_threshold 0.55
+    assert (status, text, cited) == (
+        "answered",
+        "Economy Classic includes one checked bag of 23 kg. [1]",
+        ["doc-0.md"],
+    )

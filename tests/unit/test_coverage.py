@@ -1,0 +1,105 @@
+"""The grader's coverage signal, with the real MiniLM model on a shipped knowledge base: near misses
+that similarity alone got wrong, on both sides."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from contracts import Passage, RetrievalRequest
+from services.domain.agents import Evidence, Grader
+from services.domain.coverage import TermWeights, TokenVectors, coverage, knowledge_texts
+from services.retriever.handlers import RetrieverState, retrieve
+from services.retriever.ingest import ingest_path
+from services.retriever.sentences import SentenceVectors
+from services.retriever.store import EmbeddedStore
+from shared.domains import load_domains
+from shared.embeddings import Embedder, default_embedder
+from shared.settings import DEFAULT_DOMAINS_DIR
+
+OLD_THRESHOLD = 0.55  # the grader's similarity-only bar before coverage
+
+
+@pytest.fixture(scope="module")
+def embedder() -> Embedder:
+    return default_embedder()
+
+
+@pytest.fixture(scope="module")
+def fintech(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> tuple[RetrieverState, Grader]:
+    kb = load_domains(DEFAULT_DOMAINS_DIR)["fintech"].knowledge_dir
+    assert kb is not None
+    store = EmbeddedStore(Path(tmp_path_factory.mktemp("index")))
+    sentences = SentenceVectors(embedder)
+    ingest_path(store, embedder, tenant="default", domain="fintech", path=kb, sentences=sentences)
+    state = RetrieverState(store=store, embedder=embedder, domains={"fintech"}, sentences=sentences)
+    return state, Grader(embedder, knowledge=knowledge_texts(kb))
+
+
+def grade(fintech: tuple[RetrieverState, Grader], question: str, scored: bool = True) -> Evidence:
+    state, grader = fintech
+    q = state.embedder.encode_one(question)
+    req = RetrievalRequest(domain="fintech", query=question, top_k=5, sentence_scores=scored)
+    passages, _ = retrieve(state, req)
+    return grader.grade(question, passages, question_vector=q)
+
+
+def test_an_answerable_question_worded_unlike_the_page_is_answered(
+    fintech: tuple[RetrieverState, Grader],
+) -> None:
+    evidence = grade(fintech, "Can I use my driving licence as ID to verify my account?")
+    assert max(evidence.relevance) < OLD_THRESHOLD  # similarity alone abstained
+    assert evidence.answerable, evidence.reason
+    assert evidence.answerability == evidence.coverage
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Can I buy and sell Bitcoin in the Northwind Pay app?",
+        "Can I invest in stocks or ETFs through Northwind Pay?",
+    ],
+)
+def test_an_on_topic_question_the_pages_never_mention_is_abstained(
+    fintech: tuple[RetrieverState, Grader], question: str
+) -> None:
+    evidence = grade(fintech, question)
+    assert max(evidence.relevance) >= OLD_THRESHOLD  # similarity alone answered
+    assert not evidence.answerable, evidence.reason
+    assert evidence.passages  # relevant passages are still kept: only the verdict changed
+
+
+def test_the_verdict_is_the_same_when_the_grader_scores_the_sentences_itself(
+    fintech: tuple[RetrieverState, Grader],
+) -> None:
+    for question in (
+        "Can I use my driving licence as ID to verify my account?",
+        "Can I buy and sell Bitcoin?",
+    ):
+        by_retriever, by_grader = grade(fintech, question), grade(fintech, question, scored=False)
+        assert by_grader.computed > 0 and by_retriever.computed == 0
+        assert by_grader.answerable == by_retriever.answerable
+        assert by_grader.coverage == pytest.approx(by_retriever.coverage, abs=1e-3)
+
+
+def test_below_the_similarity_floor_coverage_is_not_computed(embedder: Embedder) -> None:
+    off_topic = Passage(
+        doc_id="a.md", title="A", chunk=0, text="Pets travel in the hold in a crate.", score=1.0, source=""
+    )
+    evidence = Grader(embedder).grade("What is the interest rate on savings?", [off_topic])
+    assert not evidence.answerable and evidence.answerability == 0.0
+
+
+def test_rare_words_weigh_more_and_edge_cases(embedder: Embedder) -> None:
+    weights = TermWeights(["The card is free.", "The card costs 5 EUR abroad.", "Vaults pay interest."])
+    assert weights.idf("vault") > weights.idf("card")
+    assert TermWeights().idf("anything") == 1.0  # no knowledge base: a plain mean
+    tokens = TokenVectors(embedder)
+    assert coverage("Is it?", ["The card is free."], tokens, weights) == 1.0  # no content words
+    assert coverage("Is the card free?", [], tokens, weights) == 0.0
+    full = coverage("Is the card free?", ["The card is free."], tokens, weights)
+    part = coverage("Is the card free?", ["Vaults pay interest."], tokens, weights)
+    assert full > 0.9 and part < full
+    assert np.isclose(tokens("The card is free.")[0] @ tokens("The card is free.")[0], 1.0, atol=1e-2)
