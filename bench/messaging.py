@@ -8,8 +8,14 @@ Each variant is a request/reply handler that returns a small typed message:
 - ``context params``: it also declares ``msg: NatsMessage`` and ``broker: NatsBroker``, FastStream's
   usual way to reach the message (reply subject, JetStream metadata) and the broker;
 - ``Handling``: it reads both from ``shared.broker.Handling``, as the services' hot handlers do;
+- ``plain, FastStream OpenTelemetry``: ``plain`` with FastStream's OpenTelemetry middleware in
+  place of ``TracePassthrough``, as a service with no tracer installed ran it before (non-recording
+  spans);
 - ``plain, no middlewares``: ``plain`` on a bare broker, without the services' error-event and
-  OpenTelemetry middlewares (no tracer installed, as with ``OTEL_TRACES_EXPORTER=none``).
+  trace middlewares.
+
+The services' brokers (``make_broker``) run with no tracer installed here, as with
+``OTEL_TRACES_EXPORTER=none``: error events and ``TracePassthrough``.
 
 It prints, per variant, the CPU time of this process per request (client and handler share it, so
 compare the rows, not the absolute figure), throughput with 32 requests in flight, and the p50
@@ -126,11 +132,15 @@ async def main(argv: list[str]) -> None:
         router = NatsRouter()
         subjects = handlers(router, "ours")
         ours.include_router(router)
+        otel = make_broker(url, "bench", tracing=True)  # no tracer installed: non-recording spans
+        otel_router = NatsRouter()
+        otel_subject = handlers(otel_router, "otel")[0]
+        otel.include_router(otel_router)
         bare = NatsBroker(url, logger=None)
         bare_router = NatsRouter()
         bare_subject = handlers(bare_router, "bare")[0]
         bare.include_router(bare_router)
-        brokers = [ours, bare]
+        brokers = [ours, otel, bare]
         for broker in brokers:
             await broker.start()
         client = await nats.connect(url)
@@ -139,6 +149,7 @@ async def main(argv: list[str]) -> None:
             "plain": subjects[0],
             "context params (msg, broker)": subjects[1],
             "Handling (msg, broker)": subjects[2],
+            "plain, FastStream OpenTelemetry": otel_subject,
             "plain, no middlewares": bare_subject,
         }
         rows: dict[str, list[tuple[float, float, float]]] = {name: [] for name in variants}
@@ -158,12 +169,12 @@ async def main(argv: list[str]) -> None:
                 rows[name].append(await measure(request, args.requests))
             print(f"  round {r + 1}/{args.rounds}", flush=True)
         await client.close()
-        print(f"  {'handler':<30} {'CPU µs/request':>15} {'requests/s':>11} {'p50 ms':>7}")
+        print(f"  {'handler':<32} {'CPU µs/request':>15} {'requests/s':>11} {'p50 ms':>7}")
         for name, results in rows.items():
             cpu = statistics.median(x[0] for x in results)
             qps = statistics.median(x[1] for x in results)
             p50 = statistics.median(x[2] for x in results)
-            print(f"  {name:<30} {cpu:15.0f} {qps:11.0f} {p50:7.3f}")
+            print(f"  {name:<32} {cpu:15.0f} {qps:11.0f} {p50:7.3f}")
     finally:
         for broker in brokers:
             await broker.stop()

@@ -114,8 +114,8 @@ class TracePassthrough(BaseMiddleware):
     down keeps the caller's trace.
 
     FastStream's OpenTelemetry middleware does the same through non-recording spans, but builds
-    span attributes, baggage and a span per message on the way: about a tenth of the stack's CPU
-    per query under the load bench, with no tracer installed."""
+    span attributes, baggage and a span per message on the way: ~45 µs more CPU a request/reply hop
+    with no tracer installed (``python -m bench messaging``)."""
 
     async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: StreamMessage[Any]) -> Any:
         headers = msg.headers
