@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
 import statistics
 import tempfile
@@ -41,9 +40,9 @@ from faststream.nats.annotations import NatsBroker as BrokerParam
 from faststream.nats.annotations import NatsMessage
 from pydantic import BaseModel
 
-from accel.stack import LOOPBACK, Child, find_nats_server, free_port
 from bench.load import pct
 from shared.broker import Handling, make_broker
+from tests.helpers.servers import nats_server
 
 
 class Ping(BaseModel):
@@ -75,19 +74,6 @@ def handlers(router: NatsRouter, prefix: str) -> list[str]:
     return [f"{prefix}.plain", f"{prefix}.params", f"{prefix}.handling"]
 
 
-async def wait_tcp(port: int, timeout: float = 10.0) -> None:
-    end = time.monotonic() + timeout
-    while True:
-        try:
-            _, writer = await asyncio.open_connection(LOOPBACK, port)
-            writer.close()
-            return
-        except OSError:
-            if time.monotonic() > end:
-                raise
-            await asyncio.sleep(0.05)
-
-
 def cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -115,67 +101,59 @@ async def main(argv: list[str]) -> None:
     parser.add_argument("--requests", type=int, default=3000, help="requests per variant and round")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
-    port = free_port()
-    work = Path(tempfile.mkdtemp(prefix="accel-bench-msg-"))
-    server = Child(
-        "nats",
-        [str(find_nats_server()), "-a", LOOPBACK, "-p", str(port)],
-        dict(os.environ),
-        work / "nats.log",
-    )
-    server.start()
-    url = f"nats://{LOOPBACK}:{port}"
     brokers: list[NatsBroker] = []
-    try:
-        await wait_tcp(port)
-        ours = make_broker(url, "bench")
+    with nats_server(Path(tempfile.mkdtemp(prefix="accel-bench-msg-"))) as server:
+        try:
+            await run(server.url, args.requests, args.rounds, brokers)
+        finally:
+            for broker in brokers:
+                await broker.stop()
+
+
+async def run(url: str, requests: int, rounds: int, brokers: list[NatsBroker]) -> None:
+    """Start one broker per middleware set (appended to ``brokers`` for the caller to stop), then
+    time every variant, alternating within each round."""
+    subjects: dict[str, str] = {}
+    for prefix, broker in (
+        ("ours", make_broker(url, "bench")),
+        ("otel", make_broker(url, "bench", tracing=True)),  # no tracer installed: non-recording spans
+        ("bare", NatsBroker(url, logger=None)),
+    ):
         router = NatsRouter()
-        subjects = handlers(router, "ours")
-        ours.include_router(router)
-        otel = make_broker(url, "bench", tracing=True)  # no tracer installed: non-recording spans
-        otel_router = NatsRouter()
-        otel_subject = handlers(otel_router, "otel")[0]
-        otel.include_router(otel_router)
-        bare = NatsBroker(url, logger=None)
-        bare_router = NatsRouter()
-        bare_subject = handlers(bare_router, "bare")[0]
-        bare.include_router(bare_router)
-        brokers = [ours, otel, bare]
-        for broker in brokers:
-            await broker.start()
-        client = await nats.connect(url)
-        payload = BODY.model_dump_json().encode()
-        variants = {
-            "plain": subjects[0],
-            "context params (msg, broker)": subjects[1],
-            "Handling (msg, broker)": subjects[2],
-            "plain, FastStream OpenTelemetry": otel_subject,
-            "plain, no middlewares": bare_subject,
-        }
-        rows: dict[str, list[tuple[float, float, float]]] = {name: [] for name in variants}
-        print(f"== one FastStream request/reply hop on nats-server, {args.requests} requests a variant, "
-              f"{args.rounds} rounds", flush=True)  # fmt: skip
-        for subject in variants.values():  # warm up
-            for _ in range(200):
-                await client.request(subject, payload, timeout=5)
-        for r in range(args.rounds):
-            for name, subject in variants.items():
+        for name, subject in zip(("plain", "params", "handling"), handlers(router, prefix), strict=True):
+            subjects[f"{prefix}.{name}"] = subject
+        broker.include_router(router)
+        brokers.append(broker)
+        await broker.start()
+    variants = {
+        "plain": subjects["ours.plain"],
+        "context params (msg, broker)": subjects["ours.params"],
+        "Handling (msg, broker)": subjects["ours.handling"],
+        "plain, FastStream OpenTelemetry": subjects["otel.plain"],
+        "plain, no middlewares": subjects["bare.plain"],
+    }
+    client = await nats.connect(url)
+    payload = BODY.model_dump_json().encode()
+    rows: dict[str, list[tuple[float, float, float]]] = {name: [] for name in variants}
+    print(f"== one FastStream request/reply hop on nats-server, {requests} requests a variant, {rounds} rounds",
+          flush=True)  # fmt: skip
+    for subject in variants.values():  # warm up
+        for _ in range(200):
+            await client.request(subject, payload, timeout=5)
+    for r in range(rounds):
+        for name, subject in variants.items():
 
-                async def request(subject: str = subject) -> object:
-                    reply = await client.request(subject, payload, timeout=5)
-                    assert reply.data.startswith(b"{"), reply.data[:200]
-                    return reply
+            async def request(subject: str = subject) -> object:
+                reply = await client.request(subject, payload, timeout=5)
+                assert reply.data.startswith(b"{"), reply.data[:200]
+                return reply
 
-                rows[name].append(await measure(request, args.requests))
-            print(f"  round {r + 1}/{args.rounds}", flush=True)
-        await client.close()
-        print(f"  {'handler':<32} {'CPU µs/request':>15} {'requests/s':>11} {'p50 ms':>7}")
-        for name, results in rows.items():
-            cpu = statistics.median(x[0] for x in results)
-            qps = statistics.median(x[1] for x in results)
-            p50 = statistics.median(x[2] for x in results)
-            print(f"  {name:<32} {cpu:15.0f} {qps:11.0f} {p50:7.3f}")
-    finally:
-        for broker in brokers:
-            await broker.stop()
-        server.stop()
+            rows[name].append(await measure(request, requests))
+        print(f"  round {r + 1}/{rounds}", flush=True)
+    await client.close()
+    print(f"  {'handler':<32} {'CPU µs/request':>15} {'requests/s':>11} {'p50 ms':>7}")
+    for name, results in rows.items():
+        cpu = statistics.median(x[0] for x in results)
+        qps = statistics.median(x[1] for x in results)
+        p50 = statistics.median(x[2] for x in results)
+        print(f"  {name:<32} {cpu:15.0f} {qps:11.0f} {p50:7.3f}")
