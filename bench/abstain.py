@@ -28,7 +28,6 @@ import json
 import math
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,7 +35,7 @@ import numpy as np
 from bench.rag import DATA
 from contracts import RetrievalRequest, RetrievalResult
 from services.domain.agents import Evidence, Grader, Searcher
-from services.domain.coverage import coverage, knowledge_texts
+from services.domain.coverage import TermWeights, coverage, knowledge_texts
 from services.domain.settings import DomainSettings
 from services.retriever.handlers import RetrieverState, retrieve
 from services.retriever.ingest import ingest_path
@@ -46,33 +45,10 @@ from shared.domains import load_domains
 from shared.embeddings import Embedder, StaticEmbedder, default_embedder, to_message
 from shared.service import single_threaded_blas
 from shared.settings import DEFAULT_DOMAINS_DIR
-from shared.text import evidence_sentences, stem, words
+from shared.text import stem, words
 
 DEV = ("ecommerce", "travel", "fintech")  # chosen before any figure was looked at
 ANSWERED = 0.8  # the answer rate the abstention figures are read at
-
-
-# ---- word statistics of a knowledge base ------------------------------------------------------------
-@dataclass
-class KnowledgeStats:
-    """Document frequency of each stem over the knowledge base's sentences."""
-
-    df: dict[str, int]
-    n: int
-
-    @classmethod
-    def of(cls, folder: Path) -> KnowledgeStats:
-        df: dict[str, int] = {}
-        n = 0
-        for path in sorted(folder.glob("*")):
-            for sentence in evidence_sentences(path.read_text(encoding="utf-8")):
-                n += 1
-                for s in {stem(w) for w in words(sentence)}:
-                    df[s] = df.get(s, 0) + 1
-        return cls(df, n)
-
-    def idf(self, s: str) -> float:
-        return math.log((self.n + 1) / (self.df.get(s, 0) + 1)) + 1.0
 
 
 def content(text: str) -> list[str]:
@@ -126,7 +102,7 @@ def weighted(values: dict[str, float], weights: dict[str, float]) -> float:
     return sum(values[k] * weights[k] for k in values) / total if total else 1.0
 
 
-def soft_coverage(question: str, sentences: list[str], stats: KnowledgeStats, tokens: TokenVectors) -> float:
+def soft_coverage(question: str, sentences: list[str], stats: TermWeights, tokens: TokenVectors) -> float:
     """IDF-weighted mean, over the question's content-word tokens, of each token's best cosine
     with a token of the sentences (BERTScore recall against their union)."""
     qv, qs = tokens(question)
@@ -145,7 +121,7 @@ def soft_coverage(question: str, sentences: list[str], stats: KnowledgeStats, to
 def signals(
     question: str,
     evidence: Evidence,
-    stats: KnowledgeStats,
+    stats: TermWeights,
     tokens: TokenVectors,
     static: TokenVectors,
     shipped: Callable[[str, list[str]], float],
@@ -330,11 +306,9 @@ async def main(argv: list[str]) -> None:
     embedder = default_embedder()
     store = EmbeddedStore(Path(tempfile.mkdtemp(prefix="accel-bench-abstain-")))
     sentences = SentenceVectors(embedder)
-    stats: dict[str, KnowledgeStats] = {}
     for name, d in domains.items():
         assert d.knowledge_dir is not None
         ingest_path(store, embedder, tenant="default", domain=name, path=d.knowledge_dir, sentences=sentences)
-        stats[name] = KnowledgeStats.of(d.knowledge_dir)
     retriever = RetrieverState(store=store, embedder=embedder, domains=set(domains), sentences=sentences)
 
     async def search(req: RetrievalRequest, _timeout: float) -> RetrievalResult:
@@ -370,7 +344,7 @@ async def main(argv: list[str]) -> None:
         def shipped(q: str, sentences: list[str], g: Grader = grader) -> float:
             return coverage(q, sentences, g.tokens, g.weights)
 
-        rows.append(signals(question, evidence, stats[qa["domain"]], tokens, static, shipped))
+        rows.append(signals(question, evidence, grader.weights, tokens, static, shipped))
         decided.append(evidence.answerable)
     if args.dump:
         args.dump.write_text(
