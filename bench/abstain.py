@@ -32,15 +32,10 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.rag import DATA
-from contracts import RetrievalRequest, RetrievalResult
+from bench.rag import DATA, local_search
 from services.domain.agents import Evidence, Grader, Searcher
 from services.domain.coverage import TermWeights, coverage, knowledge_texts
 from services.domain.settings import DomainSettings
-from services.retriever.handlers import RetrieverState, retrieve
-from services.retriever.ingest import ingest_path
-from services.retriever.sentences import SentenceVectors
-from services.retriever.store import EmbeddedStore
 from shared.domains import load_domains
 from shared.embeddings import Embedder, StaticEmbedder, default_embedder, to_message
 from shared.service import single_threaded_blas
@@ -304,16 +299,7 @@ async def main(argv: list[str]) -> None:
     qas = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
     domains = load_domains(args.domains)
     embedder = default_embedder()
-    store = EmbeddedStore(Path(tempfile.mkdtemp(prefix="accel-bench-abstain-")))
-    sentences = SentenceVectors(embedder)
-    for name, d in domains.items():
-        assert d.knowledge_dir is not None
-        ingest_path(store, embedder, tenant="default", domain=name, path=d.knowledge_dir, sentences=sentences)
-    retriever = RetrieverState(store=store, embedder=embedder, domains=set(domains), sentences=sentences)
-
-    async def search(req: RetrievalRequest, _timeout: float) -> RetrievalResult:
-        return RetrievalResult(domain=req.domain, passages=retrieve(retriever, req)[0], took_ms=0.0)
-
+    search = local_search(domains, embedder, "accel-bench-abstain-")
     settings = DomainSettings(domain="travel")
     searcher = Searcher(search, top_k=settings.top_k)
     graders = {

@@ -41,7 +41,7 @@ from bench.router import _wait_http
 from contracts import DomainTask, RetrievalRequest, RetrievalResult, TokenDelta
 from contracts.messages import deadline_in
 from services.domain import prompts
-from services.domain.agents import Evidence, Grader, Searcher, Verifier, content_words, numbers
+from services.domain.agents import Evidence, Grader, Search, Searcher, Verifier, content_words, numbers
 from services.domain.coverage import knowledge_texts
 from services.domain.pipeline import DomainPipeline
 from services.domain.settings import DomainSettings
@@ -49,8 +49,8 @@ from services.retriever.handlers import RetrieverState, retrieve
 from services.retriever.ingest import ingest_path
 from services.retriever.sentences import SentenceVectors
 from services.retriever.store import EmbeddedStore
-from shared.domains import load_domains
-from shared.embeddings import default_embedder
+from shared.domains import DomainDefinition, load_domains
+from shared.embeddings import Embedder, default_embedder
 from shared.inference import ChatModel
 from shared.service import single_threaded_blas
 from shared.settings import DEFAULT_DOMAINS_DIR, REPO_ROOT
@@ -82,6 +82,26 @@ class RecordingGrader(Grader):
         evidence = super().grade(*args, **kwargs)
         self.last = evidence.answerability
         return evidence
+
+
+def local_search(domains: dict[str, DomainDefinition], embedder: Embedder, prefix: str) -> Search:
+    """Every domain's knowledge ingested into a fresh embedded index, and a search that does what the
+    retriever service does with a request, without the NATS hop."""
+    store = EmbeddedStore(Path(tempfile.mkdtemp(prefix=prefix)))
+    sentences = SentenceVectors(embedder)
+    for name, d in domains.items():
+        assert d.knowledge_dir is not None
+        ingest_path(store, embedder, tenant="default", domain=name, path=d.knowledge_dir, sentences=sentences)
+    retriever = RetrieverState(store=store, embedder=embedder, domains=set(domains), sentences=sentences)
+
+    async def search(req: RetrievalRequest, _timeout: float) -> RetrievalResult:
+        t0 = time.perf_counter()
+        passages, _reused = retrieve(retriever, req)
+        return RetrievalResult(
+            domain=req.domain, passages=passages, took_ms=(time.perf_counter() - t0) * 1000
+        )
+
+    return search
 
 
 def judge_supported(text: str, docs_text: str) -> bool:
@@ -167,22 +187,7 @@ async def main(argv: list[str]) -> None:
         rows_in = kept
     domains = load_domains(args.domains)
     embedder = default_embedder()
-    index = Path(tempfile.mkdtemp(prefix="accel-bench-rag-"))
-    store = EmbeddedStore(index)
-    sentences = SentenceVectors(embedder)
-    for name, d in domains.items():
-        assert d.knowledge_dir is not None
-        ingest_path(store, embedder, tenant="default", domain=name, path=d.knowledge_dir, sentences=sentences)
-
-    retriever = RetrieverState(store=store, embedder=embedder, domains=set(domains), sentences=sentences)
-
-    async def search(req: RetrievalRequest, _timeout: float) -> RetrievalResult:
-        """What the retriever service does with a request, without the NATS hop."""
-        t0 = time.perf_counter()
-        passages, _reused = retrieve(retriever, req)
-        return RetrievalResult(
-            domain=req.domain, passages=passages, took_ms=(time.perf_counter() - t0) * 1000
-        )
+    search = local_search(domains, embedder, "accel-bench-rag-")
 
     async def no_stream(_subject: str, _delta: TokenDelta) -> None:
         return None
