@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import abstain, embeddings, load, memory, messaging, rag, router
+from bench import abstain, embeddings, load, memory, messaging, model_client, rag, router
 
 BENCHES = {
     "router": router.main,
@@ -13,6 +13,7 @@ BENCHES = {
     "load": load.main,
     "memory": memory.main,
     "messaging": messaging.main,
+    "model-client": model_client.main,
     "embeddings": embeddings.main,
     "abstain": abstain.main,
 }

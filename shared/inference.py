@@ -1,22 +1,29 @@
-"""The one inference client path: huggingface_hub's AsyncInferenceClient at a configurable base URL.
+"""The inference client path: one OpenAI-compatible Messages API at a configurable base URL.
 
-The same code talks to Hugging Face TGI's Messages API in production and to llama.cpp's
-``llama-server`` in the embedded stack (both serve ``/v1/chat/completions``). A small circuit breaker
-keeps a dead endpoint from being hammered: after ``failure_threshold`` consecutive failures, calls
-fail fast for ``reset_after_s`` before one trial call is let through.
+The same code talks to Hugging Face TGI in production and to llama.cpp's ``llama-server`` in the
+embedded stack (both serve ``/v1/chat/completions``). Whole completions (the router LLM, synthesis)
+go through huggingface_hub's ``AsyncInferenceClient``. Streamed answers, the domains' hot path, read
+the same endpoint's server-sent events directly with httpx2, the HTTP client that huggingface_hub
+itself uses: the hub parses every streamed token into nested dataclasses (each chunk's
+``__post_init__`` runs ``dataclasses.asdict``), which was 30% of a domain's CPU under load, and it
+keeps every streamed response open on its exit stack until the client closes (~15 KB a call).
+Reading the events ourselves is plain ``json.loads`` per token (~60% less CPU a stream, ``python -m
+bench model-client``).
 
-AsyncInferenceClient keeps every streamed response on its exit stack until the client is closed
-(huggingface_hub 1.x), about 15 KB a call: a domain service that streams for weeks would grow
-without bound. ChatModel therefore moves to a fresh client every ``recycle_after`` streamed calls
-and closes the old one once its last stream ends. Connections are still reused within a client.
+A small circuit breaker keeps a dead endpoint from being hammered: after ``failure_threshold``
+consecutive failures, calls fail fast for ``reset_after_s`` before one trial call is let through.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse, urlunparse
 
+import httpx2
 from huggingface_hub import AsyncInferenceClient
 
 
@@ -55,49 +62,51 @@ class CircuitBreaker:
             self._opened_at = time.monotonic()
 
 
+def chat_completions_url(base_url: str) -> str:
+    """The Messages API route under a base URL, as huggingface_hub builds it: ``…/v1`` gets
+    ``/chat/completions``, a bare server URL ``/v1/chat/completions``."""
+    parsed = urlparse(base_url)
+    path = parsed.path.rstrip("/")
+    if not path.endswith("/chat/completions"):
+        path += "/chat/completions" if path.endswith("/v1") else "/v1/chat/completions"
+    return urlunparse(parsed._replace(path=path))
+
+
+def _delta(line: str) -> str | None:
+    """The text of one server-sent event line of a streamed chat completion ("" for none), None at
+    ``[DONE]``. Raises ModelUnavailable for an error event (TGI sends ``{"error": …}`` mid-stream
+    when generation fails)."""
+    if not line.startswith("data:"):
+        return ""  # blank separators, comments, other fields
+    payload = line[5:].strip()
+    if payload == "[DONE]":
+        return None
+    chunk: Any = json.loads(payload)
+    if not isinstance(chunk, dict):
+        raise ValueError(f"unexpected event {payload[:200]!r}")
+    if chunk.get("error") is not None:
+        kind = chunk.get("error_type")
+        raise ModelUnavailable(f"the model failed mid-answer{f' ({kind})' if kind else ''}: {chunk['error']}")
+    choices = chunk.get("choices") or []
+    if not choices:
+        return ""
+    content = (choices[0].get("delta") or {}).get("content")
+    return content if isinstance(content, str) else ""
+
+
 class ChatModel:
     """A chat model behind an OpenAI-compatible Messages API (TGI or llama-server)."""
 
     def __init__(
-        self,
-        base_url: str,
-        *,
-        model: str = "tgi",
-        timeout_s: float = 60.0,
-        api_key: str | None = None,
-        recycle_after: int = 64,
+        self, base_url: str, *, model: str = "tgi", timeout_s: float = 60.0, api_key: str | None = None
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
-        self._timeout_s = timeout_s
-        self._api_key = api_key
-        self.recycle_after = recycle_after
-        self._client = self._new_client()
-        self._streams_on_client = 0
-        self._active: dict[AsyncInferenceClient, int] = {}  # streams in flight per client
-        self._retiring: set[AsyncInferenceClient] = set()
+        self.url = chat_completions_url(self.base_url)
+        headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx2.AsyncClient(timeout=timeout_s, headers=headers)
+        self._client = AsyncInferenceClient(base_url=self.base_url, timeout=timeout_s, api_key=api_key)
         self.breaker = CircuitBreaker()
-
-    def _new_client(self) -> AsyncInferenceClient:
-        return AsyncInferenceClient(base_url=self.base_url, timeout=self._timeout_s, api_key=self._api_key)
-
-    def _checkout(self) -> AsyncInferenceClient:
-        client = self._client
-        self._active[client] = self._active.get(client, 0) + 1
-        self._streams_on_client += 1
-        if self._streams_on_client >= self.recycle_after:
-            self._retiring.add(client)
-            self._client = self._new_client()
-            self._streams_on_client = 0
-        return client
-
-    async def _checkin(self, client: AsyncInferenceClient) -> None:
-        self._active[client] -= 1
-        if self._active[client] == 0:
-            del self._active[client]
-            if client in self._retiring:
-                self._retiring.discard(client)
-                await client.close()
 
     async def stream(
         self,
@@ -106,32 +115,39 @@ class ChatModel:
         max_tokens: int = 256,
         temperature: float = 0.2,
         frequency_penalty: float | None = None,
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """Yields text deltas as the model produces them."""
         self.breaker.check(self.base_url)
-        client = self._checkout()
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "stream": True,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
+        if frequency_penalty is not None:
+            body["frequency_penalty"] = frequency_penalty
         try:
-            chunks = await client.chat_completion(
-                messages,
-                stream=True,
-                max_tokens=max_tokens,
-                temperature=temperature,
-                frequency_penalty=frequency_penalty,
-                model=self.model,
-            )
-            async for chunk in chunks:
-                if not chunk.choices:
-                    continue
-                delta = chunk.choices[0].delta.content
-                if delta:
-                    yield delta
+            async with self._http.stream("POST", self.url, json=body) as response:
+                if response.status_code >= 400:
+                    detail = (await response.aread())[:300].decode("utf-8", "replace")
+                    raise ModelUnavailable(
+                        f"model endpoint {self.base_url} answered HTTP {response.status_code}: {detail}"
+                    )
+                async for line in response.aiter_lines():
+                    delta = _delta(line)
+                    if delta is None:
+                        break
+                    if delta:
+                        yield delta
+        except ModelUnavailable:
+            self.breaker.failure()
+            raise
         except Exception as exc:
             self.breaker.failure()
             raise ModelUnavailable(
                 f"model endpoint {self.base_url} failed: {type(exc).__name__}: {exc}"
             ) from exc
-        finally:
-            await self._checkin(client)
         self.breaker.success()
 
     async def complete(
@@ -156,7 +172,5 @@ class ChatModel:
         )
 
     async def close(self) -> None:
-        for client in {self._client, *self._retiring, *self._active}:
-            await client.close()
-        self._retiring.clear()
-        self._active.clear()
+        await self._http.aclose()
+        await self._client.close()

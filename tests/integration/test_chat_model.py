@@ -1,14 +1,17 @@
-"""The inference client over a real HTTP endpoint (the stub): streaming stays bounded in memory."""
+"""The inference client over a real HTTP endpoint (the stub): streaming, its errors, bounded memory."""
 
 from __future__ import annotations
 
 import gc
+import json
 import tracemalloc
 from collections.abc import Iterator
 
 import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
-from shared.inference import ChatModel
+from shared.inference import ChatModel, ModelUnavailable, chat_completions_url
 from tests.helpers.stub_model import StubModel
 
 pytestmark = pytest.mark.integration
@@ -29,15 +32,33 @@ async def _answer(model: ChatModel) -> str:
     return "".join([delta async for delta in model.stream(MESSAGES)])
 
 
+def test_the_messages_route_is_built_as_huggingface_hub_builds_it() -> None:
+    assert chat_completions_url("http://tgi:80") == "http://tgi:80/v1/chat/completions"
+    assert chat_completions_url("http://h:8080/v1/") == "http://h:8080/v1/chat/completions"
+    assert chat_completions_url("https://h/ep/v1/chat/completions") == "https://h/ep/v1/chat/completions"
+    assert chat_completions_url("https://h/ep") == "https://h/ep/v1/chat/completions"
+
+
+async def test_streamed_and_whole_answers_agree(stub: StubModel) -> None:
+    model = ChatModel(stub.url, model="stub")
+    try:
+        streamed = await _answer(model)
+        whole = await model.complete(MESSAGES)
+        assert streamed == whole.text
+        assert streamed.startswith("Economy tickets include one checked bag of 23 kg. [1]")
+    finally:
+        await model.close()
+
+
 async def test_streaming_does_not_grow_memory_without_bound(stub: StubModel) -> None:
-    model = ChatModel(stub.url, model="stub", recycle_after=16)
+    model = ChatModel(stub.url, model="stub")
     try:
         for _ in range(50):
             await _answer(model)
         gc.collect()
         tracemalloc.start()
         before = tracemalloc.take_snapshot()
-        for _ in range(400):  # unbounded, this kept ~15 KB a call: ~6 MB
+        for _ in range(400):  # huggingface_hub's stream kept ~15 KB a call: ~6 MB
             assert (await _answer(model)).startswith("Economy tickets include one checked bag of 23 kg.")
         gc.collect()
         after = tracemalloc.take_snapshot()
@@ -48,13 +69,81 @@ async def test_streaming_does_not_grow_memory_without_bound(stub: StubModel) -> 
         await model.close()
 
 
-async def test_a_stream_in_flight_finishes_when_its_client_is_replaced(stub: StubModel) -> None:
-    model = ChatModel(stub.url, model="stub", recycle_after=4)
+async def test_an_abandoned_stream_frees_its_connection(stub: StubModel) -> None:
+    model = ChatModel(stub.url, model="stub")
     try:
-        first = model.stream(MESSAGES)
-        head = await anext(first)
-        others = [await _answer(model) for _ in range(10)]  # the first stream's client is retired meanwhile
-        rest = "".join([delta async for delta in first])
-        assert head + rest == others[0]
+        for _ in range(30):  # more than the pool's connections, were abandoned ones kept
+            first = model.stream(MESSAGES)
+            assert await anext(first)
+            await first.aclose()
+        assert (await _answer(model)).startswith("Economy tickets")
+    finally:
+        await model.close()
+
+
+def _sse(*events: object) -> str:
+    return "".join(f"data: {e if isinstance(e, str) else json.dumps(e)}\n\n" for e in events)
+
+
+def _chunk(text: str) -> dict[str, object]:
+    return {"choices": [{"index": 0, "delta": {"role": "assistant", "content": text}}]}
+
+
+async def test_an_error_event_mid_stream_fails_the_call_with_its_message(httpserver: HTTPServer) -> None:
+    body = _sse(_chunk("Economy"), {"error": "CUDA out of memory", "error_type": "generation"})
+    httpserver.expect_request("/v1/chat/completions").respond_with_data(
+        body, content_type="text/event-stream"
+    )
+    model = ChatModel(httpserver.url_for("/v1"), model="m")
+    try:
+        stream = model.stream(MESSAGES)
+        assert await anext(stream) == "Economy"  # what came before the error was streamed
+        with pytest.raises(ModelUnavailable, match="CUDA out of memory"):
+            await anext(stream)
+    finally:
+        await model.close()
+
+
+async def test_an_http_error_names_the_status_and_the_body(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v1/chat/completions").respond_with_data("model overloaded", status=503)
+    model = ChatModel(httpserver.url_for("/v1"), model="m")
+    try:
+        with pytest.raises(ModelUnavailable, match="HTTP 503: model overloaded"):
+            await _answer(model)
+    finally:
+        await model.close()
+
+
+async def test_garbage_on_the_stream_is_a_model_error_not_a_crash(httpserver: HTTPServer) -> None:
+    httpserver.expect_request("/v1/chat/completions").respond_with_data(
+        _sse(_chunk("ok"), "{not json"), content_type="text/event-stream"
+    )
+    model = ChatModel(httpserver.url_for("/v1"), model="m")
+    try:
+        with pytest.raises(ModelUnavailable, match="JSONDecodeError"):
+            await _answer(model)
+    finally:
+        await model.close()
+
+
+async def test_the_request_carries_the_sampling_settings_and_the_key(httpserver: HTTPServer) -> None:
+    seen: list[dict[str, object]] = []
+
+    def handler(request: Request) -> Response:
+        seen.append({"auth": request.headers.get("authorization"), **request.get_json()})
+        return Response(_sse(_chunk("Hi"), "[DONE]", _chunk(" never")), content_type="text/event-stream")
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(handler)
+    model = ChatModel(httpserver.url_for("/v1"), model="smol", api_key="k3y")
+    try:
+        text = "".join(
+            [d async for d in model.stream(MESSAGES, max_tokens=7, temperature=0.0, frequency_penalty=0.5)]
+        )
+        assert text == "Hi"  # nothing after [DONE]
+        assert seen[0]["auth"] == "Bearer k3y"
+        assert {k: seen[0][k] for k in ("model", "stream", "max_tokens", "temperature", "frequency_penalty")} == {
+            "model": "smol", "stream": True, "max_tokens": 7, "temperature": 0.0, "frequency_penalty": 0.5,
+        }  # fmt: skip
+        assert seen[0]["messages"] == MESSAGES
     finally:
         await model.close()
