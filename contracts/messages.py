@@ -150,6 +150,14 @@ class QueryEmbedding(BaseModel):
         pattern=r"^[A-Za-z0-9+/]+={0,2}$",
         description="The vector as little-endian float32, base64-encoded (standard alphabet).",
     )
+    tokens: str | None = Field(
+        default=None,
+        max_length=65_536,
+        pattern=r"^[A-Za-z0-9+/]+={0,2}$",
+        description="The text's contextual token vectors (without [CLS] and [SEP], each of unit "
+        "length), row after row, as little-endian float16, base64-encoded; only for short texts. "
+        "The grader's coverage uses them instead of running the model on the text again.",
+    )
 
     @field_validator("vector")
     @classmethod
@@ -160,6 +168,19 @@ class QueryEmbedding(BaseModel):
             raise ValueError(f"vector is not valid base64: {exc}") from None
         if len(raw) % 4:
             raise ValueError("vector must decode to a whole number of float32 values")
+        return v
+
+    @field_validator("tokens")
+    @classmethod
+    def _whole_halves(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            raw = base64.b64decode(v, validate=True)
+        except binascii.Error as exc:
+            raise ValueError(f"tokens is not valid base64: {exc}") from None
+        if len(raw) % 2:
+            raise ValueError("tokens must decode to a whole number of float16 values")
         return v
 
 

@@ -38,6 +38,7 @@ DIM = 384  # whenever the vectors change, so that no old vector is compared with
 MODEL_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 MAX_TOKENS = 256
+CARRIED_TOKENS = 64  # token vectors travel with a message only for texts this short (~48 KB float16)
 DEFAULT_CACHE = Path(sys.prefix) / "share" / "accelerated-llm"
 
 
@@ -191,6 +192,11 @@ class VectorLRU:
                 self.put(text, vector)
         return np.stack([found[t] for t in texts])
 
+    def has(self, text: str) -> bool:
+        """Whether ``text`` is kept (not counted, not refreshed)."""
+        with self._lock:
+            return text in self._items
+
     def put(self, text: str, vector: np.ndarray) -> None:
         with self._lock:
             if not self.size:
@@ -220,6 +226,7 @@ class Embedder:
         self.session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
         self._lock = threading.Lock()
         self.recent = VectorLRU()
+        self.recent_tokens = VectorLRU(128)  # token vectors of short texts run last (see ``tokens``)
 
     def keep_recent(self, size: int) -> None:
         """Keep the vectors of the ``size`` most recently embedded texts (0: none), by exact text.
@@ -248,16 +255,40 @@ class Embedder:
         return self.recent.fetch([text], lambda todo: self._run(todo[0])[None])[0]
 
     def _run(self, text: str) -> np.ndarray:
+        pooled = self.hidden(text).mean(axis=0)
+        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
+
+    def hidden(self, text: str) -> np.ndarray:
+        """The model's last hidden state of ``text`` run alone ([CLS] and [SEP] included). Its token
+        vectors are kept for a while (``tokens``): the grader's coverage needs them, and one run
+        gives both them and the sentence vector."""
         with self._lock:
             enc = self.tokenizer.encode(text)
         ids = np.array([enc.ids], dtype=np.int64)
-        mask = np.ones_like(ids)
-        hidden = self.session.run(
+        out = self.session.run(
             ["last_hidden_state"],
-            {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
-        )[0]
-        pooled = hidden[0].mean(axis=0)
-        return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
+            {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)},
+        )[0][0]
+        hidden = np.asarray(out, dtype=np.float32)
+        if self.recent_tokens.size and len(hidden) - 2 <= CARRIED_TOKENS:
+            self.recent_tokens.put(text, token_rows(hidden).astype(np.float16))
+        return hidden
+
+    def tokens(self, text: str) -> np.ndarray | None:
+        """The token vectors (``token_rows``, float16) of ``text`` if this embedder ran it lately."""
+        return self.recent_tokens.get(text)
+
+    def token_count(self, text: str) -> int:
+        """Tokens of ``text`` without [CLS] and [SEP] (as many as its ``token_rows``)."""
+        with self._lock:
+            return len(self.tokenizer.encode(text).ids) - 2
+
+
+def token_rows(hidden: np.ndarray) -> np.ndarray:
+    """A text's contextual token vectors from its hidden state: [CLS] and [SEP] dropped, each row
+    L2-normalised (what coverage matches, see ``services.domain.coverage``)."""
+    rows = hidden[1:-1]
+    return rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-9)
 
 
 def model_slug() -> str:
@@ -269,11 +300,15 @@ def text_digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def to_message(text: str, vector: np.ndarray) -> QueryEmbedding:
-    """A vector of ``text``, packed to travel with a message (about 2 KB for MiniLM)."""
+def to_message(text: str, vector: np.ndarray, tokens: np.ndarray | None = None) -> QueryEmbedding:
+    """A vector of ``text``, packed to travel with a message (about 2 KB for MiniLM), with its
+    token vectors (``token_rows``, float16, ~1 KB a token) when given and the text is short."""
     raw = np.asarray(vector, dtype="<f4").tobytes()
     packed = base64.b64encode(raw).decode()
-    return QueryEmbedding(model=MODEL_ID, text_sha256=text_digest(text), vector=packed)
+    rows = None
+    if tokens is not None and 0 < len(tokens) <= CARRIED_TOKENS and tokens.shape[1:] == (DIM,):
+        rows = base64.b64encode(np.asarray(tokens, dtype="<f2").tobytes()).decode()
+    return QueryEmbedding(model=MODEL_ID, text_sha256=text_digest(text), vector=packed, tokens=rows)
 
 
 def from_message(embedding: QueryEmbedding | None, text: str) -> np.ndarray | None:
@@ -284,6 +319,26 @@ def from_message(embedding: QueryEmbedding | None, text: str) -> np.ndarray | No
     if vector.shape != (DIM,) or not np.all(np.isfinite(vector)):
         return None
     return vector.astype(np.float32)
+
+
+def tokens_from_message(embedding: QueryEmbedding | None, text: str, count: int) -> np.ndarray | None:
+    """The carried token vectors if they are this model's of exactly ``text`` (``count`` tokens,
+    finite, unit length), as float16 rows; else None (run the model)."""
+    if (
+        embedding is None
+        or embedding.tokens is None
+        or embedding.model != MODEL_ID
+        or embedding.text_sha256 != text_digest(text)
+    ):
+        return None
+    rows = np.frombuffer(base64.b64decode(embedding.tokens), dtype="<f2")
+    if rows.size != count * DIM or not count:
+        return None
+    rows = rows.reshape(count, DIM).astype(np.float16)
+    norms = np.linalg.norm(rows.astype(np.float32), axis=1)
+    if not np.all(np.isfinite(norms)) or np.any(np.abs(norms - 1) > 0.01):
+        return None
+    return rows
 
 
 @lru_cache(maxsize=1)

@@ -148,8 +148,9 @@ class Grader:
     soft token matching, with IDF from ``knowledge``, the domain's documents). Similarity alone
     tells "on topic", not "answers it". The retriever scores the sentences of the passages it
     returns from vectors embedded at ingest; the grader embeds (and caches) only the sentences of
-    passages that come without scores. Coverage runs the model on the question (~5 ms) and on
-    evidence sentences it has not seen (cached; ``warm`` computes a knowledge base's ahead).
+    passages that come without scores. Coverage needs the question's token vectors (carried with
+    the task from the router, or left by the domain's own embedding of it; otherwise one model run,
+    ~5 ms) and those of the evidence sentences (cached; ``warm`` computes a knowledge base's ahead).
     """
 
     def __init__(
@@ -175,6 +176,16 @@ class Grader:
         """Compute the token vectors of the documents' evidence sentences ahead (about 5 ms each);
         returns how many were computed."""
         return self.tokens.warm(s for text in knowledge for s in evidence_sentences(text))
+
+    def needs_model(self, question: str, passages: list[Passage]) -> bool:
+        """Whether grading would run the model (a text whose vectors are not at hand), which is
+        worth a worker thread; without it grading is a few matrix products."""
+        if not self.tokens.ready(question):
+            return True
+        for p in passages:
+            if p.sentences is None or not all(self.tokens.ready(sc.text) for sc in p.sentences):
+                return True
+        return False
 
     def _encode(self, sentences: list[str]) -> np.ndarray:
         """Sentence vectors, cached: knowledge-base sentences recur across questions."""

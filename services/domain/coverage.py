@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from shared.documents import find_documents, read_document
-from shared.embeddings import Embedder, VectorLRU
+from shared.embeddings import Embedder, VectorLRU, token_rows
 from shared.text import evidence_sentences, stem, words
 
 
@@ -60,9 +60,11 @@ class TermWeights:
 
 
 class TokenVectors:
-    """Contextual token vectors of texts (MiniLM's last hidden state, normalised, without [CLS] and
-    [SEP]), cached by exact text: knowledge-base sentences recur across questions. ~5 ms a text on
-    one core; the cache holds float16 rows (about 20 KB a sentence)."""
+    """Contextual token vectors of texts (``shared.embeddings.token_rows``: MiniLM's last hidden
+    state, normalised, without [CLS] and [SEP]), cached by exact text: knowledge-base sentences
+    recur across questions. A text the embedder ran lately (the question, when the domain embedded
+    it) or whose vectors came with the task (``seed``) costs no model run; any other ~5 ms on one
+    core. The cache holds float16 rows (about 20 KB a sentence)."""
 
     def __init__(self, embedder: Embedder, cache_size: int = 5_000) -> None:
         self.embedder = embedder
@@ -70,20 +72,20 @@ class TokenVectors:
 
     def __call__(self, text: str) -> np.ndarray:
         kept = self._cache.get(text)
-        if kept is not None:
-            return kept.astype(np.float32)
-        vectors = self._hidden(self.embedder.tokenizer.encode(text).ids)[1:-1]
-        vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-9)
-        self._cache.put(text, vectors.astype(np.float16))
-        return vectors.astype(np.float32)
+        if kept is None:
+            kept = self.embedder.tokens(text)
+            if kept is None:
+                kept = token_rows(self.embedder.hidden(text)).astype(np.float16)
+            self._cache.put(text, kept)
+        return kept.astype(np.float32)
 
-    def _hidden(self, ids: list[int]) -> np.ndarray:
-        x = np.array([ids], dtype=np.int64)
-        out = self.embedder.session.run(
-            ["last_hidden_state"],
-            {"input_ids": x, "attention_mask": np.ones_like(x), "token_type_ids": np.zeros_like(x)},
-        )[0][0]
-        return np.asarray(out, dtype=np.float32)
+    def seed(self, text: str, rows: np.ndarray) -> None:
+        """Keep vectors computed elsewhere by the same model (the router's, carried with the task)."""
+        self._cache.put(text, rows.astype(np.float16))
+
+    def ready(self, text: str) -> bool:
+        """Whether ``text``'s vectors are at hand (no model run needed)."""
+        return self._cache.has(text) or self.embedder.recent_tokens.has(text)
 
     def warm(self, texts: Iterable[str]) -> int:
         """Compute and keep the vectors of ``texts`` ahead (a knowledge base's sentences at start)."""

@@ -23,7 +23,7 @@ from services.domain import prompts
 from services.domain.agents import Evidence, Grader, Rewriter, Searcher, Verdict, Verifier
 from services.domain.settings import DomainSettings
 from shared.domains import DomainDefinition
-from shared.embeddings import from_message, to_message
+from shared.embeddings import from_message, to_message, tokens_from_message
 from shared.inference import ChatModel, ModelUnavailable
 from shared.metrics import get_metrics
 
@@ -66,6 +66,9 @@ class DomainPipeline:
         self.grader = grader
         self.verifier = verifier
         self.publish_delta = publish_delta
+
+    def _token_count(self, text: str) -> int:
+        return self.grader.embedder.token_count(text)
 
     def _usage(self, messages: list[dict[str, str]], completion_tokens: int) -> dict[str, object]:
         """Usage and cost of one generation. Prompt tokens are estimated (4 characters a token):
@@ -146,12 +149,18 @@ class DomainPipeline:
             reused = qvec is not None
             if qvec is None:
                 qvec = await asyncio.to_thread(self.grader.embedder.encode_one, question)
+            else:  # and its token vectors, if they came with it: coverage needs no model run
+                rows = tokens_from_message(task.embedding, question, self._token_count(question))
+                if rows is not None:
+                    self.grader.tokens.seed(question, rows)
+                span.set_attribute("accel.embedding.tokens_reused", rows is not None)
             span.set_attribute("accel.embedding.reused", reused)
         t = lap("embed", t)
-        if reused and task.embedding is not None:
-            carried = {question: task.embedding}
+        routed = task.embedding.model_copy(update={"tokens": None}) if task.embedding else None
+        if reused and routed is not None:  # the retriever needs the vector, not the token vectors
+            carried = {question: routed}
         else:  # the router's vector, if any, is of the original sub-query: the retriever checks
-            carried = {q: task.embedding for q in queries if task.embedding is not None}
+            carried = {q: routed for q in queries if routed is not None}
             carried[question] = to_message(question, qvec)
         with tracer.start_as_current_span("retrieve") as span:
             try:
@@ -171,8 +180,14 @@ class DomainPipeline:
             span.set_attribute("accel.retrieval.hits", len(passages))
         t = lap("retrieve", t)
         with tracer.start_as_current_span("grade") as span:
-            # coverage runs the model on the question (and on sentences it has not seen): a thread
-            evidence = await asyncio.to_thread(self.grader.grade, question, passages, question_vector=qvec)
+            threaded = self.grader.needs_model(question, passages)
+            span.set_attribute("accel.grade.threaded", threaded)
+            if threaded:  # a model run: off the event loop
+                evidence = await asyncio.to_thread(
+                    self.grader.grade, question, passages, question_vector=qvec
+                )
+            else:
+                evidence = self.grader.grade(question, passages, question_vector=qvec)
             span.set_attribute("accel.grade.kept", len(evidence.passages))
             span.set_attribute("accel.grade.answerability", evidence.answerability)
             span.set_attribute("accel.grade.sentences_embedded_here", evidence.computed)

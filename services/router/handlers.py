@@ -148,7 +148,7 @@ def build_handlers(state: RouterState) -> NatsRouter:
                             domain=route.domain,
                             budget_tokens=state.settings.context_budget_tokens,
                         ),
-                        embedding=outcome.embedding(route),
+                        embedding=outcome.embedding(route, state.router.classifier.embedder.tokens),
                     ),
                     broker,
                 )

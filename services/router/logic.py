@@ -21,6 +21,7 @@ import asyncio
 import logging
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -54,10 +55,15 @@ class Outcome:
     tier: int = 0
     vectors: dict[str, np.ndarray] = field(default_factory=dict)  # full-model vectors by text
 
-    def embedding(self, route: DomainRoute) -> QueryEmbedding | None:
-        """The router's vector of a route's sub-query, to travel with its task (None if not computed)."""
+    def embedding(
+        self, route: DomainRoute, tokens: Callable[[str], np.ndarray | None] | None = None
+    ) -> QueryEmbedding | None:
+        """The router's vector of a route's sub-query, to travel with its task (None if not computed),
+        with its token vectors when ``tokens`` (the embedder's recent ones) still has them."""
         vector = self.vectors.get(route.sub_query)
-        return to_message(route.sub_query, vector) if vector is not None else None
+        if vector is None:
+            return None
+        return to_message(route.sub_query, vector, tokens(route.sub_query) if tokens else None)
 
 
 class RouterLLM:

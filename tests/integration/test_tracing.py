@@ -150,8 +150,9 @@ async def test_metrics_cover_hops_routes_rejections_tokens_and_cost(
 async def test_the_query_is_embedded_once_and_the_vector_travels(
     client: AccelClient, spans: InMemorySpanExporter
 ) -> None:
-    """The router's vector of the sub-query rides on the task; the grader and the retriever reuse it,
-    and the retriever scores the passages' sentences from vectors embedded at ingest."""
+    """The router's vector of the sub-query rides on the task, with its token vectors; the grader and
+    the retriever reuse them, and the retriever scores the passages' sentences from vectors embedded
+    at ingest."""
     final = await client.ask("What is the checked baggage allowance on an economy ticket?")
     assert final.status == "answered"
     trace = await _trace_of(spans, final.query_id)
@@ -159,5 +160,6 @@ async def test_the_query_is_embedded_once_and_the_vector_travels(
     retrieval = [s for s in trace if s.name.startswith("accel.v1.retrieve.") and s.name.endswith("process")]
     assert embed and retrieval
     assert all((s.attributes or {}).get("accel.embedding.reused") is True for s in [*embed, *retrieval])
+    assert all((s.attributes or {}).get("accel.embedding.tokens_reused") is True for s in embed)
     grade = [s for s in trace if s.name == "grade"]
     assert grade and all((s.attributes or {}).get("accel.grade.sentences_embedded_here") == 0 for s in grade)

@@ -103,3 +103,31 @@ def test_rare_words_weigh_more_and_edge_cases(embedder: Embedder) -> None:
     part = coverage("Is the card free?", ["Vaults pay interest."], tokens, weights)
     assert full > 0.9 and part < full
     assert np.isclose(tokens("The card is free.")[0] @ tokens("The card is free.")[0], 1.0, atol=1e-2)
+
+
+def test_token_vectors_from_another_process_grade_alike_and_spare_the_model_run(
+    fintech: tuple[RetrieverState, Grader],
+) -> None:
+    """The router's embedder computes the question's token vectors as it embeds it; a grader given
+    them (as a domain is, from the task) reaches the same verdict with no model run on the question."""
+    state, grader = fintech
+    router = Embedder()  # another embedder of the same model, as in the router's process
+    question = "Can I use my driving licence as ID to verify my account?"
+    router.encode_one(question)
+    carried = router.tokens(question)
+    assert carried is not None and len(carried) == router.token_count(question)
+    req = RetrievalRequest(domain="fintech", query=question, top_k=5, sentence_scores=True)
+    passages, _ = retrieve(state, req)
+    fresh = Grader(state.embedder, knowledge=[])
+    fresh.weights = grader.weights
+    fresh.embedder = Embedder()  # nothing run on this one yet
+    fresh.tokens = TokenVectors(fresh.embedder)
+    for p in passages:  # the knowledge base's sentences, warmed as a domain does at start
+        fresh.tokens.warm(sc.text for sc in p.sentences or [])
+    assert fresh.needs_model(question, passages)
+    fresh.tokens.seed(question, carried)
+    assert not fresh.needs_model(question, passages)
+    q = router.encode_one(question)
+    assert fresh.grade(question, passages, question_vector=q).coverage == pytest.approx(
+        grader.grade(question, passages, question_vector=q).coverage, abs=1e-6
+    )

@@ -9,7 +9,15 @@ import pytest
 from pydantic import ValidationError
 
 from contracts import QueryEmbedding, RetrievalRequest
-from shared.embeddings import DIM, MODEL_ID, from_message, text_digest, to_message
+from shared.embeddings import (
+    CARRIED_TOKENS,
+    DIM,
+    MODEL_ID,
+    from_message,
+    text_digest,
+    to_message,
+    tokens_from_message,
+)
 
 
 def _vector(seed: int = 0) -> np.ndarray:
@@ -57,3 +65,35 @@ def test_malformed_vectors_are_rejected_at_the_contract(vector: str) -> None:
 
 def test_the_digest_accepts_any_python_string() -> None:
     assert len(text_digest("lone surrogate \udc80")) == 64
+
+
+def _rows(n: int, seed: int = 1) -> np.ndarray:
+    r = np.random.default_rng(seed).normal(size=(n, DIM)).astype(np.float32)
+    return r / np.linalg.norm(r, axis=1, keepdims=True)
+
+
+def test_token_vectors_travel_as_float16_and_fit_only_their_text() -> None:
+    rows = _rows(7)
+    msg = to_message("baggage?", _vector(), rows)
+    back = QueryEmbedding.model_validate_json(msg.model_dump_json())
+    got = tokens_from_message(back, "baggage?", 7)
+    assert got is not None and got.dtype == np.float16
+    assert np.array_equal(got, rows.astype(np.float16))
+    assert tokens_from_message(back, "other text", 7) is None
+    assert tokens_from_message(back, "baggage?", 6) is None  # another tokenisation: not these rows
+    assert tokens_from_message(to_message("baggage?", _vector()), "baggage?", 7) is None  # none sent
+    assert to_message("long", _vector(), _rows(CARRIED_TOKENS + 1)).tokens is None  # too long to carry
+
+
+def test_token_vectors_that_are_not_unit_rows_are_ignored() -> None:
+    msg = to_message("q", _vector(), _rows(3) * 2)
+    assert tokens_from_message(msg, "q", 3) is None
+    nan = np.full((3, DIM), np.nan, dtype=np.float32)
+    assert tokens_from_message(to_message("q", _vector(), nan), "q", 3) is None
+
+
+@pytest.mark.parametrize("tokens", ["AA==", "not base64!", "A" * 70_000])
+def test_malformed_token_vectors_are_rejected_at_the_contract(tokens: str) -> None:
+    vector = to_message("q", _vector()).vector
+    with pytest.raises(ValidationError):
+        QueryEmbedding(model=MODEL_ID, text_sha256=text_digest("q"), vector=vector, tokens=tokens)
