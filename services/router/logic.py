@@ -135,7 +135,8 @@ class PredictBatcher:
     While one batch is being classified (in a worker thread) new queries queue up; the next batch
     takes all of them at once. Nothing waits for a batch to fill, so a lone query pays no delay,
     and under load the embedding model and the TF-IDF/logistic steps run on batches, which costs
-    less per query than one at a time.
+    less per query than one at a time. A batch whose texts the embedder has seen lately needs no
+    model run and is classified on the event loop (well under a millisecond).
     """
 
     def __init__(self, classifier: DomainClassifier, max_texts: int = 64) -> None:
@@ -145,6 +146,11 @@ class PredictBatcher:
         self._worker: asyncio.Task[None] | None = None
         self.batches = 0
         self.batched_texts = 0
+
+    def _embedded(self, texts: list[str]) -> bool:
+        """Whether the embedder keeps the vectors of all ``texts`` (seen lately)."""
+        recent = self.classifier.embedder.recent
+        return all(recent.has(t) for t in texts)
 
     async def predict(self, texts: list[str]) -> Prediction:
         if self._queue is None or self._worker is None or self._worker.done():
@@ -163,7 +169,10 @@ class PredictBatcher:
                 size += len(batch[-1][0])
             texts = [t for item, _ in batch for t in item]
             try:
-                prediction = await asyncio.to_thread(self.classifier.predict_tiered, texts)
+                if self._embedded(texts):  # no model run: a thread hop would cost more than the work
+                    prediction = self.classifier.predict_tiered(texts)
+                else:
+                    prediction = await asyncio.to_thread(self.classifier.predict_tiered, texts)
             except Exception as exc:
                 for _, future in batch:
                     if not future.done():
@@ -244,8 +253,8 @@ class Router:
         if first is not None and (split := self._split(text, parts, background, first, t0)) is not None:
             return split, False
         composed = self._composed(text, parts, first)
-        if composed:
-            whole = await asyncio.to_thread(self.classifier.predict_tiered, [text], composed)
+        if composed:  # nothing to embed: its parts' vectors make the whole's
+            whole = self.classifier.predict_tiered([text], composed)
         else:
             whole = await self.batcher.predict([text])
         return self._whole(text, parts, whole, first, t0)
