@@ -29,7 +29,7 @@ import hashlib
 import logging
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -188,6 +188,7 @@ class Bank:
     vectors: np.ndarray
     labels: np.ndarray
     classes: list[str]
+    _class_rows: list[np.ndarray] | None = field(default=None, init=False, repr=False)
 
     def features(self, vectors: np.ndarray, self_rows: np.ndarray | None = None) -> np.ndarray:
         """Per class, the mean similarity of the ``NEIGHBOURS`` closest training texts. With
@@ -197,12 +198,17 @@ class Bank:
         if self_rows is not None:
             sims[np.arange(len(vectors)), self_rows] = -1.0
         out = np.zeros((len(vectors), len(self.classes)), dtype=np.float32)
-        for j, c in enumerate(self.classes):
-            cols = sims[:, self.labels == c]
-            k = min(NEIGHBOURS, cols.shape[1])
+        for j, rows in enumerate(self._rows()):
+            k = min(NEIGHBOURS, len(rows))
             if k:
-                out[:, j] = -np.sort(-cols, axis=1)[:, :k].mean(axis=1)
+                out[:, j] = np.partition(sims[:, rows], -k, axis=1)[:, -k:].mean(axis=1)
         return out
+
+    def _rows(self) -> list[np.ndarray]:
+        """The bank rows of each class, in ``classes`` order (computed once)."""
+        if self._class_rows is None:
+            self._class_rows = [np.flatnonzero(self.labels == c) for c in self.classes]
+        return self._class_rows
 
 
 def _dense(vectors: np.ndarray, bank: Bank, self_rows: np.ndarray | None = None) -> np.ndarray:

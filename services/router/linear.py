@@ -9,8 +9,9 @@ scikit-learn's) in a fraction of a millisecond. Training stays in scikit-learn.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -27,7 +28,8 @@ class SparseRow:
 
 
 class Tfidf:
-    """``TfidfVectorizer.transform`` for one text at a time (same analyzer, IDF, sublinear tf, l2)."""
+    """``TfidfVectorizer.transform`` for one text at a time (same analyzer, IDF, sublinear tf, l2),
+    the rows of recent texts kept. Rows are shared: do not write into them."""
 
     def __init__(self, fitted: TfidfVectorizer) -> None:
         if fitted.norm != "l2" or fitted.binary:
@@ -36,8 +38,10 @@ class Tfidf:
         self.vocabulary: dict[str, int] = fitted.vocabulary_
         self.idf = np.asarray(fitted.idf_, dtype=np.float64)
         self.sublinear = bool(fitted.sublinear_tf)
+        # queries recur; the analyzer (hundreds of character n-grams a text) is most of the cost
+        self.row: Callable[[str], SparseRow] = functools.lru_cache(maxsize=2048)(self._row)
 
-    def row(self, text: str) -> SparseRow:
+    def _row(self, text: str) -> SparseRow:
         vocabulary = self.vocabulary
         counts = Counter(vocabulary[t] for t in self.analyzer(text) if t in vocabulary)
         if not counts:
