@@ -42,6 +42,12 @@ _UNSAFE = re.compile(
     r"|\b(clone|cloning)\s+(a|an|someone'?s|somebody'?s|his|her|their)?\s*sim\b"
     r"|\b(read|intercept|spy\s+on|monitor)\s+(my\s+(wife|husband|partner|girlfriend|boyfriend|spouse|ex)'?s?|"
     r"someone('s|\s+else's)|somebody('s|\s+else's)|(his|her)\s+)\s*(texts?|messages|emails?|calls|whatsapp)\b"
+    # fraud: making forged documents or phishing messages (a customer reporting one is not asking)
+    r"|\b(make|create|generate|write|draft|design|produce|print|photoshop|edit|forge)\b.{0,30}"
+    r"\b(fake|forged|counterfeit|falsified|doctored)\s+(\w+\s+){0,2}?(passports?|ids?|id\s+cards?|"
+    r"identity\s+(cards?|documents?)|driv(er'?s|ing)\s+licen[cs]es?|bank\s+statements?|payslips?|pay\s+stubs?|"
+    r"utility\s+bills?|documents?|visas?|boarding\s+pass(es)?|prescriptions?|certificates?|diplomas?)\b"
+    r"|\b(make|create|generate|write|draft|design|build)\b.{0,40}\bphishing\b"
     # other customers' personal data
     r"|\b(other|all|every)\s+(customers|users|clients|account\s+holders)'?\s+"
     r"(e-?mails?|email\s+addresses|phone\s+numbers|addresses|card\s+numbers|personal\s+data|details|passwords)\b",
