@@ -115,7 +115,7 @@ def pct(values: list[float], q: float) -> float:
 ASKED: set[str] = set(WARM_UP)  # every question the stack has seen, across levels
 
 
-async def run_level(url: str, backends: int, seconds: float) -> dict[str, object]:
+async def run_level(url: str, backends: int, seconds: float, durable: bool = False) -> dict[str, object]:
     answers: Counter[str] = Counter()
     repeated = 0
     watcher = await nats.connect(url)
@@ -143,7 +143,7 @@ async def run_level(url: str, backends: int, seconds: float) -> dict[str, object
                 ASKED.add(q)
                 t0 = time.perf_counter()
                 try:
-                    final = await client.ask(q, timeout_s=30)
+                    final = await (client.submit if durable else client.ask)(q, timeout_s=30)
                 except AccelError as exc:
                     errors.append(str(exc))
                     continue
@@ -197,6 +197,11 @@ async def main(argv: list[str]) -> None:
     parser.add_argument("--real-model", action="store_true", help="use llama-server instead of the fast stub")
     parser.add_argument("--replicas", type=int, default=1, help="worker processes per domain")
     parser.add_argument(
+        "--durable",
+        action="store_true",
+        help="send through the durable intake (JetStream, AccelClient.submit) instead of a core request",
+    )
+    parser.add_argument(
         "--embedding-cache",
         type=int,
         default=None,
@@ -228,6 +233,7 @@ async def main(argv: list[str]) -> None:
         cache = "services' default" if args.embedding_cache is None else args.embedding_cache
         print(f"== load on 2 cores, model: {'llama-server SmolLM2-135M' if args.real_model else 'fast stub'}, "
               f"{args.replicas} worker(s) per domain, {args.seconds:.0f}s per level, "
+              f"{'durable intake' if args.durable else 'core requests'}, "
               f"embedding cache: {cache}")  # fmt: skip
         async with await AccelClient.connect(info.nats_url) as warm:
             for q in WARM_UP:
@@ -235,7 +241,7 @@ async def main(argv: list[str]) -> None:
         for level in args.backends:
             pids = stack_processes(stack)
             before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-            result = await run_level(info.nats_url, level, args.seconds)
+            result = await run_level(info.nats_url, level, args.seconds, args.durable)
             answered = max(1, int(str(result["queries"])))
             cpu = {
                 name: round((now - then) * 1000 / answered, 2)

@@ -35,11 +35,14 @@ class RouterState:
     router: Router
     memory: ConversationMemory
     planned: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    in_flight: set[str] = field(default_factory=set)  # durable-intake queries being planned now
     tasks_declared: bool = False
 
     def seen(self, query: QueryRequested) -> bool:
-        """Whether this replica already planned the query (idempotent redelivery, duplicate events)."""
-        return f"{query.tenant_id}/{query.query_id}" in self.planned
+        """Whether this replica already planned the query, or is planning it now (idempotent
+        redelivery, duplicate events)."""
+        key = f"{query.tenant_id}/{query.query_id}"
+        return key in self.planned or key in self.in_flight
 
     def remember(self, query: QueryRequested, keep: int = 100_000) -> None:
         self.planned[f"{query.tenant_id}/{query.query_id}"] = None
@@ -211,16 +214,20 @@ def build_handlers(state: RouterState) -> NatsRouter:
         durable=SERVICE,  # one pull consumer shared by every replica: each query goes to one of them
         pull_sub=PullSub(batch_size=1, timeout=1.0),
         no_reply=True,
+        max_workers=CONCURRENCY,
         title="intake",
     )
     async def on_intake(query: QueryRequested) -> None:
         """Durable intake (JetStream): acked once planned, redelivered on failure, dead-lettered
-        after MAX_DELIVERIES; a duplicate (same id) is planned once."""
+        after MAX_DELIVERIES; a duplicate (same id) is planned once. Up to CONCURRENCY queries are
+        planned at once, as on the core subject."""
         msg, broker = current.message, current.broker
         if not query.reply_to:
             raise ValueError("reply_to: a query sent to the durable intake needs a reply_to subject")
         if state.seen(query):
-            return  # already planned: acked, not answered twice
+            return  # planned, or being planned by another worker: acked, not answered twice
+        key = f"{query.tenant_id}/{query.query_id}"
+        state.in_flight.add(key)
         try:
             await handle(query, query.reply_to, broker)
         except PlanRefused as exc:
@@ -240,5 +247,7 @@ def build_handlers(state: RouterState) -> NatsRouter:
                 query_id=query.query_id,
             )  # fmt: skip
             await tell(broker, event, query.reply_to, subjects.DEAD_LETTER)
+        finally:
+            state.in_flight.discard(key)
 
     return nats
