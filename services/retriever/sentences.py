@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from shared.embeddings import DIM, Embedder, model_slug
 from shared.text import evidence_sentences
 
 log = logging.getLogger(__name__)
+CHUNKS_KEPT = 4096  # chunk texts whose sentences and rows are remembered (a few MB)
 
 
 def _key(sentence: str) -> bytes:
@@ -37,6 +39,7 @@ class SentenceVectors:
         self._rows: dict[bytes, int] = {}
         self._vectors = np.zeros((0, DIM), dtype=np.float16)
         self._lock = threading.Lock()
+        self._chunks: OrderedDict[str, tuple[list[str], np.ndarray]] = OrderedDict()
         self._dirty = False
         if self.path is not None and self.path.exists():
             try:
@@ -79,12 +82,38 @@ class SentenceVectors:
         vectors = self._vectors[[r for r in rows if r is not None]].astype(np.float32)
         return np.asarray(vectors @ query_vector.astype(np.float32), dtype=np.float32)
 
+    def _chunk(self, text: str) -> tuple[list[str], np.ndarray | None]:
+        """A chunk's evidence sentences and their rows (None: some sentence is not kept). Chunks
+        recur across questions, so both are remembered for the most recent chunk texts."""
+        with self._lock:
+            known = self._chunks.get(text)
+            if known is not None:
+                self._chunks.move_to_end(text)
+                return known
+        sentences = evidence_sentences(text)
+        keys = [_key(s) for s in sentences]
+        self._add(dict(zip(keys, sentences, strict=True)))
+        with self._lock:
+            found = [self._rows.get(k) for k in keys]
+            rows = None if any(r is None for r in found) else np.array(found, dtype=np.int64)
+            if rows is not None:
+                self._chunks[text] = (sentences, rows)
+                while len(self._chunks) > CHUNKS_KEPT:
+                    self._chunks.popitem(last=False)
+        return sentences, rows
+
     def annotate(self, passages: list[Passage], query_vector: np.ndarray) -> list[Passage]:
         """The passages with their evidence sentences scored against the query."""
         out = []
+        q = query_vector.astype(np.float32)
         for p in passages:
-            sentences = evidence_sentences(p.text)
-            sims = self.scores(sentences, query_vector) if sentences else np.zeros(0)
+            sentences, rows = self._chunk(p.text)
+            if not sentences:
+                sims = np.zeros(0)
+            elif rows is None:  # beyond max_entries: embed without keeping
+                sims = self.embedder.encode(sentences, recent=False) @ q
+            else:
+                sims = self._vectors[rows].astype(np.float32) @ q
             scored = [
                 SentenceScore(text=s, score=round(float(v), 5)) for s, v in zip(sentences, sims, strict=True)
             ]

@@ -64,7 +64,22 @@ def test_the_table_is_bounded(embedder: Embedder) -> None:
     q = embedder.encode_one("bags")
     assert table.add(sentences) == 1 and len(table) == 1
     assert table.scores(sentences, q).shape == (len(sentences),)  # still scored, not kept
+    [annotated] = table.annotate([passage()], q)
+    assert [sc.text for sc in annotated.sentences or []] == evidence_sentences(passage().text)
     assert len(table) == 1
+
+
+def test_a_chunk_scores_alike_the_second_time(embedder: Embedder) -> None:
+    table = SentenceVectors(embedder)
+    q = embedder.encode_one("How many checked bags does an economy ticket include?")
+    first = table.annotate([passage()], q)
+    again = table.annotate([passage()], q)  # its sentences and rows are remembered
+    assert first == again
+    assert first[0].sentences and np.allclose(
+        [sc.score for sc in first[0].sentences],
+        table.scores([sc.text for sc in first[0].sentences], q),
+        atol=1e-5,
+    )
 
 
 def test_the_grade_is_the_same_whether_the_retriever_or_the_grader_scores(embedder: Embedder) -> None:
