@@ -162,26 +162,23 @@ class QueryEmbedding(BaseModel):
     @field_validator("vector")
     @classmethod
     def _whole_floats(cls, v: str) -> str:
-        try:
-            raw = base64.b64decode(v, validate=True)
-        except binascii.Error as exc:
-            raise ValueError(f"vector is not valid base64: {exc}") from None
-        if len(raw) % 4:
-            raise ValueError("vector must decode to a whole number of float32 values")
-        return v
+        return _packed(v, "vector", 4, "float32")
 
     @field_validator("tokens")
     @classmethod
     def _whole_halves(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        try:
-            raw = base64.b64decode(v, validate=True)
-        except binascii.Error as exc:
-            raise ValueError(f"tokens is not valid base64: {exc}") from None
-        if len(raw) % 2:
-            raise ValueError("tokens must decode to a whole number of float16 values")
-        return v
+        return None if v is None else _packed(v, "tokens", 2, "float16")
+
+
+def _packed(value: str, field: str, width: int, kind: str) -> str:
+    """``value`` if it is base64 of a whole number of ``width``-byte numbers."""
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except binascii.Error as exc:
+        raise ValueError(f"{field} is not valid base64: {exc}") from None
+    if len(raw) % width:
+        raise ValueError(f"{field} must decode to a whole number of {kind} values")
+    return value
 
 
 class DomainTask(QueryScoped):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import tracemalloc
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -89,41 +89,47 @@ def _chunk(text: str) -> dict[str, object]:
     return {"choices": [{"index": 0, "delta": {"role": "assistant", "content": text}}]}
 
 
-async def test_an_error_event_mid_stream_fails_the_call_with_its_message(httpserver: HTTPServer) -> None:
-    body = _sse(_chunk("Economy"), {"error": "CUDA out of memory", "error_type": "generation"})
-    httpserver.expect_request("/v1/chat/completions").respond_with_data(
-        body, content_type="text/event-stream"
-    )
-    model = ChatModel(httpserver.url_for("/v1"), model="m")
-    try:
-        stream = model.stream(MESSAGES)
-        assert await anext(stream) == "Economy"  # what came before the error was streamed
-        with pytest.raises(ModelUnavailable, match="CUDA out of memory"):
-            await anext(stream)
-    finally:
+@pytest.fixture
+async def served(httpserver: HTTPServer) -> AsyncIterator[Callable[..., Awaitable[ChatModel]]]:
+    """A ChatModel against an endpoint that answers every call with the given body."""
+    models: list[ChatModel] = []
+
+    async def serve(body: str, status: int = 200) -> ChatModel:
+        httpserver.expect_request("/v1/chat/completions").respond_with_data(
+            body, status=status, content_type="text/event-stream"
+        )
+        models.append(ChatModel(httpserver.url_for("/v1"), model="m"))
+        return models[-1]
+
+    yield serve
+    for model in models:
         await model.close()
 
 
-async def test_an_http_error_names_the_status_and_the_body(httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/v1/chat/completions").respond_with_data("model overloaded", status=503)
-    model = ChatModel(httpserver.url_for("/v1"), model="m")
-    try:
-        with pytest.raises(ModelUnavailable, match="HTTP 503: model overloaded"):
-            await _answer(model)
-    finally:
-        await model.close()
+async def test_an_error_event_mid_stream_fails_the_call_with_its_message(
+    served: Callable[..., Awaitable[ChatModel]],
+) -> None:
+    model = await served(_sse(_chunk("Economy"), {"error": "CUDA out of memory", "error_type": "generation"}))
+    stream = model.stream(MESSAGES)
+    assert await anext(stream) == "Economy"  # what came before the error was streamed
+    with pytest.raises(ModelUnavailable, match="CUDA out of memory"):
+        await anext(stream)
 
 
-async def test_garbage_on_the_stream_is_a_model_error_not_a_crash(httpserver: HTTPServer) -> None:
-    httpserver.expect_request("/v1/chat/completions").respond_with_data(
-        _sse(_chunk("ok"), "{not json"), content_type="text/event-stream"
-    )
-    model = ChatModel(httpserver.url_for("/v1"), model="m")
-    try:
-        with pytest.raises(ModelUnavailable, match="JSONDecodeError"):
-            await _answer(model)
-    finally:
-        await model.close()
+async def test_an_http_error_names_the_status_and_the_body(
+    served: Callable[..., Awaitable[ChatModel]],
+) -> None:
+    model = await served("model overloaded", status=503)
+    with pytest.raises(ModelUnavailable, match="HTTP 503: model overloaded"):
+        await _answer(model)
+
+
+async def test_garbage_on_the_stream_is_a_model_error_not_a_crash(
+    served: Callable[..., Awaitable[ChatModel]],
+) -> None:
+    model = await served(_sse(_chunk("ok"), "{not json"))
+    with pytest.raises(ModelUnavailable, match="JSONDecodeError"):
+        await _answer(model)
 
 
 async def test_the_request_carries_the_sampling_settings_and_the_key(httpserver: HTTPServer) -> None:
