@@ -1,6 +1,6 @@
 """Load benchmark: N concurrent backends against the embedded stack.
 
-    python -m bench load [--backends 1 8 32] [--seconds 15] [--real-model]
+    python -m bench load [--backends 1 8 32] [--seconds 15] [--real-model] [--durable]
 
 With the default fast stub model endpoint it measures our own overhead, not the model's. It
 reports throughput, end-to-end latency p50/p99, per-hop latency (route, embed, retrieve, grade,
