@@ -226,7 +226,7 @@ class Embedder:
         self.session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
         self._lock = threading.Lock()
         self.recent = VectorLRU()
-        self.recent_tokens = VectorLRU(128)  # token vectors of short texts run last (see ``tokens``)
+        self.recent_tokens = VectorLRU(128)  # token vectors of short queries run last (``tokens``)
 
     def keep_recent(self, size: int) -> None:
         """Keep the vectors of the ``size`` most recently embedded texts (0: none), by exact text.
@@ -250,18 +250,21 @@ class Embedder:
         return out
 
     def encode_one(self, text: str) -> np.ndarray:
+        """The vector of one query text. Its token vectors are kept for a while too (``tokens``):
+        the grader's coverage needs them, and one model run gives both."""
         if not self.recent.size:
-            return self._run(text)
-        return self.recent.fetch([text], lambda todo: self._run(todo[0])[None])[0]
+            return self._run(text, keep_tokens=True)
+        return self.recent.fetch([text], lambda todo: self._run(todo[0], keep_tokens=True)[None])[0]
 
-    def _run(self, text: str) -> np.ndarray:
-        pooled = self.hidden(text).mean(axis=0)
+    def _run(self, text: str, keep_tokens: bool = False) -> np.ndarray:
+        hidden = self.hidden(text)
+        if keep_tokens and len(hidden) - 2 <= CARRIED_TOKENS:
+            self.recent_tokens.put(text, token_rows(hidden).astype(np.float16))
+        pooled = hidden.mean(axis=0)
         return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
 
     def hidden(self, text: str) -> np.ndarray:
-        """The model's last hidden state of ``text`` run alone ([CLS] and [SEP] included). Its token
-        vectors are kept for a while (``tokens``): the grader's coverage needs them, and one run
-        gives both them and the sentence vector."""
+        """The model's last hidden state of ``text`` run alone ([CLS] and [SEP] included)."""
         with self._lock:
             enc = self.tokenizer.encode(text)
         ids = np.array([enc.ids], dtype=np.int64)
@@ -269,13 +272,10 @@ class Embedder:
             ["last_hidden_state"],
             {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)},
         )[0][0]
-        hidden = np.asarray(out, dtype=np.float32)
-        if self.recent_tokens.size and len(hidden) - 2 <= CARRIED_TOKENS:
-            self.recent_tokens.put(text, token_rows(hidden).astype(np.float16))
-        return hidden
+        return np.asarray(out, dtype=np.float32)
 
     def tokens(self, text: str) -> np.ndarray | None:
-        """The token vectors (``token_rows``, float16) of ``text`` if this embedder ran it lately."""
+        """The token vectors (``token_rows``, float16) of ``text`` if ``encode_one`` embedded it lately."""
         return self.recent_tokens.get(text)
 
     def token_count(self, text: str) -> int:
@@ -323,7 +323,7 @@ def from_message(embedding: QueryEmbedding | None, text: str) -> np.ndarray | No
 
 def tokens_from_message(embedding: QueryEmbedding | None, text: str, count: int) -> np.ndarray | None:
     """The carried token vectors if they are this model's of exactly ``text`` (``count`` tokens,
-    finite, unit length), as float16 rows; else None (run the model)."""
+    finite, unit length), as read-only float16 rows; else None (run the model)."""
     if (
         embedding is None
         or embedding.tokens is None
@@ -334,7 +334,7 @@ def tokens_from_message(embedding: QueryEmbedding | None, text: str, count: int)
     rows = np.frombuffer(base64.b64decode(embedding.tokens), dtype="<f2")
     if rows.size != count * DIM or not count:
         return None
-    rows = rows.reshape(count, DIM).astype(np.float16)
+    rows = rows.reshape(count, DIM)
     norms = np.linalg.norm(rows.astype(np.float32), axis=1)
     if not np.all(np.isfinite(norms)) or np.any(np.abs(norms - 1) > 0.01):
         return None

@@ -62,9 +62,9 @@ class TermWeights:
 class TokenVectors:
     """Contextual token vectors of texts (``shared.embeddings.token_rows``: MiniLM's last hidden
     state, normalised, without [CLS] and [SEP]), cached by exact text: knowledge-base sentences
-    recur across questions. A text the embedder ran lately (the question, when the domain embedded
-    it) or whose vectors came with the task (``seed``) costs no model run; any other ~5 ms on one
-    core. The cache holds float16 rows (about 20 KB a sentence)."""
+    recur across questions. A query the embedder embedded lately (the question, when the domain
+    embedded it) or whose vectors came with the task (``seed``) costs no model run; any other text
+    ~5 ms on one core. The cache holds float16 rows (about 20 KB a sentence)."""
 
     def __init__(self, embedder: Embedder, cache_size: int = 5_000) -> None:
         self.embedder = embedder
@@ -81,7 +81,7 @@ class TokenVectors:
 
     def seed(self, text: str, rows: np.ndarray) -> None:
         """Keep vectors computed elsewhere by the same model (the router's, carried with the task)."""
-        self._cache.put(text, rows.astype(np.float16))
+        self._cache.put(text, np.asarray(rows, dtype=np.float16))  # kept as a copy
 
     def ready(self, text: str) -> bool:
         """Whether ``text``'s vectors are at hand (no model run needed)."""
