@@ -125,7 +125,11 @@ class Evidence:
     answerability: float  # the coverage, or 0 when the best sentence is below the similarity floor
     reason: str = ""
     computed: int = 0  # sentences the grader had to embed itself (not scored by the retriever)
-    coverage: float = 0.0  # how well the kept passages cover the question's content words
+
+    @property
+    def coverage(self) -> float:
+        """How well the kept passages cover the question's content words (0 when not computed)."""
+        return self.answerability
 
     @cached_property
     def lexical(self) -> list[tuple[int, set[str], set[str]]]:
@@ -252,7 +256,6 @@ class Grader:
             answerability=round(covered, 4),
             reason=reason,
             computed=computed,
-            coverage=round(covered, 4),
         )
 
 

@@ -67,9 +67,6 @@ class DomainPipeline:
         self.verifier = verifier
         self.publish_delta = publish_delta
 
-    def _token_count(self, text: str) -> int:
-        return self.grader.embedder.token_count(text)
-
     def _usage(self, messages: list[dict[str, str]], completion_tokens: int) -> dict[str, object]:
         """Usage and cost of one generation. Prompt tokens are estimated (4 characters a token):
         streamed chat completions do not report them on every server."""
@@ -150,7 +147,8 @@ class DomainPipeline:
             if qvec is None:
                 qvec = await asyncio.to_thread(self.grader.embedder.encode_one, question)
             else:  # and its token vectors, if they came with it: coverage needs no model run
-                rows = tokens_from_message(task.embedding, question, self._token_count(question))
+                count = self.grader.embedder.token_count(question)
+                rows = tokens_from_message(task.embedding, question, count)
                 if rows is not None:
                     self.grader.tokens.seed(question, rows)
                 span.set_attribute("accel.embedding.tokens_reused", rows is not None)
