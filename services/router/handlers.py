@@ -38,14 +38,18 @@ class RouterState:
     in_flight: set[str] = field(default_factory=set)  # durable-intake queries being planned now
     tasks_declared: bool = False
 
+    @staticmethod
+    def key(query: QueryRequested) -> str:
+        return f"{query.tenant_id}/{query.query_id}"
+
     def seen(self, query: QueryRequested) -> bool:
         """Whether this replica already planned the query, or is planning it now (idempotent
         redelivery, duplicate events)."""
-        key = f"{query.tenant_id}/{query.query_id}"
+        key = self.key(query)
         return key in self.planned or key in self.in_flight
 
     def remember(self, query: QueryRequested, keep: int = 100_000) -> None:
-        self.planned[f"{query.tenant_id}/{query.query_id}"] = None
+        self.planned[self.key(query)] = None
         while len(self.planned) > keep:
             self.planned.popitem(last=False)
 
@@ -226,7 +230,7 @@ def build_handlers(state: RouterState) -> NatsRouter:
             raise ValueError("reply_to: a query sent to the durable intake needs a reply_to subject")
         if state.seen(query):
             return  # planned, or being planned by another worker: acked, not answered twice
-        key = f"{query.tenant_id}/{query.query_id}"
+        key = state.key(query)
         state.in_flight.add(key)
         try:
             await handle(query, query.reply_to, broker)

@@ -327,8 +327,8 @@ class Router:
         rows: np.ndarray,
         scores: dict[str, float],
         dependent: np.ndarray,
-        background: np.ndarray | None = None,
-        text: str = "",
+        background: np.ndarray,
+        text: str,
     ) -> list[DomainRoute]:
         """Routes when the parts of a query belong to two or more domains, else none.
 
@@ -346,13 +346,12 @@ class Router:
         their mean is unsure (they point to different domains), the question decides, and its one
         route takes the whole ``text``.
         """
-        units = _units(dependent, np.zeros(len(parts), dtype=bool) if background is None else background)
+        units = _units(dependent, background)
         oos = self.classifier.classes.index(OOS)
         # what decides a unit: its parts that name a domain ("is it real?" on its own is out of scope)
         said = [i for i, row in enumerate(rows) if not dependent[i] and int(np.argmax(row)) != oos]
-        stated = np.zeros(len(parts), dtype=bool) if background is None else background
-        framed = len(units) == 1 and bool(stated.any())  # only a statement about the asker and a question
-        asks = [i for i in said if not stated[i]]
+        framed = len(units) == 1 and bool(background.any())  # only a statement about the asker and a question
+        asks = [i for i in said if not background[i]]
         agreed = np.stack([_agreement(rows[[i for i in u if i in said] or u]) for u in units])
         asked = framed and bool(asks) and float(agreed[0].max()) < self.segment_confidence
         if asked:  # statement and question disagree ("I'm flying to Lisbon on Friday. What is the EUR

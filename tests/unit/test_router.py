@@ -244,9 +244,9 @@ def test_a_question_out_of_scope_on_its_own_leaves_its_statement_the_domain(rout
     parts = ["I got a loan offer email", "Is it real?", "My return label won't print"]
     rows = np.stack([row(fintech=0.64, ecommerce=0.14, out_of_scope=0.13), row(out_of_scope=0.95),
                      row(ecommerce=0.61, out_of_scope=0.29)])  # fmt: skip
-    routes = router._split_routes(
-        parts, rows, {}, np.zeros(3, dtype=bool), np.array(context(parts, ["", ",", "also"]))
-    )
+    background = np.array(context(parts, ["", ",", "also"]))
+    text = "I got a loan offer email, is it real? Also my return label won't print"
+    routes = router._split_routes(parts, rows, {}, np.zeros(3, dtype=bool), background, text)
     assert [(r.domain, r.sub_query) for r in routes] == [
         ("fintech", "I got a loan offer email, Is it real?"),
         ("ecommerce", "My return label won't print"),
