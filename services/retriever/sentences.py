@@ -73,14 +73,22 @@ class SentenceVectors:
             self._dirty = True
             return len(todo)
 
-    def scores(self, sentences: list[str], query_vector: np.ndarray) -> np.ndarray:
+    def _rows_of(self, sentences: list[str]) -> np.ndarray | None:
+        """The table rows of ``sentences``, embedding those not seen yet (None: some are beyond
+        ``max_entries`` and not kept)."""
         keys = [_key(s) for s in sentences]
         self._add(dict(zip(keys, sentences, strict=True)))
-        rows = [self._rows.get(k) for k in keys]
-        if any(r is None for r in rows):  # beyond max_entries: embed without keeping
+        with self._lock:
+            found = [self._rows.get(k) for k in keys]
+        return None if any(r is None for r in found) else np.array(found, dtype=np.int64)
+
+    def _scored(self, sentences: list[str], rows: np.ndarray | None, query_vector: np.ndarray) -> np.ndarray:
+        if rows is None:  # beyond max_entries: embed without keeping
             return np.asarray(self.embedder.encode(sentences, recent=False) @ query_vector, dtype=np.float32)
-        vectors = self._vectors[[r for r in rows if r is not None]].astype(np.float32)
-        return np.asarray(vectors @ query_vector.astype(np.float32), dtype=np.float32)
+        return np.asarray(self._vectors[rows].astype(np.float32) @ query_vector, dtype=np.float32)
+
+    def scores(self, sentences: list[str], query_vector: np.ndarray) -> np.ndarray:
+        return self._scored(sentences, self._rows_of(sentences), query_vector.astype(np.float32))
 
     def _chunk(self, text: str) -> tuple[list[str], np.ndarray | None]:
         """A chunk's evidence sentences and their rows (None: some sentence is not kept). Chunks
@@ -91,12 +99,9 @@ class SentenceVectors:
                 self._chunks.move_to_end(text)
                 return known
         sentences = evidence_sentences(text)
-        keys = [_key(s) for s in sentences]
-        self._add(dict(zip(keys, sentences, strict=True)))
-        with self._lock:
-            found = [self._rows.get(k) for k in keys]
-            rows = None if any(r is None for r in found) else np.array(found, dtype=np.int64)
-            if rows is not None:
+        rows = self._rows_of(sentences)
+        if rows is not None:
+            with self._lock:
                 self._chunks[text] = (sentences, rows)
                 while len(self._chunks) > CHUNKS_KEPT:
                     self._chunks.popitem(last=False)
@@ -108,12 +113,7 @@ class SentenceVectors:
         q = query_vector.astype(np.float32)
         for p in passages:
             sentences, rows = self._chunk(p.text)
-            if not sentences:
-                sims = np.zeros(0)
-            elif rows is None:  # beyond max_entries: embed without keeping
-                sims = self.embedder.encode(sentences, recent=False) @ q
-            else:
-                sims = self._vectors[rows].astype(np.float32) @ q
+            sims = self._scored(sentences, rows, q)
             scored = [
                 SentenceScore(text=s, score=round(float(v), 5)) for s, v in zip(sentences, sims, strict=True)
             ]
