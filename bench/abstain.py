@@ -34,10 +34,10 @@ import numpy as np
 
 from bench.rag import DATA, local_search
 from services.domain.agents import Evidence, Grader, Searcher
-from services.domain.coverage import TermWeights, coverage, knowledge_texts
+from services.domain.coverage import TermWeights, content_tokens, coverage, knowledge_texts
 from services.domain.settings import DomainSettings
 from shared.domains import load_domains
-from shared.embeddings import Embedder, StaticEmbedder, default_embedder, to_message
+from shared.embeddings import Embedder, StaticEmbedder, default_embedder, to_message, token_rows
 from shared.service import single_threaded_blas
 from shared.settings import DEFAULT_DOMAINS_DIR
 from shared.text import stem, words
@@ -60,34 +60,20 @@ class TokenVectors:
         self._cache: dict[str, tuple[np.ndarray, list[str]]] = {}
 
     def __call__(self, text: str) -> tuple[np.ndarray, list[str]]:
-        """Normalised vectors of the text's tokens (no [CLS]/[SEP]) and, for each, the stem of the
-        word it belongs to ("" for stopwords and punctuation)."""
+        """Normalised vectors of the text's tokens (no [CLS]/[SEP]; ``token_rows``, as the grader's)
+        and, for each, the stem of the content word it belongs to ("" for stopwords, numbers and
+        punctuation; ``content_tokens``, as the grader's)."""
         if text in self._cache:
             return self._cache[text]
-        enc = self.embedder.tokenizer.encode(text)
-        ids = np.array([enc.ids], dtype=np.int64)
         if self.static is not None:
-            hidden = self.static[ids[0]]
+            hidden = self.static[self.embedder.tokenizer.encode(text).ids]
         else:
-            hidden = self.embedder.session.run(
-                ["last_hidden_state"],
-                {"input_ids": ids, "attention_mask": np.ones_like(ids), "token_type_ids": np.zeros_like(ids)},
-            )[0][0]
-        word_of = {i: w for i, w in enumerate(enc.word_ids) if w is not None}
-        keep = list(word_of)
-        spans: dict[int, tuple[int, int]] = {}
-        for i, w in word_of.items():
-            a, b = enc.offsets[i]
-            lo, hi = spans.get(w, (a, b))
-            spans[w] = (min(lo, a), max(hi, b))
-        stems = []
-        for i in keep:
-            a, b = spans[word_of[i]]
-            ws = [x for x in words(text[a:b]) if not x[0].isdigit()]
-            stems.append(stem(ws[0]) if ws else "")
-        v = hidden[keep]
-        v = v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-9)
-        self._cache[text] = (v.astype(np.float32), stems)
+            hidden = self.embedder.hidden(text)
+        v = token_rows(hidden).astype(np.float32)
+        stems = [""] * len(v)
+        for i, s in content_tokens(self.embedder, text):
+            stems[i] = s
+        self._cache[text] = (v, stems)
         return self._cache[text]
 
 
