@@ -6,8 +6,9 @@ Variants, alternating within every round (the median round is printed):
 
 - ``huggingface_hub``: ``AsyncInferenceClient.chat_completion(stream=True)``, each token parsed into
   the hub's dataclasses (one client for all streams, as a domain would keep it);
-- ``ChatModel.stream``: what the domains run (``shared/inference.py``): the same endpoint's
-  server-sent events read with httpx2 and ``json.loads``.
+- ``ChatModel.stream``: what the domains run when the caller streams (``shared/inference.py``): the
+  same endpoint's server-sent events read with httpx2 and ``json.loads``;
+- ``ChatModel.complete``: what they run when it does not: the same request, answered in one response.
 
 Both send the same request body, greedy (temperature 0), so both get the same answer.
 
@@ -72,7 +73,10 @@ async def run(url: str, streams: int, rounds: int) -> None:
     async def via_ours() -> str:
         return "".join([d async for d in ours.stream(MESSAGES, max_tokens=128, temperature=0.0)])
 
-    variants = {"huggingface_hub": via_hub, "ChatModel.stream": via_ours}
+    async def via_whole() -> str:
+        return (await ours.complete(MESSAGES, max_tokens=128, temperature=0.0)).text
+
+    variants = {"huggingface_hub": via_hub, "ChatModel.stream": via_ours, "ChatModel.complete": via_whole}
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
     try:
         for one in variants.values():  # warm both: connections, imports

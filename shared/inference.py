@@ -1,14 +1,16 @@
 """The inference client path: one OpenAI-compatible Messages API at a configurable base URL.
 
 The same code talks to Hugging Face TGI in production and to llama.cpp's ``llama-server`` in the
-embedded stack (both serve ``/v1/chat/completions``). Whole completions (the router LLM, synthesis)
-go through huggingface_hub's ``AsyncInferenceClient``. Streamed answers, the domains' hot path, read
+embedded stack (both serve ``/v1/chat/completions``). Whole completions (the router LLM, synthesis,
+and the domains' answers to callers that do not stream) go through huggingface_hub's
+``AsyncInferenceClient``. Streamed answers, the domains' hot path, read
 the same endpoint's server-sent events directly with httpx2, the HTTP client that huggingface_hub
 itself uses: the hub parses every streamed token into nested dataclasses (each chunk's
 ``__post_init__`` runs ``dataclasses.asdict``), which was 30% of a domain's CPU under load, and it
 keeps every streamed response open on its exit stack until the client closes (~15 KB a call).
 Reading the events ourselves is plain ``json.loads`` per token (~60% less CPU a stream, ``python -m
-bench model-client``).
+bench model-client``). A domain task with no stream subject asks for the whole answer instead: one
+response to parse, not one event a token.
 
 A small circuit breaker keeps a dead endpoint from being hammered: after ``failure_threshold``
 consecutive failures, calls fail fast for ``reset_after_s`` before one trial call is let through.
@@ -151,13 +153,33 @@ class ChatModel:
         self.breaker.success()
 
     async def complete(
-        self, messages: list[dict[str, str]], *, max_tokens: int = 64, temperature: float = 0.0
+        self,
+        messages: list[dict[str, str]],
+        *,
+        max_tokens: int = 64,
+        temperature: float = 0.0,
+        frequency_penalty: float | None = None,
     ) -> Completion:
+        """The whole answer in one response (the request ``stream`` sends, unstreamed)."""
         self.breaker.check(self.base_url)
         try:
             out = await self._client.chat_completion(
-                messages, max_tokens=max_tokens, temperature=temperature, model=self.model
+                messages,
+                max_tokens=max_tokens,
+                temperature=temperature,
+                frequency_penalty=frequency_penalty,
+                model=self.model,
             )
+            if not out.choices:  # an error body or garbage parses into an empty output, not an error
+                error = getattr(out, "error", None) or (out.get("error") if isinstance(out, dict) else None)
+                raise ModelUnavailable(
+                    f"model endpoint {self.base_url} answered without a completion"
+                    + (f": {error}" if error else "")
+                )
+            text = out.choices[0].message.content or ""
+        except ModelUnavailable:
+            self.breaker.failure()
+            raise
         except Exception as exc:
             self.breaker.failure()
             raise ModelUnavailable(
@@ -166,7 +188,7 @@ class ChatModel:
         self.breaker.success()
         usage = out.usage
         return Completion(
-            text=out.choices[0].message.content or "",
+            text=text,
             prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
             completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
         )

@@ -23,10 +23,12 @@ class StubModel:
         self.reply = reply
         self.mode = "echo"  # "echo" | "fixed" | "fail" | "stall"
         self.calls = 0
+        self.streamed: list[bool] = []  # per call, whether it asked for a stream
         stub = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out as separate writes
 
             def log_message(self, *args: object) -> None:
                 pass
@@ -38,6 +40,7 @@ class StubModel:
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
                 stub.calls += 1
+                stub.streamed.append(bool(body.get("stream")))
                 if stub.mode == "fail":
                     self._send(503, b'{"error":"stub failure"}', "application/json")
                     return

@@ -43,8 +43,9 @@ async def test_streamed_and_whole_answers_agree(stub: StubModel) -> None:
     model = ChatModel(stub.url, model="stub")
     try:
         streamed = await _answer(model)
-        whole = await model.complete(MESSAGES)
+        whole = await model.complete(MESSAGES, max_tokens=256, temperature=0.2)
         assert streamed == whole.text
+        assert whole.completion_tokens == len(whole.text.split(" "))  # the server's own count
         assert streamed.startswith("Economy tickets include one checked bag of 23 kg. [1]")
     finally:
         await model.close()
@@ -151,5 +152,46 @@ async def test_the_request_carries_the_sampling_settings_and_the_key(httpserver:
             "model": "smol", "stream": True, "max_tokens": 7, "temperature": 0.0, "frequency_penalty": 0.5,
         }  # fmt: skip
         assert seen[0]["messages"] == MESSAGES
+    finally:
+        await model.close()
+
+
+async def test_a_whole_answer_turns_http_errors_and_garbage_into_model_errors(httpserver: HTTPServer) -> None:
+    httpserver.expect_ordered_request("/v1/chat/completions").respond_with_data("overloaded", status=503)
+    httpserver.expect_ordered_request("/v1/chat/completions").respond_with_data("{not json")
+    httpserver.expect_ordered_request("/v1/chat/completions").respond_with_json(
+        {"error": "CUDA out of memory"}
+    )
+    model = ChatModel(httpserver.url_for("/v1"), model="m")
+    try:
+        with pytest.raises(ModelUnavailable, match=r"(?s)503.*overloaded"):
+            await model.complete(MESSAGES)
+        with pytest.raises(ModelUnavailable, match="JSONDecodeError"):
+            await model.complete(MESSAGES)
+        with pytest.raises(ModelUnavailable, match="CUDA out of memory"):
+            await model.complete(MESSAGES)
+        with pytest.raises(ModelUnavailable, match="circuit open"):  # the fourth call never leaves
+            await model.complete(MESSAGES)
+    finally:
+        await model.close()
+
+
+async def test_a_whole_answer_sends_the_streamed_request_without_streaming(httpserver: HTTPServer) -> None:
+    seen: list[dict[str, object]] = []
+
+    def handler(request: Request) -> Response:
+        seen.append(request.get_json())
+        out = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi."}}]}
+        return Response(json.dumps(out), content_type="application/json")
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(handler)
+    model = ChatModel(httpserver.url_for("/v1"), model="smol")
+    try:
+        done = await model.complete(MESSAGES, max_tokens=7, temperature=0.0, frequency_penalty=0.5)
+        assert (done.text, done.completion_tokens) == ("Hi.", 0)  # no usage reported: 0, not a guess
+        assert not seen[0].get("stream")
+        assert {k: seen[0][k] for k in ("model", "max_tokens", "temperature", "frequency_penalty")} == {
+            "model": "smol", "max_tokens": 7, "temperature": 0.0, "frequency_penalty": 0.5,
+        }  # fmt: skip
     finally:
         await model.close()

@@ -56,6 +56,20 @@ async def test_stream_yields_ordered_deltas_then_final(client: AccelClient) -> N
     assert "".join(d.text for d in deltas).strip() == final.parts[0].text
 
 
+async def test_the_model_streams_only_when_the_caller_does(client: AccelClient, pipeline: Pipeline) -> None:
+    question = "How long does a refund take to reach my card after a return?"
+    calls = len(pipeline.model.streamed)
+    asked = await client.ask(question, timeout_s=20)
+    assert pipeline.model.streamed[calls:] == [False]  # one whole answer: nobody renders tokens
+    events = [e async for e in client.stream(question, timeout_s=20)]
+    assert pipeline.model.streamed[calls + 1 :] == [True]
+    streamed = events[-1]
+    assert isinstance(streamed, FinalAnswer) and any(isinstance(e, TokenDelta) for e in events)
+    assert asked.status == streamed.status == "answered"
+    assert [p.text for p in asked.parts] == [p.text for p in streamed.parts]  # the same verified answer
+    assert asked.parts[0].usage.completion_tokens == streamed.parts[0].usage.completion_tokens > 0
+
+
 async def test_out_of_scope_query_is_rejected_with_reason_fast(client: AccelClient) -> None:
     t0 = time.perf_counter()
     final = await client.ask("Explain the offside rule in football", timeout_s=20)
