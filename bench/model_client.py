@@ -1,4 +1,4 @@
-"""What reading a streamed answer costs the domain, by client, against a local endpoint.
+"""What reading an answer costs the domain, by client, against a local endpoint.
 
     python -m bench model-client [--streams 300] [--rounds 3] [--url URL]
 
@@ -10,7 +10,8 @@ Variants, alternating within every round (the median round is printed):
   same endpoint's server-sent events read with httpx2 and ``json.loads``;
 - ``ChatModel.complete``: what they run when it does not: the same request, answered in one response.
 
-Both send the same request body, greedy (temperature 0), so both get the same answer.
+All three send the same request (the hub and ``ChatModel.stream`` streamed), greedy (temperature 0),
+so all get the same answer.
 
 By default the endpoint is the tests' stub model (one event a word, ~30 words an answer), served
 from threads of this process; the figure is the CPU time of the event-loop thread alone per stream,
