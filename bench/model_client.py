@@ -80,7 +80,7 @@ async def run(url: str, streams: int, rounds: int) -> None:
     variants = {"huggingface_hub": via_hub, "ChatModel.stream": via_ours, "ChatModel.complete": via_whole}
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
     try:
-        for one in variants.values():  # warm both: connections, imports
+        for one in variants.values():  # warm each: connections, imports
             await _timed(5, one)
         answers = {}
         for _ in range(rounds):

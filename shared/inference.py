@@ -170,8 +170,8 @@ class ChatModel:
                 frequency_penalty=frequency_penalty,
                 model=self.model,
             )
-            if not out.choices:  # an error body or garbage parses into an empty output, not an error
-                error = getattr(out, "error", None) or (out.get("error") if isinstance(out, dict) else None)
+            if not out.choices:  # an error body parses into an output without choices, not an error
+                error = out.get("error")  # the hub's outputs are dicts that keep unknown keys
                 raise ModelUnavailable(
                     f"model endpoint {self.base_url} answered without a completion"
                     + (f": {error}" if error else "")

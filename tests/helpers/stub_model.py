@@ -22,7 +22,6 @@ class StubModel:
     def __init__(self, reply: str = "According to the passages, the answer is stated there [1].") -> None:
         self.reply = reply
         self.mode = "echo"  # "echo" | "fixed" | "fail" | "stall"
-        self.calls = 0
         self.streamed: list[bool] = []  # per call, whether it asked for a stream
         stub = self
 
@@ -39,7 +38,6 @@ class StubModel:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
-                stub.calls += 1
                 stub.streamed.append(bool(body.get("stream")))
                 if stub.mode == "fail":
                     self._send(503, b'{"error":"stub failure"}', "application/json")
@@ -90,6 +88,10 @@ class StubModel:
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def calls(self) -> int:
+        return len(self.streamed)
 
     def answer(self, body: dict[str, Any]) -> str:
         if self.mode != "echo":

@@ -45,6 +45,16 @@ async def test_client_streams_tokens_from_the_real_model(stack: RunningStack) ->
         assert final.parts[0].timings_ms["ttft"] > 0
 
 
+async def test_a_caller_that_does_not_stream_gets_the_real_model_answer_whole(stack: RunningStack) -> None:
+    async with await AccelClient.connect(stack.nats_url) as client:
+        final = await client.ask("What is the checked baggage allowance on an economy ticket?", timeout_s=60)
+    assert final.status == "answered", final
+    assert [p.domain for p in final.parts] == ["travel"]
+    part = final.parts[0]
+    assert part.citations  # whether the model's sentences survived or the answer was revised
+    assert part.usage.completion_tokens > 0  # the model ran: its count (llama-server reports usage)
+
+
 def test_chat_keeps_the_conversation_for_follow_ups(stack: RunningStack) -> None:
     import subprocess
     import sys
