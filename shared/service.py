@@ -8,6 +8,7 @@ subjects it serves. ``accel up`` uses the same pings as health checks.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
@@ -94,10 +95,22 @@ def run_loop(main: Coroutine[Any, Any, None]) -> None:
     uvloop.run(main)
 
 
+async def freeze_startup_heap() -> None:
+    """Move everything built at start-up (models, vocabularies, indexes, caches) out of the cyclic
+    garbage collector's reach (``gc.freeze``), once the service is up. Those objects live as long as
+    the process, yet every full collection walked all of them while the process handled nothing
+    else: under the load bench a full collection paused a service for 56-118 ms (the aggregator
+    twice in a 15 s level), and 1 ms or less once the start-up heap was frozen."""
+    gc.collect()
+    gc.freeze()
+
+
 def run(app_factory: Callable[[], FastStream], service: str, log_level: str) -> None:
     """Entry point of ``python -m services.<name>``: logging, tracing, run until SIGINT/SIGTERM."""
     configure_logging(service, log_level)
     single_threaded_blas()
     setup_tracing(service)
     setup_metrics(service)
-    run_loop(app_factory().run())
+    app = app_factory()
+    app.after_startup(freeze_startup_heap)
+    run_loop(app.run())
