@@ -3,8 +3,10 @@
     python -m bench load [--backends 1 8 32] [--seconds 15] [--real-model] [--durable]
 
 With the default fast stub model endpoint it measures our own overhead, not the model's. It
-reports throughput, end-to-end latency p50/p99, per-hop latency (route, embed, retrieve, grade,
-generate, verify), the orchestration overhead (end to end minus model and retrieval time), the
+reports throughput, end-to-end latency p50/p99, per-agent latency p50/p99 (route, embed, retrieve,
+grade, generate, verify), the critical path of single-domain answers hop by hop, p50/p99 (to the
+plan, to the domain, the domain's agents, to the final answer, to the caller: see
+``critical_path``), the orchestration overhead (end to end minus model and retrieval time), the
 messaging overhead (end to end minus every agent's own work, route decision included: what the
 hops, queues and serialisation cost, on single-domain answers), and lost and duplicated answers.
 Queries cycle through 192 distinct questions (the QA and out-of-scope sets), not a handful. On Linux
@@ -33,7 +35,7 @@ from nats.aio.msg import Msg
 
 from accel.client import AccelClient, AccelError
 from accel.stack import Stack
-from contracts import subjects
+from contracts import FinalAnswer, subjects
 from shared.settings import DEFAULT_DOMAINS_DIR, REPO_ROOT
 
 WARM_UP = [
@@ -112,6 +114,27 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, int(q * (len(s) - 1) + 0.5))]
 
 
+def critical_path(final: FinalAnswer, sent_at: float, received_at: float) -> dict[str, float]:
+    """Where the time of one single-domain answer went, hop by hop (ms), from the timestamps its
+    messages carry (every message records when it was built; the stack runs on this machine's
+    clock): to the plan (the query's way to the router, its memory read and route decision), to
+    the domain (the plan's round trip to the aggregator, the task's way through JetStream, the
+    pickup), the domain's agents (their own timings), to the final answer (the partial's way to the
+    aggregator, the fan-in) and to the caller (the memory write, the publish, the way back)."""
+    part = final.parts[0]
+    built = final.created_at.timestamp()
+    planned = built - final.took_ms / 1000
+    answered = part.created_at.timestamp()
+    agents = sum(v for k, v in part.timings_ms.items() if k != "ttft")
+    return {
+        "to plan": (planned - sent_at) * 1000,
+        "to domain": (answered - planned) * 1000 - agents,
+        "domain agents": agents,
+        "to final": (built - answered) * 1000,
+        "to caller": (received_at - built) * 1000,
+    }
+
+
 ASKED: set[str] = set(WARM_UP)  # every question the stack has seen, across levels
 
 
@@ -128,6 +151,7 @@ async def run_level(url: str, backends: int, seconds: float, durable: bool = Fal
     hops: dict[str, list[float]] = {}
     overhead: list[float] = []
     messaging: list[float] = []
+    path: dict[str, list[float]] = {}
     sent: list[str] = []
     errors: list[str] = []
     stop = time.monotonic() + seconds
@@ -141,13 +165,14 @@ async def run_level(url: str, backends: int, seconds: float, durable: bool = Fal
                 n += 1
                 repeated += q in ASKED
                 ASKED.add(q)
-                t0 = time.perf_counter()
+                t0, sent_at = time.perf_counter(), time.time()
                 try:
                     final = await (client.submit if durable else client.ask)(q, timeout_s=30)
                 except AccelError as exc:
                     errors.append(str(exc))
                     continue
                 took = (time.perf_counter() - t0) * 1000
+                received_at = time.time()
                 sent.append(final.query_id)
                 e2e.append(took)
                 if final.decision is not None:
@@ -166,6 +191,8 @@ async def run_level(url: str, backends: int, seconds: float, durable: bool = Fal
                         v for k, v in final.parts[0].timings_ms.items() if k != "ttft"
                     )
                     messaging.append(took - work)
+                    for k, v in critical_path(final, sent_at, received_at).items():
+                        path.setdefault(k, []).append(v)
 
     t0 = time.perf_counter()
     await asyncio.gather(*(backend(i) for i in range(backends)))
@@ -184,6 +211,9 @@ async def run_level(url: str, backends: int, seconds: float, durable: bool = Fal
         "overhead_p50_ms": round(pct(overhead, 0.5), 1),
         "messaging_p50_ms": round(pct(messaging, 0.5), 1),
         "hops_p50_ms": {k: round(statistics.median(v), 1) for k, v in sorted(hops.items())},
+        "hops_p99_ms": {k: round(pct(v, 0.99), 1) for k, v in sorted(hops.items())},
+        "path_p50_ms": {k: round(statistics.median(v), 1) for k, v in path.items()},
+        "path_p99_ms": {k: round(pct(v, 0.99), 1) for k, v in path.items()},
         "lost": lost,
         "duplicated": duplicated,
         "errors": errors[:3],
