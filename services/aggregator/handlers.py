@@ -67,7 +67,8 @@ def build_handlers(state: AggregatorState) -> NatsRouter:
             m.hop_duration.record(final.took_ms, {"hop": "end_to_end", "status": final.status})
             m.cost.record(final.cost, {"status": final.status})
             assert state.publish is not None, "the app factory sets the publisher"
-            for subject in (subjects.ANSWERS, *([plan.reply_to] if plan.reply_to else [])):
+            # the caller first: it is waiting; the answers event subject only observes
+            for subject in (*([plan.reply_to] if plan.reply_to else []), subjects.ANSWERS):
                 try:
                     await state.publish(final, subject)
                 except Exception:
