@@ -107,7 +107,14 @@ class ChatModel:
         self.url = chat_completions_url(self.base_url)
         headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self._http = httpx2.AsyncClient(timeout=timeout_s, headers=headers)
-        self._client = AsyncInferenceClient(base_url=self.base_url, timeout=timeout_s, api_key=api_key)
+        # Given no key, the hub sends this machine's own Hugging Face token (HF_TOKEN or its token
+        # file) to whatever endpoint is configured; its own headers yield to explicit ones.
+        self._client = AsyncInferenceClient(
+            base_url=self.base_url,
+            timeout=timeout_s,
+            api_key=api_key,
+            headers=headers or {"authorization": ""},
+        )
         self.breaker = CircuitBreaker()
 
     async def stream(

@@ -195,3 +195,30 @@ async def test_a_whole_answer_sends_the_streamed_request_without_streaming(https
         }  # fmt: skip
     finally:
         await model.close()
+
+
+async def test_the_machines_hugging_face_token_never_goes_to_the_endpoint(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """huggingface_hub sends the machine's own token (HF_TOKEN, or its token file) when it is given
+    no key; a model endpoint is any URL an operator configures, so only the configured key goes."""
+    monkeypatch.setenv("HF_TOKEN", "hf_the_operators_own")
+    seen: list[str | None] = []
+
+    def handler(request: Request) -> Response:
+        seen.append(request.headers.get("authorization"))
+        if request.get_json().get("stream"):
+            return Response(_sse(_chunk("Hi."), "[DONE]"), content_type="text/event-stream")
+        out = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi."}}]}
+        return Response(json.dumps(out), content_type="application/json")
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(handler)
+    for key in (None, "k3y"):
+        model = ChatModel(httpserver.url_for("/v1"), model="smol", api_key=key)
+        try:
+            assert (await model.complete(MESSAGES)).text == "Hi."
+            assert await _answer(model) == "Hi."
+        finally:
+            await model.close()
+    assert not any("hf_the_operators_own" in (auth or "") for auth in seen), seen
+    assert seen[2:] == ["Bearer k3y", "Bearer k3y"]
