@@ -25,7 +25,9 @@ def create_app(settings: AggregatorSettings | None = None) -> FastStream:
     synthesizer = None
     if settings.synthesis != "template":
         url = settings.embedded_model_url if settings.synthesis == "embedded" else settings.synthesis
-        synthesizer = Synthesizer(ChatModel(url, model=settings.synthesis_model, timeout_s=10.0))
+        synthesizer = Synthesizer(
+            ChatModel(url, model=settings.synthesis_model, timeout_s=10.0, api_key=settings.synthesis_api_key)
+        )
     state = AggregatorState(
         aggregator_id=aggregator_id,
         titles={n: d.display for n, d in domains.items()},

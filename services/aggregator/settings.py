@@ -20,4 +20,7 @@ class AggregatorSettings(ServiceSettings):
         "('embedded' or a TGI base URL).",
     )
     synthesis_model: str = "tgi"
+    synthesis_api_key: str | None = Field(
+        default=None, description="Bearer token for the synthesis LLM's endpoint, if it needs one."
+    )
     embedded_model_url: str = "http://127.0.0.1:8080/v1"

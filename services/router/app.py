@@ -49,7 +49,8 @@ def build_router(settings: RouterSettings) -> Router:
     llm = None
     if settings.router_llm != "off":
         url = settings.embedded_model_url if settings.router_llm == "embedded" else settings.router_llm
-        llm = RouterLLM(ChatModel(url, model=settings.router_llm_model, timeout_s=5.0))
+        key = settings.router_llm_api_key
+        llm = RouterLLM(ChatModel(url, model=settings.router_llm_model, timeout_s=5.0, api_key=key))
     return Router(classifier, settings.max_query_chars, llm=llm)
 
 

@@ -55,4 +55,7 @@ class RouterSettings(EmbeddingSettings):
         "or a TGI base URL.",
     )
     router_llm_model: str = "tgi"
+    router_llm_api_key: str | None = Field(
+        default=None, description="Bearer token for the router LLM's endpoint, if it needs one."
+    )
     embedded_model_url: str = "http://127.0.0.1:8080/v1"

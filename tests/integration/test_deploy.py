@@ -278,6 +278,19 @@ def test_core_release(rendered: dict[str, list[Manifest]]) -> None:
     assert router_env["ACCEL_ROUTER_LLM"]["value"] == "http://accel-core-tgi:80/v1"
     assert tgi_service["spec"]["ports"][0]["port"] == 80
     assert one(docs, "HorizontalPodAutoscaler", "accel-core-router")["spec"]["maxReplicas"] == 6
+    assert "ACCEL_ROUTER_LLM_API_KEY" not in router_env  # no secret named: no key, and none implied
+
+
+def test_the_router_llm_token_comes_from_a_secret(tools: Tools) -> None:
+    proc = helm_template(
+        tools, "accel-core", "-f", EXAMPLES / "core.yaml", "--set", "router.llmApiKeySecret.name=router-llm"
+    )
+    assert proc.returncode == 0, proc.stderr
+    env = env_of(container(one(load_all(proc.stdout), "Deployment", "accel-core-router")))
+    assert env["ACCEL_ROUTER_LLM_API_KEY"]["valueFrom"]["secretKeyRef"] == {
+        "name": "router-llm",
+        "key": "api-key",
+    }
 
 
 def test_travel_runs_its_own_tgi_on_a_gpu_node(rendered: dict[str, list[Manifest]]) -> None:

@@ -154,6 +154,13 @@ when nats.auth is enabled. Kubernetes expands $(NATS_USER) from the variables de
 {{- if eq .component "router" }}
 - name: ACCEL_ROUTER_LLM
   value: {{ include "accel.routerLlm" .ctx | quote }}
+{{- with $v.router.llmApiKeySecret }}
+{{- if .name }}
+- name: ACCEL_ROUTER_LLM_API_KEY
+  valueFrom:
+    secretKeyRef: { name: {{ .name | quote }}, key: {{ .key | quote }} }
+{{- end }}
+{{- end }}
 - name: ACCEL_CACHE_DIR
   value: /data/cache
 {{- else if eq .component "retriever" }}
