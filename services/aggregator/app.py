@@ -15,6 +15,15 @@ from shared.memory import ConversationMemory
 from shared.service import build_app, instance_id, service_name
 
 
+def synthesizer(settings: AggregatorSettings) -> Synthesizer | None:
+    """The LLM merge of several domain answers (``ACCEL_SYNTHESIS``), None for the template."""
+    if settings.synthesis == "template":
+        return None
+    url = settings.embedded_model_url if settings.synthesis == "embedded" else settings.synthesis
+    model = ChatModel(url, model=settings.synthesis_model, timeout_s=10.0, api_key=settings.synthesis_api_key)
+    return Synthesizer(model)
+
+
 def create_app(settings: AggregatorSettings | None = None) -> FastStream:
     settings = settings or AggregatorSettings()
     aggregator_id = instance_id(settings.instance_id)
@@ -22,17 +31,11 @@ def create_app(settings: AggregatorSettings | None = None) -> FastStream:
     memory = ConversationMemory.from_url(
         settings.redis_url, max_turns=settings.memory_max_turns, ttl_s=settings.memory_ttl_s
     )
-    synthesizer = None
-    if settings.synthesis != "template":
-        url = settings.embedded_model_url if settings.synthesis == "embedded" else settings.synthesis
-        synthesizer = Synthesizer(
-            ChatModel(url, model=settings.synthesis_model, timeout_s=10.0, api_key=settings.synthesis_api_key)
-        )
     state = AggregatorState(
         aggregator_id=aggregator_id,
         titles={n: d.display for n, d in domains.items()},
         memory=memory,
-        synthesizer=synthesizer,
+        synthesizer=synthesizer(settings),
     )
     broker = make_broker(settings.nats_url, SERVICE)
     broker.include_router(build_handlers(state))

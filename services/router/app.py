@@ -46,12 +46,16 @@ def build_router(settings: RouterSettings) -> Router:
             "examples, more than the %.0f%% allowed (ACCEL_MAX_FALSE_REJECTION)",
             -cal.oos_offset, cal.cv_rejected * 100, settings.max_false_rejection * 100,
         )  # fmt: skip
-    llm = None
-    if settings.router_llm != "off":
-        url = settings.embedded_model_url if settings.router_llm == "embedded" else settings.router_llm
-        key = settings.router_llm_api_key
-        llm = RouterLLM(ChatModel(url, model=settings.router_llm_model, timeout_s=5.0, api_key=key))
-    return Router(classifier, settings.max_query_chars, llm=llm)
+    return Router(classifier, settings.max_query_chars, llm=router_llm(settings))
+
+
+def router_llm(settings: RouterSettings) -> RouterLLM | None:
+    """The cascade's LLM client (``ACCEL_ROUTER_LLM``), with its endpoint's key if one is set."""
+    if settings.router_llm == "off":
+        return None
+    url = settings.embedded_model_url if settings.router_llm == "embedded" else settings.router_llm
+    key = settings.router_llm_api_key
+    return RouterLLM(ChatModel(url, model=settings.router_llm_model, timeout_s=5.0, api_key=key))
 
 
 def create_app(settings: RouterSettings | None = None) -> FastStream:

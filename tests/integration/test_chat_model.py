@@ -222,3 +222,42 @@ async def test_the_machines_hugging_face_token_never_goes_to_the_endpoint(
             await model.close()
     assert not any("hf_the_operators_own" in (auth or "") for auth in seen), seen
     assert seen[2:] == ["Bearer k3y", "Bearer k3y"]
+
+
+async def test_the_router_llm_and_synthesis_send_their_own_keys_only(
+    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.aggregator.app import synthesizer
+    from services.aggregator.settings import AggregatorSettings
+    from services.router.app import router_llm
+    from services.router.settings import RouterSettings
+
+    monkeypatch.setenv("HF_TOKEN", "hf_the_operators_own")
+    seen: list[str | None] = []
+
+    def handler(request: Request) -> Response:
+        seen.append(request.headers.get("authorization"))
+        out = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "travel"}}]}
+        return Response(json.dumps(out), content_type="application/json")
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(handler)
+    url = httpserver.url_for("/v1")
+    for key in ("r-key", None):
+        llm = router_llm(RouterSettings(router_llm=url, router_llm_api_key=key))
+        assert llm is not None
+        try:
+            assert (
+                await llm.choose("bags?", ["travel", "fintech"], {"travel": "trips", "fintech": "money"})
+                == "travel"
+            )
+        finally:
+            await llm.model.close()
+    for key in ("s-key", None):
+        merger = synthesizer(AggregatorSettings(synthesis=url, synthesis_api_key=key))
+        assert merger is not None
+        try:
+            assert (await merger.model.complete(MESSAGES)).text == "travel"
+        finally:
+            await merger.model.close()
+    assert seen == ["Bearer r-key", "", "Bearer s-key", ""]
+    assert router_llm(RouterSettings()) is None and synthesizer(AggregatorSettings()) is None
