@@ -4,7 +4,9 @@
   aggregate, end_to_end;
 - ``accel.routes`` (counter; ``domain``, ``path``) and ``accel.rejections`` (counter; ``reason``);
 - ``accel.tokens`` (counter; ``domain``, ``model``, ``kind`` = prompt | completion);
-- ``accel.query.cost`` (histogram, in the currency of the configured prices; ``status``).
+- ``accel.query.cost`` (histogram, in the currency of the configured prices; ``status``);
+- ``accel.gc.pause`` (ms, histogram; ``generation``): each cyclic garbage collection, during which
+  the process handles nothing else.
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ class Metrics:
         self.rejections = meter.create_counter("accel.rejections", description="Rejected queries by reason")
         self.tokens = meter.create_counter("accel.tokens", description="Model tokens per domain")
         self.cost = meter.create_histogram("accel.query.cost", description="Model cost per answered query")
+        self.gc_pause = meter.create_histogram(
+            "accel.gc.pause", unit="ms", description="Pause of one cyclic garbage collection"
+        )
 
 
 @lru_cache(maxsize=1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
@@ -18,9 +19,11 @@ from faststream import FastStream
 from faststream.nats import NatsBroker
 from nats.micro import ServiceConfig, add_service
 from nats.micro.service import Service
+from opentelemetry.metrics import Histogram
 
 from shared.broker import connection
 from shared.logs import configure_logging
+from shared.metrics import get_metrics
 from shared.telemetry import setup_metrics, setup_tracing
 
 VERSION = "0.1.0"
@@ -105,12 +108,29 @@ async def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+def watch_gc_pauses(histogram: Histogram) -> Callable[[str, dict[str, int]], None]:
+    """Record every cyclic garbage collection's pause in ``histogram`` (ms, by generation). Returns
+    the callback installed in ``gc.callbacks``, so that it can be removed."""
+    started = [0.0]
+
+    def on_gc(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            ms = (time.perf_counter() - started[0]) * 1000
+            histogram.record(ms, {"generation": info["generation"]})
+
+    gc.callbacks.append(on_gc)
+    return on_gc
+
+
 def run(app_factory: Callable[[], FastStream], service: str, log_level: str) -> None:
     """Entry point of ``python -m services.<name>``: logging, tracing, run until SIGINT/SIGTERM."""
     configure_logging(service, log_level)
     single_threaded_blas()
     setup_tracing(service)
     setup_metrics(service)
+    watch_gc_pauses(get_metrics().gc_pause)
     app = app_factory()
     app.after_startup(freeze_startup_heap)
     run_loop(app.run())

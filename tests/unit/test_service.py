@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import gc
 
-from shared.service import freeze_startup_heap
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
+
+from shared.metrics import Metrics
+from shared.service import freeze_startup_heap, watch_gc_pauses
 
 
 def test_freeze_startup_heap_takes_the_heap_out_of_collections() -> None:
@@ -17,3 +21,22 @@ def test_freeze_startup_heap_takes_the_heap_out_of_collections() -> None:
         assert not any(id(x) in collected for x in kept)  # frozen: no collection walks them
     finally:
         gc.unfreeze()
+
+
+def test_every_collection_pause_is_recorded_by_generation() -> None:
+    reader = InMemoryMetricReader()
+    metrics = Metrics(MeterProvider(metric_readers=[reader]).get_meter("test"))
+    callback = watch_gc_pauses(metrics.gc_pause)
+    try:
+        gc.collect()  # a full collection: generation 2
+        gc.collect(0)
+    finally:
+        gc.callbacks.remove(callback)
+    data = reader.get_metrics_data()
+    assert data is not None
+    (metric,) = [m for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics]
+    assert metric.name == "accel.gc.pause" and metric.unit == "ms"
+    by_generation = {dict(p.attributes or {})["generation"]: p for p in metric.data.data_points}
+    assert {0, 2} <= set(by_generation)
+    full = by_generation[2]
+    assert isinstance(full, HistogramDataPoint) and full.count >= 1 and full.sum > 0
