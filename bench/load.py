@@ -187,11 +187,9 @@ async def run_level(url: str, backends: int, seconds: float, durable: bool = Fal
                 if final.parts and all(p.status != "failed" for p in final.parts):
                     overhead.append(took - model_and_retrieval)
                 if len(final.parts) == 1 and final.parts[0].status != "failed" and final.decision:
-                    work = final.decision.decision_ms + sum(
-                        v for k, v in final.parts[0].timings_ms.items() if k != "ttft"
-                    )
-                    messaging.append(took - work)
-                    for k, v in critical_path(final, sent_at, received_at).items():
+                    hops_of = critical_path(final, sent_at, received_at)
+                    messaging.append(took - final.decision.decision_ms - hops_of["domain agents"])
+                    for k, v in hops_of.items():
                         path.setdefault(k, []).append(v)
 
     t0 = time.perf_counter()
