@@ -3,6 +3,7 @@
 from contracts import subjects
 from contracts.messages import (
     SCHEMA_VERSION,
+    AggregatorPresence,
     Citation,
     DomainAnswer,
     DomainRoute,
@@ -27,6 +28,7 @@ from contracts.messages import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AggregatorPresence",
     "Citation",
     "DomainAnswer",
     "DomainRoute",

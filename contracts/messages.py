@@ -124,6 +124,20 @@ class PlanAccepted(Message):
     partial_subject: Subject
 
 
+class AggregatorPresence(Message):
+    """An aggregator replica announces itself on ``accel.v1.aggregators`` when it starts, every
+    ``every_s`` seconds while it runs, and once more with ``alive`` false when it stops. A router that
+    has heard from a replica sends it plans directly (``plan_subject``) and dispatches their domain
+    tasks, with ``partial_subject`` as their reply subject, without waiting for the acceptance."""
+
+    type: Literal["aggregator.presence"] = "aggregator.presence"
+    aggregator_id: Id
+    plan_subject: Subject
+    partial_subject: Subject
+    alive: bool = True
+    every_s: float = Field(gt=0, le=3600, description="Seconds until the next announcement.")
+
+
 class Turn(BaseModel):
     """One exchange of a conversation, as kept in memory."""
 
@@ -369,6 +383,7 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     QueryRequested,
     RoutePlan,
     PlanAccepted,
+    AggregatorPresence,
     DomainTask,
     RetrievalRequest,
     RetrievalResult,

@@ -8,7 +8,12 @@ QUERY = f"{PREFIX}.query"
 """QueryRequested, request/reply: the reply is a FinalAnswer or an ErrorEvent. Router queue group."""
 
 PLAN = f"{PREFIX}.plan"
-"""RoutePlan, request/reply from router to an aggregator replica: the reply is a PlanAccepted."""
+"""RoutePlan, request/reply from router to any aggregator replica (queue group): the reply is a
+PlanAccepted naming the replica's partial subject."""
+
+AGGREGATORS = f"{PREFIX}.aggregators"
+"""AggregatorPresence events: each aggregator replica says it is up (and where to send it plans and
+partial answers), or that it is leaving. Every router replica listens."""
 
 INTAKE = f"{PREFIX}.intake"
 """QueryRequested (with reply_to), published to JetStream: durable intake. The stream's PubAck says the
@@ -35,6 +40,7 @@ ERRORS = f"{PREFIX}.errors"
 
 TASK_PATTERN = f"{PREFIX}.task.{{domain}}"
 RETRIEVE_PATTERN = f"{PREFIX}.retrieve.{{domain}}"
+PLAN_DIRECT_PATTERN = f"{PREFIX}.plan.{{aggregator_id}}"
 PARTIAL_PATTERN = f"{PREFIX}.partial.{{aggregator_id}}"
 STREAM_PATTERN = f"{PREFIX}.stream.{{query_id}}"
 
@@ -56,6 +62,12 @@ def task(domain: str) -> str:
 def retrieve(domain: str) -> str:
     """RetrievalRequest, request/reply to the retriever: the reply is a RetrievalResult."""
     return RETRIEVE_PATTERN.format(domain=_token(domain, "domain"))
+
+
+def plan_to(aggregator_id: str) -> str:
+    """RoutePlan, request/reply to one aggregator replica (the one a router picked from the
+    replicas it has heard on ``accel.v1.aggregators``): the reply is a PlanAccepted."""
+    return PLAN_DIRECT_PATTERN.format(aggregator_id=_token(aggregator_id, "aggregator id"))
 
 
 def partial(aggregator_id: str) -> str:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+
 from faststream import FastStream
 
 from contracts import subjects
-from services.aggregator.handlers import SERVICE, AggregatorState, build_handlers
+from services.aggregator.handlers import SERVICE, AggregatorState, build_handlers, presence
 from services.aggregator.settings import AggregatorSettings
 from services.aggregator.synthesis import Synthesizer
 from shared.broker import make_broker
@@ -40,16 +44,41 @@ def create_app(settings: AggregatorSettings | None = None) -> FastStream:
     broker = make_broker(settings.nats_url, SERVICE)
     broker.include_router(build_handlers(state))
     state.publish = broker.publish
+    every = settings.presence_every_s
+    announcing: list[asyncio.Task[None]] = []
+
+    async def announce() -> None:
+        while True:
+            try:
+                await broker.publish(presence(state, every), subjects.AGGREGATORS)
+            except Exception as exc:  # reconnecting: the next round tells the routers
+                logging.getLogger(__name__).warning("presence not announced: %s", exc)
+            await asyncio.sleep(every)
 
     async def shutdown() -> None:
+        for task in announcing:
+            task.cancel()
+        with contextlib.suppress(Exception):  # routers stop sending plans here at once
+            await broker.publish(presence(state, every, alive=False), subjects.AGGREGATORS)
         if state.fanin is not None:
             await state.fanin.close()
         await memory.close()
 
-    return build_app(
+    app = build_app(
         broker,
         name=service_name(SERVICE),
-        subjects=[subjects.PLAN, subjects.partial(aggregator_id), subjects.ERRORS],
+        subjects=[
+            subjects.PLAN,
+            subjects.plan_to(aggregator_id),
+            subjects.partial(aggregator_id),
+            subjects.ERRORS,
+        ],
         metadata={"aggregator_id": aggregator_id},
         on_shutdown=shutdown,
     )
+
+    @app.after_startup
+    async def start_announcing() -> None:
+        announcing.append(asyncio.get_running_loop().create_task(announce()))
+
+    return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -32,12 +33,34 @@ class Pending:
         return self.expected <= (set(self.parts) | set(self.failures))
 
 
-class FanIn:
-    """Tracks open plans. Every plan ends exactly once: complete, failed, or at its deadline."""
+@dataclass(frozen=True)
+class EarlyFailure:
+    """An error event about a task whose plan has not arrived yet."""
 
-    def __init__(self, finalize: Finalize) -> None:
+    query_id: str
+    task_id: str
+    reason: str
+
+
+EARLY_KEEP_S = 10.0
+"""How long a partial answer that arrived before its plan is kept for the plan to claim."""
+EARLY_MAX = 10_000
+ENDED_KEEP = 10_000
+
+
+class FanIn:
+    """Tracks open plans. Every plan ends exactly once: complete, failed, or at its deadline.
+
+    A router that sends a plan straight to this replica dispatches the plan's tasks at the same time,
+    so a fast domain's answer can arrive before the plan: such early parts are kept (up to
+    ``EARLY_KEEP_S``) and claimed when the plan comes. Parts of plans that already ended are late."""
+
+    def __init__(self, finalize: Finalize, early_keep_s: float = EARLY_KEEP_S) -> None:
         self._finalize = finalize
         self._pending: dict[str, Pending] = {}
+        self._early: OrderedDict[str, list[tuple[float, DomainAnswer | EarlyFailure]]] = OrderedDict()
+        self._ended: OrderedDict[str, None] = OrderedDict()
+        self._early_keep_s = early_keep_s
         self.late = 0
 
     def __contains__(self, query_id: str) -> bool:
@@ -54,7 +77,14 @@ class FanIn:
             return False
         pending = Pending(plan=plan)
         self._pending[plan.query_id] = pending
-        if not plan.routes:
+        for _, early in self._early.pop(plan.query_id, []):
+            if early.task_id not in pending.expected:
+                self.late += 1
+            elif isinstance(early, EarlyFailure):
+                pending.failures.setdefault(early.task_id, early.reason)
+            else:
+                pending.parts[early.task_id] = early
+        if not plan.routes or pending.complete():
             asyncio.get_running_loop().create_task(self._end(plan.query_id))
             return True
         delay = max(0.0, (plan.deadline - utcnow()).total_seconds())
@@ -65,8 +95,27 @@ class FanIn:
         await asyncio.sleep(delay)
         await self._end(query_id, timed_out=True)
 
+    @property
+    def early(self) -> int:
+        """Parts waiting for their plan."""
+        return sum(len(v) for v in self._early.values())
+
+    def _keep_early(self, answer: DomainAnswer | EarlyFailure) -> None:
+        now = time.monotonic()
+        while self._early:  # oldest first: drop what no plan claimed in time
+            query_id, parts = next(iter(self._early.items()))
+            if now - parts[0][0] < self._early_keep_s and len(self._early) < EARLY_MAX:
+                break
+            del self._early[query_id]
+            self.late += len(parts)
+            log.info("part(s) of %s dropped: no plan came for them", query_id)
+        self._early.setdefault(answer.query_id, []).append((now, answer))
+
     async def part(self, answer: DomainAnswer) -> None:
         pending = self._pending.get(answer.query_id)
+        if pending is None and answer.query_id not in self._ended:
+            self._keep_early(answer)
+            return
         if pending is None or answer.task_id not in pending.expected:
             self.late += 1
             log.info("late or unknown part %s/%s dropped", answer.query_id, answer.task_id)
@@ -79,6 +128,8 @@ class FanIn:
         """An error event about a task (or, without task id, the whole query) ends that part now."""
         pending = self._pending.get(query_id)
         if pending is None:
+            if task_id is not None and query_id not in self._ended:  # may be a task of a plan on its way
+                self._keep_early(EarlyFailure(query_id, task_id, reason))
             return
         for tid in (
             [task_id] if task_id in pending.expected else sorted(pending.expected - set(pending.parts))
@@ -92,6 +143,9 @@ class FanIn:
         pending = self._pending.pop(query_id, None)
         if pending is None:
             return
+        self._ended[query_id] = None
+        while len(self._ended) > ENDED_KEEP:
+            self._ended.popitem(last=False)
         current = asyncio.current_task()
         if pending.timer is not None and pending.timer is not current:
             pending.timer.cancel()

@@ -1,4 +1,6 @@
-"""Aggregator handlers: plans (request/reply, queue group), partial answers for this replica, errors."""
+"""Aggregator handlers: plans (request/reply: on the queue group's subject, or on this replica's own
+when a router picked it from its announcements), partial answers for this replica, errors; and the
+replica's presence announcements."""
 
 from __future__ import annotations
 
@@ -10,7 +12,16 @@ from faststream.nats import NatsRouter
 from opentelemetry import trace
 from pydantic import BaseModel
 
-from contracts import DomainAnswer, ErrorEvent, MissingPart, PlanAccepted, RoutePlan, Turn, subjects
+from contracts import (
+    AggregatorPresence,
+    DomainAnswer,
+    ErrorEvent,
+    MissingPart,
+    PlanAccepted,
+    RoutePlan,
+    Turn,
+    subjects,
+)
 from services.aggregator.fanin import FanIn, build_final
 from services.aggregator.synthesis import Synthesizer
 from shared.memory import ConversationMemory, MemoryUnavailable
@@ -29,6 +40,17 @@ class AggregatorState:
     fanin: FanIn | None = None
     synthesizer: Synthesizer | None = None
     publish: Callable[[BaseModel, str], Awaitable[object]] | None = None
+
+
+def presence(state: AggregatorState, every_s: float, alive: bool = True) -> AggregatorPresence:
+    """This replica's announcement on ``accel.v1.aggregators``."""
+    return AggregatorPresence(
+        aggregator_id=state.aggregator_id,
+        plan_subject=subjects.plan_to(state.aggregator_id),
+        partial_subject=subjects.partial(state.aggregator_id),
+        alive=alive,
+        every_s=every_s,
+    )
 
 
 def build_handlers(state: AggregatorState) -> NatsRouter:
@@ -78,6 +100,7 @@ def build_handlers(state: AggregatorState) -> NatsRouter:
     state.fanin = fanin
 
     @nats.subscriber(subjects.PLAN, queue=SERVICE, max_workers=CONCURRENCY, title="plan")
+    @nats.subscriber(subjects.plan_to(state.aggregator_id), max_workers=CONCURRENCY, title="plan.direct")
     async def on_plan(plan: RoutePlan) -> PlanAccepted:
         if not fanin.add(plan):
             raise ValueError(f"query_id {plan.query_id!r} is already being answered; use a new query id")
@@ -91,7 +114,7 @@ def build_handlers(state: AggregatorState) -> NatsRouter:
 
     @nats.subscriber(subjects.ERRORS, title="errors")
     async def on_error(event: ErrorEvent) -> None:
-        if event.query_id and event.query_id in fanin:
+        if event.query_id and (event.query_id in fanin or event.task_id):
             await fanin.failed(event.query_id, event.task_id, f"{event.service} error: {event.detail}")
 
     return nats

@@ -19,6 +19,13 @@ class AggregatorSettings(ServiceSettings):
         description="How several domain answers are merged: 'template', or an LLM "
         "('embedded' or a TGI base URL).",
     )
+    presence_every_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="How often this replica announces itself to the routers (accel.v1.aggregators); "
+        "a router forgets a replica it has not heard from in three times this.",
+    )
     synthesis_model: str = "tgi"
     synthesis_api_key: str | None = Field(
         default=None, description="Bearer token for the synthesis LLM's endpoint, if it needs one."

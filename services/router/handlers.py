@@ -1,4 +1,8 @@
-"""Router handlers: QueryRequested in; RoutePlan to an aggregator, DomainTasks to the domains out."""
+"""Router handlers: QueryRequested in; RoutePlan to an aggregator, DomainTasks to the domains out.
+
+When the router has heard an aggregator replica announce itself, it sends that replica the plan and
+dispatches the plan's tasks at the same time; otherwise (or when that replica turns out to be gone)
+it asks the aggregator queue group first and dispatches once a replica has accepted."""
 
 from __future__ import annotations
 
@@ -7,16 +11,28 @@ import json
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from faststream.nats import NatsRouter, PullSub
 from faststream.nats.annotations import NatsBroker
+from nats.errors import NoRespondersError
 from opentelemetry import trace
 from pydantic import ValidationError
 
-from contracts import DomainTask, ErrorEvent, PlanAccepted, QueryRequested, RoutePlan, Turn, subjects
-from contracts.messages import utcnow
+from contracts import (
+    AggregatorPresence,
+    DomainTask,
+    ErrorEvent,
+    PlanAccepted,
+    QueryRequested,
+    RoutePlan,
+    Turn,
+    subjects,
+)
+from contracts.messages import new_id, utcnow
+from services.router.aggregators import Aggregators
 from services.router.logic import Router
 from services.router.settings import RouterSettings
 from shared.broker import Handling, connection
@@ -36,6 +52,7 @@ class RouterState:
     memory: ConversationMemory
     planned: OrderedDict[str, None] = field(default_factory=OrderedDict)
     in_flight: set[str] = field(default_factory=set)  # durable-intake queries being planned now
+    aggregators: Aggregators = field(default_factory=Aggregators)  # heard on accel.v1.aggregators
     tasks_declared: bool = False
 
     @staticmethod
@@ -120,12 +137,74 @@ def build_handlers(state: RouterState) -> NatsRouter:
             stream=query.stream,
             warnings=warnings,
         )
+        stream_subject = subjects.stream(query.query_id) if query.stream else None
+
+        def tasks(plan: RoutePlan, partial_subject: str) -> list[DomainTask]:
+            return [
+                DomainTask(
+                    query_id=query.query_id,
+                    conversation_id=query.conversation_id,
+                    tenant_id=query.tenant_id,
+                    deadline=query.deadline,
+                    task_id=route.task_id,
+                    domain=route.domain,
+                    sub_query=route.sub_query,
+                    text=query.text,
+                    reply_subject=partial_subject,
+                    stream_subject=stream_subject,
+                    history=build_context(
+                        history,
+                        role="domain",
+                        domain=route.domain,
+                        budget_tokens=state.settings.context_budget_tokens,
+                    ),
+                    embedding=outcome.embedding(route, state.router.classifier.embedder.tokens),
+                )
+                for route in plan.routes
+            ]
+
+        failures: Sequence[object] = []
+        target = state.aggregators.pick() if state.settings.direct_plans else None
+        if target is not None:  # plan and tasks at once: the replica keeps parts that beat the plan
+            offered, *failures = await asyncio.gather(
+                offer(plan, target.plan_subject, broker),
+                *(dispatch(task, broker) for task in tasks(plan, target.partial_subject)),
+                return_exceptions=True,
+            )
+            if isinstance(offered, NoRespondersError):  # gone: its tasks answer to nobody
+                gone = target.aggregator_id
+                log.info("aggregator %s is gone; planning %s through the group", gone, query.query_id)
+                state.aggregators.forget(gone)
+                plan = plan.model_copy(
+                    update={"routes": [r.model_copy(update={"task_id": new_id()}) for r in plan.routes]}
+                )
+                target = None
+            elif isinstance(offered, BaseException):
+                raise offered
+        if target is None:
+            accepted = await offer(plan, subjects.PLAN, broker)
+            failures = await asyncio.gather(
+                *(dispatch(task, broker) for task in tasks(plan, accepted.partial_subject))
+            )
+        for failure in failures:  # after the plan is held, so that its part fails at once
+            if isinstance(failure, ErrorEvent):
+                await broker.publish(failure, subjects.ERRORS)
+        state.remember(query)
+
+    async def offer(plan: RoutePlan, subject: str, broker: NatsBroker) -> PlanAccepted:
+        """Hand the plan to an aggregator. Raises NoRespondersError when ``subject`` is one
+        replica's own and nobody serves it, AggregatorUnavailable when no replica took the plan in
+        time, PlanRefused when one refused it."""
         try:
-            reply = await broker.request(plan, subjects.PLAN, timeout=state.settings.plan_timeout_s)
+            reply = await broker.request(plan, subject, timeout=state.settings.plan_timeout_s)
+        except NoRespondersError:
+            if subject != subjects.PLAN:
+                raise
+            raise AggregatorUnavailable("no aggregator replica is running (no responders)") from None
         except Exception as exc:
             raise AggregatorUnavailable(f"no aggregator accepted the plan ({type(exc).__name__})") from exc
         try:
-            accepted = PlanAccepted.model_validate_json(reply.body)
+            return PlanAccepted.model_validate_json(reply.body)
         except ValidationError:
             try:
                 refusal = ErrorEvent.model_validate_json(reply.body)
@@ -134,39 +213,11 @@ def build_handlers(state: RouterState) -> NatsRouter:
                     "an aggregator answered the plan with something unreadable"
                 ) from None
             raise PlanRefused(refusal.detail) from None
-        stream_subject = subjects.stream(query.query_id) if query.stream else None
-        await asyncio.gather(
-            *(
-                dispatch(
-                    DomainTask(
-                        query_id=query.query_id,
-                        conversation_id=query.conversation_id,
-                        tenant_id=query.tenant_id,
-                        deadline=query.deadline,
-                        task_id=route.task_id,
-                        domain=route.domain,
-                        sub_query=route.sub_query,
-                        text=query.text,
-                        reply_subject=accepted.partial_subject,
-                        stream_subject=stream_subject,
-                        history=build_context(
-                            history,
-                            role="domain",
-                            domain=route.domain,
-                            budget_tokens=state.settings.context_budget_tokens,
-                        ),
-                        embedding=outcome.embedding(route, state.router.classifier.embedder.tokens),
-                    ),
-                    broker,
-                )
-                for route in routes
-            )
-        )
-        state.remember(query)
 
-    async def dispatch(task: DomainTask, broker: NatsBroker) -> None:
+    async def dispatch(task: DomainTask, broker: NatsBroker) -> ErrorEvent | None:
         """Store one task in the durable task stream (deduplicated by task id). If it cannot be
-        stored, its part of the plan fails at once with the reason instead of waiting for the deadline."""
+        stored, the error event to publish (its part of the plan then fails at once with the reason
+        instead of waiting for the deadline)."""
         subject = subjects.task(task.domain)
         try:
             if not state.tasks_declared:
@@ -181,16 +232,21 @@ def build_handlers(state: RouterState) -> NatsRouter:
             )
         except Exception as exc:
             log.warning("task %s for %s not queued: %s", task.task_id, task.domain, exc)
-            event = ErrorEvent(
+            return ErrorEvent(
                 service=SERVICE, subject=subject, code="unavailable",
                 detail=f"the {task.domain} task could not be queued ({type(exc).__name__}: {exc})",
                 query_id=task.query_id, task_id=task.task_id,
             )  # fmt: skip
-            await broker.publish(event, subjects.ERRORS)
+        return None
 
     async def tell(broker: NatsBroker, event: ErrorEvent, reply_to: str | None, *extra: str) -> None:
         for subject in (subjects.ERRORS, *extra, *([reply_to] if reply_to else [])):
             await broker.publish(event, subject)
+
+    @nats.subscriber(subjects.AGGREGATORS, no_reply=True, title="aggregators")
+    async def on_presence(presence: AggregatorPresence) -> None:
+        """Every router replica hears every aggregator's announcements (no queue group)."""
+        state.aggregators.heard(presence)
 
     @nats.subscriber(subjects.QUERY, queue=SERVICE, no_reply=True, max_workers=CONCURRENCY, title="query")
     async def on_query(query: QueryRequested) -> None:

@@ -15,6 +15,12 @@ class RouterSettings(EmbeddingSettings):
     )
     max_query_chars: int = Field(default=2000, ge=1, description="Longer queries are rejected as oversize.")
     plan_timeout_s: float = Field(default=2.0, gt=0, description="How long to wait for an aggregator.")
+    direct_plans: bool = Field(
+        default=True,
+        description="Send each plan straight to an aggregator replica that announced itself, and "
+        "dispatch its tasks at the same time; off: wait for the aggregator queue group to accept "
+        "the plan, then dispatch.",
+    )
     max_deadline_s: float = Field(
         default=300.0, gt=0, description="Later deadlines are brought forward to this."
     )

@@ -32,7 +32,7 @@ from nats.js.api import ConsumerConfig
 from nats.micro import ServiceConfig, add_service
 
 from accel.stack import find_nats_server, free_port
-from contracts import DomainAnswer, ErrorEvent, FinalAnswer, QueryRequested
+from contracts import AggregatorPresence, DomainAnswer, ErrorEvent, FinalAnswer, QueryRequested, subjects
 from shared.streams import declare, intake_stream, task_stream
 
 pytestmark = pytest.mark.integration
@@ -332,11 +332,15 @@ def test_nats_permissions_per_service(rendered: dict[str, list[Manifest]]) -> No
     core = permissions(rendered["accel-core"], "accel-core")
     assert set(core) == {"accel-router", "accel-retriever", "accel-aggregator", "accel-client"}
     router, retriever, aggregator = core["accel-router"], core["accel-retriever"], core["accel-aggregator"]
-    assert "accel.v1.query" in router["subscribe"]["allow"]
-    assert {"accel.v1.plan", "accel.v1.task.*", "accel.v1.errors"} <= set(router["publish"]["allow"])
+    assert {"accel.v1.query", "accel.v1.aggregators"} <= set(router["subscribe"]["allow"])
+    assert {"accel.v1.plan", "accel.v1.plan.*", "accel.v1.task.*", "accel.v1.errors"} <= set(
+        router["publish"]["allow"]
+    )
     assert "accel.v1.retrieve.*" in retriever["subscribe"]["allow"]
-    assert {"accel.v1.plan", "accel.v1.partial.*", "accel.v1.errors"} <= set(aggregator["subscribe"]["allow"])
-    assert {"accel.v1.answers", "_INBOX.>"} <= set(aggregator["publish"]["allow"])
+    assert {"accel.v1.plan", "accel.v1.plan.*", "accel.v1.partial.*", "accel.v1.errors"} <= set(
+        aggregator["subscribe"]["allow"]
+    )
+    assert {"accel.v1.answers", "accel.v1.aggregators", "_INBOX.>"} <= set(aggregator["publish"]["allow"])
     for release, domain in DOMAIN_RELEASES.items():
         users = permissions(rendered[release], release)
         worker = users[f"accel-domain-{domain}"]
@@ -567,6 +571,34 @@ async def test_durable_intake_and_tasks_work_through_the_service_permissions(
         intake = await rjs.pull_subscribe("accel.v1.intake", durable="router", stream="ACCEL_INTAKE")
         with pytest.raises(nats.errors.TimeoutError):
             await intake.fetch(1, timeout=0.5)
+
+
+async def test_direct_plans_work_through_the_service_permissions(
+    rendered: dict[str, list[Manifest]], secured_nats: SecuredNats
+) -> None:
+    """An aggregator announces itself and takes a plan on its own subject; the router hears it."""
+    core = rendered["accel-core"]
+    async with (
+        connect_as(secured_nats, core, "accel-core-router") as router,
+        connect_as(secured_nats, core, "accel-core-aggregator") as aggregator,
+    ):
+        heard = await router.subscribe(subjects.AGGREGATORS)
+
+        async def accept(msg: Any) -> None:
+            await msg.respond(b"accepted")
+
+        await aggregator.subscribe(subjects.plan_to("agg1"), cb=accept)
+        await aggregator.flush()
+        presence = AggregatorPresence(
+            aggregator_id="agg1",
+            plan_subject=subjects.plan_to("agg1"),
+            partial_subject=subjects.partial("agg1"),
+            every_s=2.0,
+        )
+        await aggregator.publish(subjects.AGGREGATORS, presence.model_dump_json().encode())
+        assert AggregatorPresence.model_validate_json((await heard.next_msg(timeout=5)).data) == presence
+        reply = await router.request(subjects.plan_to("agg1"), b"{}", timeout=5)
+        assert reply.data == b"accepted"
 
 
 def final_answer(query: QueryRequested, domain: str) -> FinalAnswer:

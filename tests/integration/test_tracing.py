@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 _HOPS = [
     (re.compile(r"^accel\.v1\.query request$"), "caller"),
     (re.compile(r"^accel\.v1\.query process$"), "router"),
-    (re.compile(r"^accel\.v1\.plan process$"), "aggregator"),
+    (re.compile(r"^accel\.v1\.plan(?:\.[\w-]+)? process$"), "aggregator"),  # the group's or one replica's
     (re.compile(r"^accel\.v1\.task\.(\w+) process$"), "domain:{0}"),
     (re.compile(r"^accel\.v1\.retrieve\.\w+ process$"), "retriever"),
     (re.compile(r"^generate$"), "model"),

@@ -107,3 +107,64 @@ def test_statuses_and_merged_text() -> None:
     assert "Travel: travel says yes" in text and "Fintech: (no answer: no answer by the deadline)" in text
     final = build_final(plan([], rejected=True), [], [], {}, [], 0.0)
     assert final.status == "rejected" and final.text.startswith("Sorry")
+
+
+async def test_a_part_that_beats_its_plan_is_kept_and_claimed() -> None:
+    rec = Recorder()
+    fan = FanIn(rec)
+    p = plan(["travel", "fintech"])
+    await fan.part(answer(p, 0))  # the router dispatched the tasks with the plan: one was quicker
+    assert rec.calls == [] and fan.early == 1 and fan.late == 0
+    fan.add(p)
+    assert fan.early == 0
+    await fan.part(answer(p, 1))
+    assert len(rec.calls) == 1
+    assert [x.domain for x in rec.calls[0][1]] == ["travel", "fintech"] and rec.calls[0][2] == []
+
+
+async def test_a_plan_whose_every_part_came_first_ends_when_it_arrives() -> None:
+    rec = Recorder()
+    fan = FanIn(rec)
+    p = plan(["travel"])
+    await fan.part(answer(p, 0))
+    fan.add(p)
+    for _ in range(3):
+        await asyncio.sleep(0)
+    assert len(rec.calls) == 1 and fan.open == 0 and rec.calls[0][2] == []
+
+
+async def test_early_parts_no_plan_claims_expire_and_parts_of_ended_plans_are_late() -> None:
+    rec = Recorder()
+    fan = FanIn(rec, early_keep_s=0.0)
+    p = plan(["travel"])
+    stray = answer(p, 0).model_copy(update={"query_id": "q-never-planned"})
+    await fan.part(stray)
+    await fan.part(stray.model_copy(update={"query_id": "q-another"}))  # expires the first
+    assert fan.early == 1 and fan.late == 1
+    fan.add(p)
+    await fan.part(answer(p, 0))
+    await fan.part(answer(p, 0))  # its plan has ended: late, not kept
+    assert len(rec.calls) == 1 and fan.late == 2 and fan.early == 1
+
+
+async def test_an_early_part_of_another_task_is_not_taken_for_the_plans_own() -> None:
+    rec = Recorder()
+    fan = FanIn(rec)
+    p = plan(["travel"])
+    await fan.part(answer(p, 0).model_copy(update={"task_id": "t-from-an-abandoned-dispatch"}))
+    fan.add(p)
+    assert fan.open == 1 and fan.late == 1
+    await fan.close()
+
+
+async def test_an_error_event_that_beats_its_plan_fails_the_part_when_the_plan_comes() -> None:
+    rec = Recorder()
+    fan = FanIn(rec)
+    p = plan(["travel", "fintech"])
+    await fan.failed("q1", "t1", "domain error: boom")
+    await fan.failed("q1", None, "no task named: not kept")  # about the whole query: nothing to keep
+    assert fan.early == 1
+    fan.add(p)
+    await fan.part(answer(p, 0))
+    assert len(rec.calls) == 1
+    assert [(m.domain, m.reason) for m in rec.calls[0][2]] == [("fintech", "domain error: boom")]
