@@ -7,10 +7,13 @@ Variants, alternating within every round (the median round is printed):
 - ``huggingface_hub``: ``AsyncInferenceClient.chat_completion(stream=True)``, each token parsed into
   the hub's dataclasses (one client for all streams, as a domain would keep it);
 - ``ChatModel.stream``: what the domains run when the caller streams (``shared/inference.py``): the
-  same endpoint's server-sent events read with httpx2 and ``json.loads``;
-- ``ChatModel.complete``: what they run when it does not: the same request, answered in one response.
+  same endpoint's server-sent events read with aiohttp and ``json.loads``;
+- ``ChatModel.complete (hub)``: the whole answer in one response through the hub's
+  ``chat_completion`` (``client="hub"``: the router LLM, synthesis);
+- ``ChatModel.complete (direct)``: the same request through aiohttp (``client="direct"``: what the
+  domains run when the caller does not stream).
 
-All three send the same request (the hub and ``ChatModel.stream`` streamed), greedy (temperature 0),
+All four send the same request (the first two streamed), greedy (temperature 0),
 so all get the same answer.
 
 By default the endpoint is the tests' stub model (one event a word, ~30 words an answer), served
@@ -66,7 +69,8 @@ async def _timed(streams: int, one: Callable[[], Awaitable[str]]) -> tuple[float
 
 async def run(url: str, streams: int, rounds: int) -> None:
     hub = AsyncInferenceClient(base_url=url, timeout=60)
-    ours = ChatModel(url, model="stub")
+    ours = ChatModel(url, model="stub", client="direct")
+    hub_whole = ChatModel(url, model="stub", client="hub")
 
     async def via_hub() -> str:
         return "".join([d async for d in _hub_stream(hub)])
@@ -77,7 +81,15 @@ async def run(url: str, streams: int, rounds: int) -> None:
     async def via_whole() -> str:
         return (await ours.complete(MESSAGES, max_tokens=128, temperature=0.0)).text
 
-    variants = {"huggingface_hub": via_hub, "ChatModel.stream": via_ours, "ChatModel.complete": via_whole}
+    async def via_hub_whole() -> str:
+        return (await hub_whole.complete(MESSAGES, max_tokens=128, temperature=0.0)).text
+
+    variants = {
+        "huggingface_hub": via_hub,
+        "ChatModel.stream": via_ours,
+        "ChatModel.complete (hub)": via_hub_whole,
+        "ChatModel.complete (direct)": via_whole,
+    }
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in variants}
     try:
         for one in variants.values():  # warm each: connections, imports
@@ -92,13 +104,14 @@ async def run(url: str, streams: int, rounds: int) -> None:
     finally:
         await hub.close()
         await ours.close()
+        await hub_whole.close()
     words = len(next(iter(answers.values())).split())
     print(f"== model client: {streams} streams x {rounds} rounds, {words} words an answer, {url}")
-    print(f"{'client':<18} {'CPU ms/stream':>14} {'wall ms/stream':>15}")
+    print(f"{'client':<28} {'CPU ms/answer':>14} {'wall ms/answer':>15}")
     for name, rows in results.items():
         cpu = statistics.median(r[0] for r in rows)
         wall = statistics.median(r[1] for r in rows)
-        print(f"{name:<18} {cpu:>14.2f} {wall:>15.2f}")
+        print(f"{name:<28} {cpu:>14.2f} {wall:>15.2f}")
 
 
 async def main(argv: list[str]) -> None:

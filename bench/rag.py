@@ -202,7 +202,7 @@ async def main(argv: list[str]) -> None:
     server.start()
     try:
         await _wait_http(f"http://{LOOPBACK}:{port}/health")
-        model = ChatModel(f"http://{LOOPBACK}:{port}/v1", model="smollm2")
+        model = ChatModel(f"http://{LOOPBACK}:{port}/v1", model="smollm2", client="direct")  # as a domain
         settings = DomainSettings(domain="travel")
         if args.answer_threshold is not None:
             settings = settings.model_copy(update={"answer_threshold": args.answer_threshold})

@@ -1,16 +1,19 @@
 """The inference client path: one OpenAI-compatible Messages API at a configurable base URL.
 
 The same code talks to Hugging Face TGI in production and to llama.cpp's ``llama-server`` in the
-embedded stack (both serve ``/v1/chat/completions``). Whole completions (the router LLM, synthesis,
-and the domains' answers to callers that do not stream) go through huggingface_hub's
-``AsyncInferenceClient``. Streamed answers, the domains' hot path, read
-the same endpoint's server-sent events directly with httpx2, the HTTP client that huggingface_hub
-itself uses: the hub parses every streamed token into nested dataclasses (each chunk's
-``__post_init__`` runs ``dataclasses.asdict``), which was 30% of a domain's CPU under load, and it
-keeps every streamed response open on its exit stack until the client closes (~15 KB a call).
-Reading the events ourselves is plain ``json.loads`` per token (~60% less CPU a stream, ``python -m
-bench model-client``). A domain task with no stream subject asks for the whole answer instead: one
-response to parse, not one event a token.
+embedded stack (both serve ``/v1/chat/completions``). Two clients, by what the call costs:
+
+* ``client="hub"`` (the default: the router LLM, synthesis): whole completions through
+  huggingface_hub's ``AsyncInferenceClient``, the reference TGI client. These calls are rare and
+  wait on generation; the client's own CPU does not matter there.
+* ``client="direct"`` (the domains: a call on every query): aiohttp, with ``json.loads`` on the
+  response or on each server-sent event. ``python -m bench model-client`` on the stub, CPU of the
+  event loop per 48-word answer: whole, through the hub 0.76 ms, direct 0.15 ms; streamed, through
+  the hub 6.75 ms, direct 1.32 ms. The hub parses every streamed token into nested dataclasses
+  (each chunk's ``__post_init__`` runs ``dataclasses.asdict``) and keeps every streamed response
+  open on its exit stack until the client closes.
+
+Streams (a domain answering a caller that streams) always go the direct way.
 
 A small circuit breaker keeps a dead endpoint from being hammered: after ``failure_threshold``
 consecutive failures, calls fail fast for ``reset_after_s`` before one trial call is let through.
@@ -22,11 +25,13 @@ import json
 import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlparse, urlunparse
 
-import httpx2
+import aiohttp
 from huggingface_hub import AsyncInferenceClient
+
+Client = Literal["hub", "direct"]
 
 
 class ModelUnavailable(Exception):
@@ -100,22 +105,58 @@ class ChatModel:
     """A chat model behind an OpenAI-compatible Messages API (TGI or llama-server)."""
 
     def __init__(
-        self, base_url: str, *, model: str = "tgi", timeout_s: float = 60.0, api_key: str | None = None
+        self,
+        base_url: str,
+        *,
+        model: str = "tgi",
+        timeout_s: float = 60.0,
+        api_key: str | None = None,
+        client: Client = "hub",
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.url = chat_completions_url(self.base_url)
-        headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
-        self._http = httpx2.AsyncClient(timeout=timeout_s, headers=headers)
+        self.client = client
+        self._timeout_s = timeout_s
+        self._headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
+        self._session: aiohttp.ClientSession | None = None  # made in the running loop, on first use
         # Given no key, the hub sends this machine's own Hugging Face token (HF_TOKEN or its token
         # file) to whatever endpoint is configured; its own headers yield to explicit ones.
         self._client = AsyncInferenceClient(
             base_url=self.base_url,
             timeout=timeout_s,
             api_key=api_key,
-            headers=headers or {"authorization": ""},
+            headers=self._headers or {"authorization": ""},
         )
         self.breaker = CircuitBreaker()
+
+    def _http(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(
+                headers=self._headers, timeout=aiohttp.ClientTimeout(total=self._timeout_s)
+            )
+        return self._session
+
+    def _body(
+        self,
+        messages: list[dict[str, str]],
+        max_tokens: int,
+        temperature: float,
+        frequency_penalty: float | None,
+    ) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+        }
+        if frequency_penalty is not None:
+            body["frequency_penalty"] = frequency_penalty
+        return body
+
+    async def _failed(self, response: aiohttp.ClientResponse) -> ModelUnavailable:
+        detail = (await response.read())[:300].decode("utf-8", "replace")
+        return ModelUnavailable(f"model endpoint {self.base_url} answered HTTP {response.status}: {detail}")
 
     async def stream(
         self,
@@ -127,24 +168,13 @@ class ChatModel:
     ) -> AsyncGenerator[str, None]:
         """Yields text deltas as the model produces them."""
         self.breaker.check(self.base_url)
-        body: dict[str, Any] = {
-            "model": self.model,
-            "messages": messages,
-            "stream": True,
-            "max_tokens": max_tokens,
-            "temperature": temperature,
-        }
-        if frequency_penalty is not None:
-            body["frequency_penalty"] = frequency_penalty
+        body = {**self._body(messages, max_tokens, temperature, frequency_penalty), "stream": True}
         try:
-            async with self._http.stream("POST", self.url, json=body) as response:
-                if response.status_code >= 400:
-                    detail = (await response.aread())[:300].decode("utf-8", "replace")
-                    raise ModelUnavailable(
-                        f"model endpoint {self.base_url} answered HTTP {response.status_code}: {detail}"
-                    )
-                async for line in response.aiter_lines():
-                    delta = _delta(line)
+            async with self._http().post(self.url, json=body) as response:
+                if response.status >= 400:
+                    raise await self._failed(response)
+                async for raw in response.content:
+                    delta = _delta(raw.decode("utf-8").rstrip("\r\n"))
                     if delta is None:
                         break
                     if delta:
@@ -170,20 +200,10 @@ class ChatModel:
         """The whole answer in one response (the request ``stream`` sends, unstreamed)."""
         self.breaker.check(self.base_url)
         try:
-            out = await self._client.chat_completion(
-                messages,
-                max_tokens=max_tokens,
-                temperature=temperature,
-                frequency_penalty=frequency_penalty,
-                model=self.model,
-            )
-            if not out.choices:  # an error body parses into an output without choices, not an error
-                error = out.get("error")  # the hub's outputs are dicts that keep unknown keys
-                raise ModelUnavailable(
-                    f"model endpoint {self.base_url} answered without a completion"
-                    + (f": {error}" if error else "")
-                )
-            text = out.choices[0].message.content or ""
+            if self.client == "direct":
+                done = await self._complete_direct(messages, max_tokens, temperature, frequency_penalty)
+            else:
+                done = await self._complete_hub(messages, max_tokens, temperature, frequency_penalty)
         except ModelUnavailable:
             self.breaker.failure()
             raise
@@ -193,13 +213,62 @@ class ChatModel:
                 f"model endpoint {self.base_url} failed: {type(exc).__name__}: {exc}"
             ) from exc
         self.breaker.success()
+        return done
+
+    def _no_completion(self, error: object) -> ModelUnavailable:
+        return ModelUnavailable(
+            f"model endpoint {self.base_url} answered without a completion" + (f": {error}" if error else "")
+        )
+
+    async def _complete_direct(
+        self,
+        messages: list[dict[str, str]],
+        max_tokens: int,
+        temperature: float,
+        frequency_penalty: float | None,
+    ) -> Completion:
+        body = self._body(messages, max_tokens, temperature, frequency_penalty)
+        async with self._http().post(self.url, json=body) as response:
+            if response.status >= 400:
+                raise await self._failed(response)
+            out: Any = json.loads(await response.read())
+        if not isinstance(out, dict):
+            raise ValueError(f"unexpected response {str(out)[:200]!r}")
+        choices = out.get("choices")
+        if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
+            raise self._no_completion(out.get("error"))  # an error body, e.g. TGI's {"error": …}
+        text = (choices[0].get("message") or {}).get("content") or ""
+        usage = out["usage"] if isinstance(out.get("usage"), dict) else {}
+        return Completion(
+            text=text if isinstance(text, str) else "",
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0),
+        )
+
+    async def _complete_hub(
+        self,
+        messages: list[dict[str, str]],
+        max_tokens: int,
+        temperature: float,
+        frequency_penalty: float | None,
+    ) -> Completion:
+        out = await self._client.chat_completion(
+            messages,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            frequency_penalty=frequency_penalty,
+            model=self.model,
+        )
+        if not out.choices:  # an error body parses into an output without choices, not an error
+            raise self._no_completion(out.get("error"))  # the hub's outputs keep unknown keys
         usage = out.usage
         return Completion(
-            text=text,
+            text=out.choices[0].message.content or "",
             prompt_tokens=getattr(usage, "prompt_tokens", 0) or 0,
             completion_tokens=getattr(usage, "completion_tokens", 0) or 0,
         )
 
     async def close(self) -> None:
-        await self._http.aclose()
+        if self._session is not None:
+            await self._session.close()
         await self._client.close()

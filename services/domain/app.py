@@ -25,7 +25,9 @@ def create_app(settings: DomainSettings) -> FastStream:
     endpoint = settings.model_endpoint or domain.generation.endpoint
     if endpoint == EMBEDDED_ENDPOINT:
         endpoint = settings.embedded_model_url
-    model = ChatModel(endpoint, model=domain.generation.model, api_key=settings.model_api_key)
+    model = ChatModel(  # a call on every query: the direct client (see shared/inference.py)
+        endpoint, model=domain.generation.model, api_key=settings.model_api_key, client="direct"
+    )
     broker = make_broker(settings.nats_url, f"{SERVICE}-{domain.name}")
 
     async def retrieve(req: RetrievalRequest, timeout: float) -> RetrievalResult:

@@ -11,7 +11,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from shared.inference import ChatModel, ModelUnavailable, chat_completions_url
+from shared.inference import ChatModel, Client, ModelUnavailable, chat_completions_url
 from tests.helpers.stub_model import StubModel
 
 pytestmark = pytest.mark.integration
@@ -39,8 +39,9 @@ def test_the_messages_route_is_built_as_huggingface_hub_builds_it() -> None:
     assert chat_completions_url("https://h/ep") == "https://h/ep/v1/chat/completions"
 
 
-async def test_streamed_and_whole_answers_agree(stub: StubModel) -> None:
-    model = ChatModel(stub.url, model="stub")
+@pytest.mark.parametrize("client", ["hub", "direct"])
+async def test_streamed_and_whole_answers_agree(client: Client, stub: StubModel) -> None:
+    model = ChatModel(stub.url, model="stub", client=client)
     try:
         streamed = await _answer(model)
         whole = await model.complete(MESSAGES, max_tokens=256, temperature=0.2)
@@ -156,13 +157,16 @@ async def test_the_request_carries_the_sampling_settings_and_the_key(httpserver:
         await model.close()
 
 
-async def test_a_whole_answer_turns_http_errors_and_garbage_into_model_errors(httpserver: HTTPServer) -> None:
+@pytest.mark.parametrize("client", ["hub", "direct"])
+async def test_a_whole_answer_turns_http_errors_and_garbage_into_model_errors(
+    client: Client, httpserver: HTTPServer
+) -> None:
     httpserver.expect_ordered_request("/v1/chat/completions").respond_with_data("overloaded", status=503)
     httpserver.expect_ordered_request("/v1/chat/completions").respond_with_data("{not json")
     httpserver.expect_ordered_request("/v1/chat/completions").respond_with_json(
         {"error": "CUDA out of memory"}
     )
-    model = ChatModel(httpserver.url_for("/v1"), model="m")
+    model = ChatModel(httpserver.url_for("/v1"), model="m", client=client)
     try:
         with pytest.raises(ModelUnavailable, match=r"(?s)503.*overloaded"):
             await model.complete(MESSAGES)
@@ -176,7 +180,10 @@ async def test_a_whole_answer_turns_http_errors_and_garbage_into_model_errors(ht
         await model.close()
 
 
-async def test_a_whole_answer_sends_the_streamed_request_without_streaming(httpserver: HTTPServer) -> None:
+@pytest.mark.parametrize("client", ["hub", "direct"])
+async def test_a_whole_answer_sends_the_streamed_request_without_streaming(
+    client: Client, httpserver: HTTPServer
+) -> None:
     seen: list[dict[str, object]] = []
 
     def handler(request: Request) -> Response:
@@ -185,7 +192,7 @@ async def test_a_whole_answer_sends_the_streamed_request_without_streaming(https
         return Response(json.dumps(out), content_type="application/json")
 
     httpserver.expect_request("/v1/chat/completions").respond_with_handler(handler)
-    model = ChatModel(httpserver.url_for("/v1"), model="smol")
+    model = ChatModel(httpserver.url_for("/v1"), model="smol", client=client)
     try:
         done = await model.complete(MESSAGES, max_tokens=7, temperature=0.0, frequency_penalty=0.5)
         assert (done.text, done.completion_tokens) == ("Hi.", 0)  # no usage reported: 0, not a guess
@@ -197,8 +204,9 @@ async def test_a_whole_answer_sends_the_streamed_request_without_streaming(https
         await model.close()
 
 
+@pytest.mark.parametrize("client", ["hub", "direct"])
 async def test_the_machines_hugging_face_token_never_goes_to_the_endpoint(
-    httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
+    client: Client, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """huggingface_hub sends the machine's own token (HF_TOKEN, or its token file) when it is given
     no key; a model endpoint is any URL an operator configures, so only the configured key goes."""
@@ -214,7 +222,7 @@ async def test_the_machines_hugging_face_token_never_goes_to_the_endpoint(
 
     httpserver.expect_request("/v1/chat/completions").respond_with_handler(handler)
     for key in (None, "k3y"):
-        model = ChatModel(httpserver.url_for("/v1"), model="smol", api_key=key)
+        model = ChatModel(httpserver.url_for("/v1"), model="smol", api_key=key, client=client)
         try:
             assert (await model.complete(MESSAGES)).text == "Hi."
             assert await _answer(model) == "Hi."
