@@ -17,6 +17,11 @@ Each variant is a request/reply handler that returns a small typed message:
 The services' brokers (``make_broker``) run with no tracer installed here, as with
 ``OTEL_TRACES_EXPORTER=none``: error events and ``TracePassthrough``.
 
+Two more rows time the requesting side, against the ``plain`` handler: FastStream's
+``NatsBroker.request`` (an inbox subscribed and unsubscribed per request) and
+``shared.broker.request`` (nats-py's shared reply subscription), as the router asks for a plan and
+a domain for passages.
+
 It prints, per variant, the CPU time of this process per request (client and handler share it, so
 compare the rows, not the absolute figure), throughput with 32 requests in flight, and the p50
 latency of one request at a time. Variants alternate within every round and the median round is
@@ -41,6 +46,7 @@ from faststream.nats.annotations import NatsMessage
 from pydantic import BaseModel
 
 from bench.load import pct
+from shared import broker as shared_broker
 from shared.broker import Handling, make_broker
 from tests.helpers.servers import nats_server
 
@@ -134,7 +140,14 @@ async def run(url: str, requests: int, rounds: int, brokers: list[NatsBroker]) -
     }
     client = await nats.connect(url)
     payload = BODY.model_dump_json().encode()
-    rows: dict[str, list[tuple[float, float, float]]] = {name: [] for name in variants}
+    requester = brokers[0]  # the services' kind of broker, asking the plain handler
+    requesters: dict[str, Callable[[], Awaitable[object]]] = {
+        "requester: NatsBroker.request": lambda: requester.request(BODY, subjects["ours.plain"], timeout=5),
+        "requester: shared.broker.request": lambda: shared_broker.request(
+            requester, BODY, subjects["ours.plain"], 5
+        ),
+    }
+    rows: dict[str, list[tuple[float, float, float]]] = {name: [] for name in [*variants, *requesters]}
     print(f"== one FastStream request/reply hop on nats-server, {requests} requests a variant, {rounds} rounds",
           flush=True)  # fmt: skip
     for subject in variants.values():  # warm up
@@ -149,6 +162,8 @@ async def run(url: str, requests: int, rounds: int, brokers: list[NatsBroker]) -
                 return reply
 
             rows[name].append(await measure(request, requests))
+        for name, ask in requesters.items():
+            rows[name].append(await measure(ask, requests))
         print(f"  round {r + 1}/{rounds}", flush=True)
     await client.close()
     print(f"  {'handler':<32} {'CPU µs/request':>15} {'requests/s':>11} {'p50 ms':>7}")

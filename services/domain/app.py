@@ -11,7 +11,7 @@ from services.domain.coverage import knowledge_texts
 from services.domain.handlers import build_handlers
 from services.domain.pipeline import DomainPipeline, RetrievalFailed
 from services.domain.settings import DomainSettings
-from shared.broker import make_broker
+from shared.broker import make_broker, request
 from shared.domains import EMBEDDED_ENDPOINT, load_domains
 from shared.embeddings import default_embedder
 from shared.inference import ChatModel
@@ -32,15 +32,15 @@ def create_app(settings: DomainSettings) -> FastStream:
 
     async def retrieve(req: RetrievalRequest, timeout: float) -> RetrievalResult:
         try:
-            reply = await broker.request(req, subjects.retrieve(req.domain), timeout=timeout)
+            reply = await request(broker, req, subjects.retrieve(req.domain), timeout)
         except Exception as exc:
             raise RetrievalFailed(
                 f"retriever did not answer within {timeout:.1f}s ({type(exc).__name__})"
             ) from exc
         try:
-            return RetrievalResult.model_validate_json(reply.body)
+            return RetrievalResult.model_validate_json(reply)
         except ValidationError:
-            raise RetrievalFailed(f"retriever error: {reply.body[:300]!r}") from None
+            raise RetrievalFailed(f"retriever error: {reply[:300]!r}") from None
 
     async def publish_delta(subject: str, delta: TokenDelta) -> None:
         await broker.publish(delta, subject)

@@ -35,7 +35,7 @@ from contracts.messages import new_id, utcnow
 from services.router.aggregators import Aggregators
 from services.router.logic import Router
 from services.router.settings import RouterSettings
-from shared.broker import Handling, connection
+from shared.broker import Handling, connection, request
 from shared.context import build_context
 from shared.memory import ConversationMemory, MemoryUnavailable
 from shared.metrics import get_metrics
@@ -196,7 +196,7 @@ def build_handlers(state: RouterState) -> NatsRouter:
         replica's own and nobody serves it, AggregatorUnavailable when no replica took the plan in
         time, PlanRefused when one refused it."""
         try:
-            reply = await broker.request(plan, subject, timeout=state.settings.plan_timeout_s)
+            reply = await request(broker, plan, subject, state.settings.plan_timeout_s)
         except NoRespondersError:
             if subject != subjects.PLAN:
                 raise
@@ -204,10 +204,10 @@ def build_handlers(state: RouterState) -> NatsRouter:
         except Exception as exc:
             raise AggregatorUnavailable(f"no aggregator accepted the plan ({type(exc).__name__})") from exc
         try:
-            return PlanAccepted.model_validate_json(reply.body)
+            return PlanAccepted.model_validate_json(reply)
         except ValidationError:
             try:
-                refusal = ErrorEvent.model_validate_json(reply.body)
+                refusal = ErrorEvent.model_validate_json(reply)
             except ValidationError:
                 raise AggregatorUnavailable(
                     "an aggregator answered the plan with something unreadable"
