@@ -21,9 +21,10 @@ consecutive failures, calls fail fast for ``reset_after_s`` before one trial cal
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlparse, urlunparse
@@ -154,6 +155,24 @@ class ChatModel:
             body["frequency_penalty"] = frequency_penalty
         return body
 
+    @contextlib.contextmanager
+    def _guarded(self) -> Iterator[None]:
+        """One call through the breaker: refused while it is open; any failure counts against the
+        endpoint and surfaces as ModelUnavailable; a call that completes closes it again. A
+        stream its caller abandons (GeneratorExit) counts as neither."""
+        self.breaker.check(self.base_url)
+        try:
+            yield
+        except ModelUnavailable:
+            self.breaker.failure()
+            raise
+        except Exception as exc:
+            self.breaker.failure()
+            raise ModelUnavailable(
+                f"model endpoint {self.base_url} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        self.breaker.success()
+
     async def _failed(self, response: aiohttp.ClientResponse) -> ModelUnavailable:
         detail = (await response.read())[:300].decode("utf-8", "replace")
         return ModelUnavailable(f"model endpoint {self.base_url} answered HTTP {response.status}: {detail}")
@@ -167,9 +186,8 @@ class ChatModel:
         frequency_penalty: float | None = None,
     ) -> AsyncGenerator[str, None]:
         """Yields text deltas as the model produces them."""
-        self.breaker.check(self.base_url)
         body = {**self._body(messages, max_tokens, temperature, frequency_penalty), "stream": True}
-        try:
+        with self._guarded():
             async with self._http().post(self.url, json=body) as response:
                 if response.status >= 400:
                     raise await self._failed(response)
@@ -179,15 +197,6 @@ class ChatModel:
                         break
                     if delta:
                         yield delta
-        except ModelUnavailable:
-            self.breaker.failure()
-            raise
-        except Exception as exc:
-            self.breaker.failure()
-            raise ModelUnavailable(
-                f"model endpoint {self.base_url} failed: {type(exc).__name__}: {exc}"
-            ) from exc
-        self.breaker.success()
 
     async def complete(
         self,
@@ -198,22 +207,10 @@ class ChatModel:
         frequency_penalty: float | None = None,
     ) -> Completion:
         """The whole answer in one response (the request ``stream`` sends, unstreamed)."""
-        self.breaker.check(self.base_url)
-        try:
+        with self._guarded():
             if self.client == "direct":
-                done = await self._complete_direct(messages, max_tokens, temperature, frequency_penalty)
-            else:
-                done = await self._complete_hub(messages, max_tokens, temperature, frequency_penalty)
-        except ModelUnavailable:
-            self.breaker.failure()
-            raise
-        except Exception as exc:
-            self.breaker.failure()
-            raise ModelUnavailable(
-                f"model endpoint {self.base_url} failed: {type(exc).__name__}: {exc}"
-            ) from exc
-        self.breaker.success()
-        return done
+                return await self._complete_direct(messages, max_tokens, temperature, frequency_penalty)
+            return await self._complete_hub(messages, max_tokens, temperature, frequency_penalty)
 
     def _no_completion(self, error: object) -> ModelUnavailable:
         return ModelUnavailable(
