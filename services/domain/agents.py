@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -37,6 +37,11 @@ def content_words(text: str) -> set[str]:
 
 def numbers(text: str) -> set[str]:
     return {n.replace(",", "") for n in _NUMBER.findall(text)}
+
+
+@lru_cache(maxsize=8192)
+def _lexical(sentence: str) -> tuple[frozenset[str], frozenset[str]]:
+    return frozenset(content_words(sentence)), frozenset(numbers(sentence))
 
 
 # ---- rewriter -----------------------------------------------------------------------------------
@@ -132,10 +137,10 @@ class Evidence:
         return self.answerability
 
     @cached_property
-    def lexical(self) -> list[tuple[int, set[str], set[str]]]:
+    def lexical(self) -> list[tuple[int, frozenset[str], frozenset[str]]]:
         """Each sentence's passage index, content words and numbers, worked out once for every
-        claim the verifier checks against them."""
-        return [(pi, content_words(s), numbers(s)) for pi, s in self.sentences]
+        claim the verifier checks against them (and once per sentence text: passages recur)."""
+        return [(pi, *_lexical(s)) for pi, s in self.sentences]
 
     def best_sentences(self, n: int = 2) -> list[tuple[int, str, float]]:
         order = np.argsort(-self.sims)[:n]
