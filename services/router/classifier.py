@@ -189,6 +189,7 @@ class Bank:
     labels: np.ndarray
     classes: list[str]
     _class_rows: list[np.ndarray] | None = field(default=None, init=False, repr=False)
+    _padded: tuple[np.ndarray, int] | None = field(default=None, init=False, repr=False)
 
     def features(self, vectors: np.ndarray, self_rows: np.ndarray | None = None) -> np.ndarray:
         """Per class, the mean similarity of the ``NEIGHBOURS`` closest training texts. With
@@ -197,12 +198,35 @@ class Bank:
         sims = vectors @ self.vectors.T
         if self_rows is not None:
             sims[np.arange(len(vectors)), self_rows] = -1.0
+        padded = self._layout()
+        if padded is not None:  # every class at once: one partition over a (texts, classes, m) grid
+            where, width = padded
+            grid = np.full((len(vectors), len(self.classes) * width), -np.inf, dtype=sims.dtype)
+            grid[:, where] = sims
+            grid = grid.reshape(len(vectors), len(self.classes), width)
+            top = np.partition(grid, width - NEIGHBOURS, axis=2)[:, :, width - NEIGHBOURS :]
+            return np.asarray(top.mean(axis=2), dtype=np.float32)
         out = np.zeros((len(vectors), len(self.classes)), dtype=np.float32)
         for j, rows in enumerate(self._rows()):
             k = min(NEIGHBOURS, len(rows))
             if k:
                 out[:, j] = np.partition(sims[:, rows], -k, axis=1)[:, -k:].mean(axis=1)
         return out
+
+    def _layout(self) -> tuple[np.ndarray, int] | None:
+        """Where each bank row goes in a grid of one row of ``width`` cells per class (the largest
+        class's size; the rest stay -inf), or None when some class has fewer than ``NEIGHBOURS``
+        rows (the per-class loop then takes fewer neighbours for it)."""
+        if self._padded is None:
+            rows = self._rows()
+            if not rows or min(len(r) for r in rows) < NEIGHBOURS:
+                return None
+            width = max(len(r) for r in rows)
+            where = np.empty(len(self.labels), dtype=np.int64)
+            for j, r in enumerate(rows):
+                where[r] = j * width + np.arange(len(r))
+            self._padded = (where, width)
+        return self._padded
 
     def _rows(self) -> list[np.ndarray]:
         """The bank rows of each class, in ``classes`` order (computed once)."""

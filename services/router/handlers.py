@@ -35,7 +35,7 @@ from contracts.messages import new_id, utcnow
 from services.router.aggregators import Aggregators
 from services.router.logic import Router
 from services.router.settings import RouterSettings
-from shared.broker import Handling, connection, request
+from shared.broker import Handling, connection, request, store
 from shared.context import build_context
 from shared.memory import ConversationMemory, MemoryUnavailable
 from shared.metrics import get_metrics
@@ -223,13 +223,8 @@ def build_handlers(state: RouterState) -> NatsRouter:
             if not state.tasks_declared:
                 await declare(connection(broker).jetstream(), task_stream())
                 state.tasks_declared = True
-            await broker.publish(
-                task,
-                subject,
-                headers={"Nats-Msg-Id": task.task_id},
-                stream=subjects.TASK_STREAM,
-                timeout=state.settings.plan_timeout_s,
-            )
+            timeout = state.settings.plan_timeout_s
+            await store(broker, task, subject, subjects.TASK_STREAM, task.task_id, timeout)
         except Exception as exc:
             log.warning("task %s for %s not queued: %s", task.task_id, task.domain, exc)
             return ErrorEvent(
