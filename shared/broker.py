@@ -7,10 +7,11 @@ always on ``accel.v1.errors``) and the service keeps running.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from typing import Any
 
@@ -179,6 +180,48 @@ class Handling:
     def broker(self) -> NatsBroker:
         broker: NatsBroker = self._router.config.context.get("broker")
         return broker
+
+
+class Spawner:
+    """Runs a handler's work as plain asyncio tasks, at most ``limit`` at once, so that its
+    subscriber can be a sequential one.
+
+    FastStream's ``max_workers`` gives a subscriber concurrency through anyio memory streams, a task
+    group and two semaphore acquisitions per message: ``python -m bench messaging`` measures 248-262
+    µs of CPU per request/reply on such a subscriber against 107-122 µs on a sequential one, and a
+    sequential one handing its work to a task here 146 µs. ``spawn`` waits while ``limit`` tasks run,
+    so a burst waits in NATS as before. The work must report its own failures: an exception that
+    escapes it is logged, not turned into an error event."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._slots: asyncio.Semaphore | None = None  # made in the running loop
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    async def spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.limit)
+        await self._slots.acquire()
+        task = asyncio.get_running_loop().create_task(self._run(work, self._slots))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    @staticmethod
+    async def _run(work: Coroutine[Any, Any, None], slots: asyncio.Semaphore) -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("spawned handler work failed")
+        finally:
+            slots.release()
+
+    async def drain(self, timeout: float = 10.0) -> None:
+        """Wait for the work in flight (on shutdown), at most ``timeout`` seconds."""
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=timeout)
 
 
 def connection(broker: NatsBroker) -> Any:

@@ -60,6 +60,7 @@ def create_app(settings: AggregatorSettings | None = None) -> FastStream:
             task.cancel()
         with contextlib.suppress(Exception):  # routers stop sending plans here at once
             await broker.publish(presence(state, every, alive=False), subjects.AGGREGATORS)
+        await state.work.drain()  # partials being fanned in finish first
         if state.fanin is not None:
             await state.fanin.close()
         await memory.close()

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from faststream.nats import NatsRouter
 from opentelemetry import trace
@@ -24,12 +24,13 @@ from contracts import (
 )
 from services.aggregator.fanin import FanIn, build_final
 from services.aggregator.synthesis import Synthesizer
+from shared.broker import Spawner
 from shared.memory import ConversationMemory, MemoryUnavailable
 from shared.metrics import get_metrics
 
 log = logging.getLogger(__name__)
 SERVICE = "aggregator"
-CONCURRENCY = 32  # messages handled at once: fan-in work is short and mostly awaits I/O
+CONCURRENCY = 32  # fan-ins finished at once: the work is short and mostly awaits I/O
 
 
 @dataclass
@@ -40,6 +41,7 @@ class AggregatorState:
     fanin: FanIn | None = None
     synthesizer: Synthesizer | None = None
     publish: Callable[[BaseModel, str], Awaitable[object]] | None = None
+    work: Spawner = field(default_factory=lambda: Spawner(CONCURRENCY))  # fan-ins being finished
 
 
 def presence(state: AggregatorState, every_s: float, alive: bool = True) -> AggregatorPresence:
@@ -99,8 +101,11 @@ def build_handlers(state: AggregatorState) -> NatsRouter:
     fanin = FanIn(finalize)
     state.fanin = fanin
 
-    @nats.subscriber(subjects.PLAN, queue=SERVICE, max_workers=CONCURRENCY, title="plan")
-    @nats.subscriber(subjects.plan_to(state.aggregator_id), max_workers=CONCURRENCY, title="plan.direct")
+    # Sequential subscribers: a plan is taken without awaiting anything, and a partial's fan-in
+    # (the memory write, the replies) runs as a task, up to CONCURRENCY at once (see
+    # ``shared.broker.Spawner``: FastStream's ``max_workers`` costs ~100 µs more a message).
+    @nats.subscriber(subjects.PLAN, queue=SERVICE, title="plan")
+    @nats.subscriber(subjects.plan_to(state.aggregator_id), title="plan.direct")
     async def on_plan(plan: RoutePlan) -> PlanAccepted:
         if not fanin.add(plan):
             raise ValueError(f"query_id {plan.query_id!r} is already being answered; use a new query id")
@@ -108,9 +113,9 @@ def build_handlers(state: AggregatorState) -> NatsRouter:
             query_id=plan.query_id, aggregator_id=state.aggregator_id, partial_subject=partial_subject
         )
 
-    @nats.subscriber(partial_subject, max_workers=CONCURRENCY, title="partial")
+    @nats.subscriber(partial_subject, title="partial")
     async def on_partial(answer: DomainAnswer) -> None:
-        await fanin.part(answer)
+        await state.work.spawn(fanin.part(answer))
 
     @nats.subscriber(subjects.ERRORS, title="errors")
     async def on_error(event: ErrorEvent) -> None:

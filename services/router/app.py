@@ -66,6 +66,11 @@ def create_app(settings: RouterSettings | None = None) -> FastStream:
     state = RouterState(settings=settings, router=router, memory=memory)
     broker = make_broker(settings.nats_url, SERVICE)
     broker.include_router(build_handlers(state))
+
+    async def shutdown() -> None:
+        await state.work.drain()  # queries being planned finish before the connections close
+        await memory.close()
+
     return build_app(
         broker,
         name=service_name(SERVICE),
@@ -76,5 +81,5 @@ def create_app(settings: RouterSettings | None = None) -> FastStream:
             "oos_offset": f"{classifier.calibration.oos_offset:.4f}",
             "router_llm": settings.router_llm,
         },
-        on_shutdown=memory.close,
+        on_shutdown=shutdown,
     )

@@ -35,13 +35,14 @@ from contracts.messages import new_id, utcnow
 from services.router.aggregators import Aggregators
 from services.router.logic import Router
 from services.router.settings import RouterSettings
-from shared.broker import Handling, connection, request, store
+from shared.broker import Handling, Spawner, connection, request, store
 from shared.context import build_context
 from shared.memory import ConversationMemory, MemoryUnavailable
 from shared.metrics import get_metrics
 from shared.streams import declare, intake_stream, task_stream
 
 log = logging.getLogger(__name__)
+tracer = trace.get_tracer("accel.router")
 SERVICE = "router"
 
 
@@ -53,6 +54,7 @@ class RouterState:
     planned: OrderedDict[str, None] = field(default_factory=OrderedDict)
     in_flight: set[str] = field(default_factory=set)  # durable-intake queries being planned now
     aggregators: Aggregators = field(default_factory=Aggregators)  # heard on accel.v1.aggregators
+    work: Spawner = field(default_factory=lambda: Spawner(CONCURRENCY))  # core queries being planned
     tasks_declared: bool = False
 
     @staticmethod
@@ -88,7 +90,13 @@ def build_handlers(state: RouterState) -> NatsRouter:
     current = Handling(nats)
 
     async def handle(query: QueryRequested, reply_to: str | None, broker: NatsBroker) -> None:
-        """Route one query and dispatch it; raises AggregatorUnavailable if no aggregator takes it."""
+        """Route one query and dispatch it, in a ``route`` span that carries the decision (the
+        consuming span of a core query has ended by then: it only hands the query to a task);
+        raises AggregatorUnavailable if no aggregator takes it."""
+        with tracer.start_as_current_span("route"):
+            await plan_and_dispatch(query, reply_to, broker)
+
+    async def plan_and_dispatch(query: QueryRequested, reply_to: str | None, broker: NatsBroker) -> None:
         latest = utcnow() + timedelta(seconds=state.settings.max_deadline_s)
         if query.deadline > latest:  # bounded: every open plan holds memory until its deadline
             query = query.model_copy(update={"deadline": latest})
@@ -243,10 +251,8 @@ def build_handlers(state: RouterState) -> NatsRouter:
         """Every router replica hears every aggregator's announcements (no queue group)."""
         state.aggregators.heard(presence)
 
-    @nats.subscriber(subjects.QUERY, queue=SERVICE, no_reply=True, max_workers=CONCURRENCY, title="query")
-    async def on_query(query: QueryRequested) -> None:
-        broker = current.broker
-        reply_to = current.message.reply_to or query.reply_to
+    async def answer(query: QueryRequested, reply_to: str | None, broker: NatsBroker) -> None:
+        """Plan one core-subject query; whatever goes wrong, the caller hears back."""
         try:
             await handle(query, reply_to, broker)
         except AggregatorUnavailable as exc:  # the caller must still hear back
@@ -262,6 +268,20 @@ def build_handlers(state: RouterState) -> NatsRouter:
                 query_id=query.query_id,
             )  # fmt: skip
             await tell(broker, event, reply_to)
+        except Exception as exc:  # what the error middleware says for a handler that raised
+            log.exception("query %s failed", query.query_id)
+            event = ErrorEvent(
+                service=SERVICE, subject=subjects.QUERY, code="internal",
+                detail=f"{type(exc).__name__}: {exc}"[:2000], query_id=query.query_id,
+            )  # fmt: skip
+            await tell(broker, event, reply_to)
+
+    @nats.subscriber(subjects.QUERY, queue=SERVICE, no_reply=True, title="query")
+    async def on_query(query: QueryRequested) -> None:
+        """Sequential subscriber; up to CONCURRENCY queries are planned at once as tasks (see
+        ``shared.broker.Spawner``: FastStream's ``max_workers`` costs ~100 µs more a message)."""
+        reply_to = current.message.reply_to or query.reply_to
+        await state.work.spawn(answer(query, reply_to, current.broker))
 
     @nats.subscriber(
         subjects.INTAKE,

@@ -84,7 +84,9 @@ async def test_multi_domain_query_is_one_trace_with_every_edge(
     assert expected <= got, f"missing edges: {expected - got}"
 
     by_name = {s.name: s for s in trace}
-    route = by_name[f"{subjects.QUERY} process"].attributes or {}
+    assert by_name["route"].parent is not None
+    assert by_name["route"].parent.span_id == by_name[f"{subjects.QUERY} process"].context.span_id
+    route = by_name["route"].attributes or {}
     assert route["accel.route.path"] == "fast"
     assert set(route["accel.route.domains"]) == {"travel", "fintech"}  # type: ignore[arg-type]
     assert "accel.route.scores" in route and "accel.route.decision_ms" in route
@@ -112,7 +114,7 @@ async def test_without_trace_headers_the_caller_edge_is_gone(
     await asyncio.sleep(0.3)
     router_spans = [
         s for s in spans.get_finished_spans()
-        if s.name == f"{subjects.QUERY} process" and (s.attributes or {}).get("accel.query_id") == query.query_id
+        if s.name == "route" and (s.attributes or {}).get("accel.query_id") == query.query_id
     ]  # fmt: skip
     assert router_spans, "the router span should still exist"
     trace_id = router_spans[0].context.trace_id
