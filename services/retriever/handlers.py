@@ -51,9 +51,11 @@ def build_handlers(state: RetrieverState) -> NatsRouter:
     nats = NatsRouter()
     current = Handling(nats)
 
-    @nats.subscriber(
-        subjects.RETRIEVE_PATTERN.format(domain="*"), queue=SERVICE, max_workers=8, title="retrieve"
-    )
+    # Sequential: a request whose query vector came with it (every domain's) is answered without
+    # awaiting anything, and FastStream's max_workers costs ~100 µs more a message (see
+    # shared.broker.Spawner). Only a request without a vector (a hand-made one) waits for the
+    # model in a thread, and holds up the requests behind it for those few milliseconds.
+    @nats.subscriber(subjects.RETRIEVE_PATTERN.format(domain="*"), queue=SERVICE, title="retrieve")
     async def on_retrieve(req: RetrievalRequest) -> RetrievalResult:
         t0 = time.perf_counter()
         subject_domain = current.message.raw_message.subject.rsplit(".", 1)[-1]
