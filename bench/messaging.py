@@ -12,7 +12,11 @@ Each variant is a request/reply handler that returns a small typed message:
   place of ``TracePassthrough``, as a service with no tracer installed ran it before (non-recording
   spans);
 - ``plain, no middlewares``: ``plain`` on a bare broker, without the services' error-event and
-  trace middlewares.
+  trace middlewares;
+- ``plain, max_workers=32``: ``plain`` on a concurrent subscriber (FastStream's anyio memory stream,
+  task group and semaphores per message);
+- ``sequential, work in a Spawner task``: a sequential subscriber that hands the reply to a task of
+  ``shared.broker.Spawner``, as the router's query and the aggregator's partial handlers do.
 
 The services' brokers (``make_broker``) run with no tracer installed here, as with
 ``OTEL_TRACES_EXPORTER=none``: error events and ``TracePassthrough``.
@@ -47,7 +51,7 @@ from pydantic import BaseModel
 
 from bench.load import pct
 from shared import broker as shared_broker
-from shared.broker import Handling, make_broker
+from shared.broker import Handling, Spawner, connection, make_broker
 from tests.helpers.servers import nats_server
 
 
@@ -77,7 +81,22 @@ def handlers(router: NatsRouter, prefix: str) -> list[str]:
         assert current.message.raw_message is not None and current.broker is not None
         return body
 
-    return [f"{prefix}.plain", f"{prefix}.params", f"{prefix}.handling"]
+    @router.subscriber(f"{prefix}.workers", max_workers=32)
+    async def workers(body: Ping) -> Ping:
+        return body
+
+    work = Spawner(32)
+
+    @router.subscriber(f"{prefix}.spawned", no_reply=True)  # the task replies
+    async def spawned(body: Ping) -> None:
+        reply, conn = current.message.reply_to, connection(current.broker)
+
+        async def answer() -> None:
+            await conn.publish(reply, body.model_dump_json().encode())
+
+        await work.spawn(answer())
+
+    return [f"{prefix}.{n}" for n in ("plain", "params", "handling", "workers", "spawned")]
 
 
 def cpu_s() -> float:
@@ -126,7 +145,8 @@ async def run(url: str, requests: int, rounds: int, brokers: list[NatsBroker]) -
         ("bare", NatsBroker(url, logger=None)),
     ):
         router = NatsRouter()
-        for name, subject in zip(("plain", "params", "handling"), handlers(router, prefix), strict=True):
+        names = ("plain", "params", "handling", "workers", "spawned")
+        for name, subject in zip(names, handlers(router, prefix), strict=True):
             subjects[f"{prefix}.{name}"] = subject
         broker.include_router(router)
         brokers.append(broker)
@@ -135,6 +155,8 @@ async def run(url: str, requests: int, rounds: int, brokers: list[NatsBroker]) -
         "plain": subjects["ours.plain"],
         "context params (msg, broker)": subjects["ours.params"],
         "Handling (msg, broker)": subjects["ours.handling"],
+        "plain, max_workers=32": subjects["ours.workers"],
+        "sequential, work in a Spawner task": subjects["ours.spawned"],
         "plain, FastStream OpenTelemetry": subjects["otel.plain"],
         "plain, no middlewares": subjects["bare.plain"],
     }

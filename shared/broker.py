@@ -187,9 +187,9 @@ class Spawner:
     subscriber can be a sequential one.
 
     FastStream's ``max_workers`` gives a subscriber concurrency through anyio memory streams, a task
-    group and two semaphore acquisitions per message: ``python -m bench messaging`` measures 248-262
-    µs of CPU per request/reply on such a subscriber against 107-122 µs on a sequential one, and a
-    sequential one handing its work to a task here 146 µs. ``spawn`` waits while ``limit`` tasks run,
+    group and two semaphore acquisitions per message: ``python -m bench messaging`` measures 261 µs
+    of CPU per request/reply on such a subscriber against 107 µs on a sequential one, and 115 µs on
+    a sequential one handing its work to a task here. ``spawn`` waits while ``limit`` tasks run,
     so a burst waits in NATS as before. The work must report its own failures: an exception that
     escapes it is logged, not turned into an error event."""
 
@@ -241,7 +241,7 @@ async def request(broker: NatsBroker, message: BaseModel, subject: str, timeout:
     """A request/reply on the broker's connection, for the hot paths (the router's plan, a
     domain's retrieval): nats-py's request shares one wildcard reply subscription across requests,
     where ``NatsBroker.request`` subscribes and unsubscribes an inbox for each (``python -m bench
-    messaging``: 144 against 242 µs of CPU a request, requester and handler together). Raises
+    messaging``: 116-144 against 144-242 µs of CPU a request, requester and handler together). Raises
     nats-py's NoRespondersError and TimeoutError."""
     headers = _trace_headers({"content-type": "application/json"})
     body = message.model_dump_json().encode()

@@ -103,7 +103,7 @@ def build_handlers(state: AggregatorState) -> NatsRouter:
 
     # Sequential subscribers: a plan is taken without awaiting anything, and a partial's fan-in
     # (the memory write, the replies) runs as a task, up to CONCURRENCY at once (see
-    # ``shared.broker.Spawner``: FastStream's ``max_workers`` costs ~100 µs more a message).
+    # ``shared.broker.Spawner``: FastStream's ``max_workers`` costs ~150 µs more a message).
     @nats.subscriber(subjects.PLAN, queue=SERVICE, title="plan")
     @nats.subscriber(subjects.plan_to(state.aggregator_id), title="plan.direct")
     async def on_plan(plan: RoutePlan) -> PlanAccepted:

@@ -52,7 +52,7 @@ def build_handlers(state: RetrieverState) -> NatsRouter:
     current = Handling(nats)
 
     # Sequential: a request whose query vector came with it (every domain's) is answered without
-    # awaiting anything, and FastStream's max_workers costs ~100 µs more a message (see
+    # awaiting anything, and FastStream's max_workers costs ~150 µs more a message (see
     # shared.broker.Spawner). Only a request without a vector (a hand-made one) waits for the
     # model in a thread, and holds up the requests behind it for those few milliseconds.
     @nats.subscriber(subjects.RETRIEVE_PATTERN.format(domain="*"), queue=SERVICE, title="retrieve")

@@ -279,7 +279,7 @@ def build_handlers(state: RouterState) -> NatsRouter:
     @nats.subscriber(subjects.QUERY, queue=SERVICE, no_reply=True, title="query")
     async def on_query(query: QueryRequested) -> None:
         """Sequential subscriber; up to CONCURRENCY queries are planned at once as tasks (see
-        ``shared.broker.Spawner``: FastStream's ``max_workers`` costs ~100 µs more a message)."""
+        ``shared.broker.Spawner``: FastStream's ``max_workers`` costs ~150 µs more a message)."""
         reply_to = current.message.reply_to or query.reply_to
         await state.work.spawn(answer(query, reply_to, current.broker))
 
