@@ -219,9 +219,12 @@ class Spawner:
             slots.release()
 
     async def drain(self, timeout: float = 10.0) -> None:
-        """Wait for the work in flight (on shutdown), at most ``timeout`` seconds."""
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=timeout)
+        """Wait for the work in flight, and for work spawned meanwhile (on shutdown the subscriber
+        still takes messages until the broker stops), at most ``timeout`` seconds in all."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while self._tasks and (left := deadline - loop.time()) > 0:
+            await asyncio.wait(set(self._tasks), timeout=left)
 
 
 def connection(broker: NatsBroker) -> Any:

@@ -44,3 +44,21 @@ async def test_a_failing_job_is_logged_and_frees_its_slot(caplog: pytest.LogCapt
     await work.drain()
     assert done.is_set()
     assert any("spawned handler work failed" in r.message for r in caplog.records)
+
+
+async def test_drain_waits_for_work_spawned_while_it_waits() -> None:
+    work = Spawner(4)
+    finished: list[str] = []
+
+    async def later() -> None:
+        await asyncio.sleep(0.05)
+        finished.append("later")
+
+    async def first() -> None:
+        await asyncio.sleep(0.01)
+        await work.spawn(later())  # new work arrives while the first drains
+        finished.append("first")
+
+    await work.spawn(first())
+    await work.drain(timeout=2)
+    assert finished == ["first", "later"]
