@@ -101,6 +101,8 @@ def error_middleware(service: str) -> ExceptionMiddleware:
             reply = payload_reply if payload_reply and subject_ok(payload_reply) else ""
         if reply:
             await conn.publish(reply, payload)
+        if message.reply_to.startswith("$JS.ACK."):  # answered: not to be redelivered (a manual-ack
+            await message.ack()  # subscriber's too; FastStream's own ack skips a settled message)
 
     return mw
 

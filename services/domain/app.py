@@ -11,7 +11,7 @@ from services.domain.coverage import knowledge_texts
 from services.domain.handlers import build_handlers
 from services.domain.pipeline import DomainPipeline, RetrievalFailed
 from services.domain.settings import DomainSettings
-from shared.broker import make_broker, request
+from shared.broker import Spawner, make_broker, request
 from shared.domains import EMBEDDED_ENDPOINT, load_domains
 from shared.embeddings import default_embedder
 from shared.inference import ChatModel
@@ -60,15 +60,21 @@ def create_app(settings: DomainSettings) -> FastStream:
         grader.warm(knowledge)
     verifier = Verifier(min_overlap=settings.verify_overlap)
     pipeline = DomainPipeline(domain, settings, model, searcher, grader, verifier, publish_delta)
+    work = Spawner(settings.max_concurrency)
     broker.include_router(
         build_handlers(
-            pipeline, settings.max_concurrency, settings.task_ack_wait_s, settings.task_max_deliver
+            pipeline, settings.max_concurrency, settings.task_ack_wait_s, settings.task_max_deliver, work
         )
     )
+
+    async def shutdown() -> None:
+        await work.drain()  # tasks being answered are answered (and acked) first
+        await model.close()
+
     return build_app(
         broker,
         name=service_name(SERVICE, domain.name),
         subjects=[subjects.task(domain.name)],
         metadata={"domain": domain.name, "endpoint": endpoint, "model": domain.generation.model},
-        on_shutdown=model.close,
+        on_shutdown=shutdown,
     )

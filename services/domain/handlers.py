@@ -16,11 +16,11 @@ import logging
 
 from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, NatsRouter, PullSub
-from faststream.nats.annotations import NatsMessage
+from faststream.nats.annotations import NatsBroker, NatsMessage
 
-from contracts import DomainTask, subjects
+from contracts import DomainTask, ErrorEvent, subjects
 from services.domain.pipeline import DomainPipeline
-from shared.broker import Handling
+from shared.broker import Handling, Spawner, connection
 from shared.streams import task_stream
 
 log = logging.getLogger(__name__)
@@ -41,14 +41,49 @@ async def _keep_alive(msg: NatsMessage, every: float) -> None:
 
 
 def build_handlers(
-    pipeline: DomainPipeline, max_workers: int, ack_wait_s: float = 30.0, max_deliver: int = 3
+    pipeline: DomainPipeline,
+    max_workers: int,
+    ack_wait_s: float = 30.0,
+    max_deliver: int = 3,
+    work: Spawner | None = None,
 ) -> NatsRouter:
+    """``work`` runs the tasks, at most ``max_workers`` at once (the app drains it on shutdown)."""
     nats = NatsRouter()
     current = Handling(nats)
     name = pipeline.domain.name
+    tasks = work or Spawner(max_workers)
+    subject = subjects.task(name)
 
+    async def answer(task: DomainTask, msg: NatsMessage, broker: NatsBroker) -> None:
+        """Answer one task and ack it once its answer is out. A replica killed before that leaves
+        the task unacked: JetStream redelivers it. A failure is reported as an error event with the
+        task's ids (the aggregator fails that part at once) and the task acked, as the error
+        middleware does for a handler that raised."""
+        attempt = delivery_attempt(msg)
+        if attempt > 1:
+            log.warning("task %s redelivered (attempt %d)", task.task_id, attempt)
+        beat = asyncio.create_task(_keep_alive(msg, ack_wait_s / 3))
+        try:
+            result = await pipeline.run(task, attempt=attempt)
+            await broker.publish(result, task.reply_subject)
+        except Exception as exc:
+            log.exception("task %s failed", task.task_id)
+            event = ErrorEvent(
+                service=f"domain-{name}", subject=subject, code="internal",
+                detail=f"{type(exc).__name__}: {exc}"[:2000], query_id=task.query_id, task_id=task.task_id,
+            )  # fmt: skip
+            with contextlib.suppress(Exception):
+                await connection(broker).publish(subjects.ERRORS, event.model_dump_json().encode())
+        finally:
+            beat.cancel()
+        with contextlib.suppress(Exception):  # NATS gone: the task is redelivered, answered again
+            await msg.ack()
+
+    # Sequential pull subscriber, acks by hand: each task runs as a Spawner task (FastStream's
+    # max_workers costs ~150 µs more a message, see shared.broker.Spawner), and is acked only
+    # once answered. A malformed task is acked by the error middleware, which answers it.
     @nats.subscriber(
-        subjects.task(name),
+        subject,
         stream=task_stream(),
         durable=f"domain-{name}",
         pull_sub=PullSub(batch_size=1, timeout=1.0),
@@ -56,8 +91,7 @@ def build_handlers(
             ack_wait=ack_wait_s,
             max_deliver=max_deliver,
         ),
-        ack_policy=AckPolicy.NACK_ON_ERROR,
-        max_workers=max_workers,
+        ack_policy=AckPolicy.MANUAL,
         no_reply=True,
         title=f"task.{name}",
     )
@@ -65,14 +99,6 @@ def build_handlers(
         msg, broker = current.message, current.broker
         if task.domain != name:
             raise ValueError(f"task for domain {task.domain!r} arrived at the {name!r} service")
-        attempt = delivery_attempt(msg)
-        if attempt > 1:
-            log.warning("task %s redelivered (attempt %d)", task.task_id, attempt)
-        beat = asyncio.create_task(_keep_alive(msg, ack_wait_s / 3))
-        try:
-            answer = await pipeline.run(task, attempt=attempt)
-        finally:
-            beat.cancel()
-        await broker.publish(answer, task.reply_subject)
+        await tasks.spawn(answer(task, msg, broker))
 
     return nats
