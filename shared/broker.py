@@ -101,8 +101,11 @@ def error_middleware(service: str) -> ExceptionMiddleware:
             reply = payload_reply if payload_reply and subject_ok(payload_reply) else ""
         if reply:
             await conn.publish(reply, payload)
-        if message.reply_to.startswith("$JS.ACK."):  # answered: not to be redelivered (a manual-ack
-            await message.ack()  # subscriber's too; FastStream's own ack skips a settled message)
+        # A JetStream delivery it answered is not to be redelivered: a manual-ack subscriber's
+        # either (FastStream's own ack skips a settled message). FastStream's reply_to of a
+        # JetStream message is its "reply_to" header; the ack subject is the raw message's reply.
+        if (message.raw_message.reply or "").startswith("$JS.ACK."):
+            await message.ack()
 
     return mw
 

@@ -103,3 +103,55 @@ async def test_an_untraced_service_passes_its_callers_trace_context_on(nats: Ser
     finally:
         await client.close()
         await broker.stop()
+
+
+async def test_a_malformed_jetstream_message_on_a_manual_ack_subscriber_is_answered_once_and_acked(
+    nats: Server,
+) -> None:
+    """The domains ack their tasks by hand; a task the error middleware answers must be acked there,
+    or JetStream redelivers it and its sender hears of it again at every delivery."""
+    from faststream import AckPolicy
+    from faststream.nats import ConsumerConfig
+
+    from contracts import DomainTask, ErrorEvent
+
+    router = NatsRouter()
+
+    @router.subscriber(
+        "test.manual.task",
+        stream=JStream("TEST_MANUAL", subjects=["test.manual.task"]),
+        durable="test-manual",
+        pull_sub=PullSub(batch_size=1, timeout=0.5),
+        config=ConsumerConfig(ack_wait=30, max_deliver=3),
+        ack_policy=AckPolicy.MANUAL,
+        no_reply=True,
+    )
+    async def task(body: DomainTask) -> None:
+        raise AssertionError("a malformed task never reaches the handler")
+
+    broker = make_broker(nats.url, "test-manual")
+    broker.include_router(router)
+    nc = await nats_py.connect(nats.url)
+    events: list[ErrorEvent] = []
+
+    async def on_error(msg: Any) -> None:
+        event = ErrorEvent.model_validate_json(msg.data)
+        if event.subject == "test.manual.task":
+            events.append(event)
+
+    await nc.subscribe("accel.v1.errors", cb=on_error)
+    await broker.start()
+    try:
+        js = nc.jetstream()
+        for payload in (b"{", b'{"v": 1}', b"[1, 2]"):
+            await js.publish("test.manual.task", payload)
+        for _ in range(50):
+            info = await js.consumer_info("TEST_MANUAL", "test-manual")
+            if len(events) == 3 and info.num_ack_pending == 0:
+                break
+            await asyncio.sleep(0.1)
+        assert len(events) == 3 and all(e.code == "invalid_message" for e in events)
+        assert info.num_ack_pending == 0 and info.num_redelivered == 0
+    finally:
+        await broker.stop()
+        await nc.close()
