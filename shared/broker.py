@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from pydantic import BaseModel, ValidationError
 
 from contracts import ErrorEvent, subjects
+from contracts.messages import ErrorCode
 from contracts.subjects import TOKEN_RE
 
 _SUBJECT = re.compile(r"^[^\s*>]+$")
@@ -68,6 +69,32 @@ def describe_validation_error(exc: ValidationError, limit: int = 5) -> str:
     return "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
 
 
+def error_event(
+    service: str,
+    subject: str,
+    code: ErrorCode,
+    detail: str,
+    *,
+    query_id: str | None = None,
+    task_id: str | None = None,
+) -> ErrorEvent:
+    """An ErrorEvent whose detail is cut to 2,000 characters and made encodable (an exception's
+    text may hold lone surrogates, which JSON encoding would refuse)."""
+    return ErrorEvent(
+        service=service,
+        subject=subject,
+        code=code,
+        detail=detail[:2000].encode("utf-8", "replace").decode("utf-8"),
+        query_id=query_id,
+        task_id=task_id,
+    )
+
+
+def raised(exc: BaseException) -> str:
+    """How an error event names an exception."""
+    return f"{type(exc).__name__}: {exc}"
+
+
 def error_middleware(service: str) -> ExceptionMiddleware:
     """Turns any exception escaping a handler into an ErrorEvent instead of a silent drop."""
     mw = ExceptionMiddleware()
@@ -76,23 +103,18 @@ def error_middleware(service: str) -> ExceptionMiddleware:
     async def on_error(exc: Exception, message: NatsMessage, broker: BrokerDep) -> None:
         body: bytes = message.body if isinstance(message.body, bytes) else b""
         query_id, task_id, payload_reply = _ids_from(body)
+        code: ErrorCode
         if isinstance(exc, ValidationError):
             code, detail = "invalid_message", describe_validation_error(exc)
         elif isinstance(exc, ValueError | UnicodeError | RecursionError):
             # undecodable bodies (bad UTF-8 or JSON under a content-type, too deep, huge integers)
             # and handler checks that reject a well-formed message are the sender's problem
-            code, detail = "invalid_message", f"{type(exc).__name__}: {exc}"
+            code, detail = "invalid_message", raised(exc)
         else:
-            code, detail = "internal", f"{type(exc).__name__}: {exc}"
+            code, detail = "internal", raised(exc)
             log.exception("handler failed on %s", message.raw_message.subject, exc_info=exc)
-        event = ErrorEvent(
-            service=service,
-            subject=message.raw_message.subject,
-            code=code,
-            detail=detail[:2000].encode("utf-8", "replace").decode("utf-8"),
-            query_id=query_id,
-            task_id=task_id,
-        )
+        subject = message.raw_message.subject
+        event = error_event(service, subject, code, detail, query_id=query_id, task_id=task_id)
         payload = event.model_dump_json().encode()
         conn = broker.config.connection_state.connection
         await conn.publish(subjects.ERRORS, payload)

@@ -117,17 +117,20 @@ class ChatModel:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.url = chat_completions_url(self.base_url)
-        self.client = client
         self._timeout_s = timeout_s
         self._headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
         self._session: aiohttp.ClientSession | None = None  # made in the running loop, on first use
         # Given no key, the hub sends this machine's own Hugging Face token (HF_TOKEN or its token
         # file) to whatever endpoint is configured; its own headers yield to explicit ones.
-        self._client = AsyncInferenceClient(
-            base_url=self.base_url,
-            timeout=timeout_s,
-            api_key=api_key,
-            headers=self._headers or {"authorization": ""},
+        self._client = (
+            AsyncInferenceClient(
+                base_url=self.base_url,
+                timeout=timeout_s,
+                api_key=api_key,
+                headers=self._headers or {"authorization": ""},
+            )
+            if client == "hub"
+            else None
         )
         self.breaker = CircuitBreaker()
 
@@ -208,9 +211,10 @@ class ChatModel:
     ) -> Completion:
         """The whole answer in one response (the request ``stream`` sends, unstreamed)."""
         with self._guarded():
-            if self.client == "direct":
+            hub = self._client
+            if hub is None:
                 return await self._complete_direct(messages, max_tokens, temperature, frequency_penalty)
-            return await self._complete_hub(messages, max_tokens, temperature, frequency_penalty)
+            return await self._complete_hub(hub, messages, max_tokens, temperature, frequency_penalty)
 
     def _no_completion(self, error: object) -> ModelUnavailable:
         return ModelUnavailable(
@@ -244,12 +248,13 @@ class ChatModel:
 
     async def _complete_hub(
         self,
+        hub: AsyncInferenceClient,
         messages: list[dict[str, str]],
         max_tokens: int,
         temperature: float,
         frequency_penalty: float | None,
     ) -> Completion:
-        out = await self._client.chat_completion(
+        out = await hub.chat_completion(
             messages,
             max_tokens=max_tokens,
             temperature=temperature,
@@ -268,4 +273,5 @@ class ChatModel:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
-        await self._client.close()
+        if self._client is not None:
+            await self._client.close()

@@ -18,9 +18,9 @@ from faststream import AckPolicy
 from faststream.nats import ConsumerConfig, NatsRouter, PullSub
 from faststream.nats.annotations import NatsBroker, NatsMessage
 
-from contracts import DomainTask, ErrorEvent, subjects
+from contracts import DomainTask, subjects
 from services.domain.pipeline import DomainPipeline
-from shared.broker import Handling, Spawner, connection
+from shared.broker import Handling, Spawner, connection, error_event, raised
 from shared.streams import task_stream
 
 log = logging.getLogger(__name__)
@@ -68,10 +68,14 @@ def build_handlers(
             await broker.publish(result, task.reply_subject)
         except Exception as exc:
             log.exception("task %s failed", task.task_id)
-            event = ErrorEvent(
-                service=f"domain-{name}", subject=subject, code="internal",
-                detail=f"{type(exc).__name__}: {exc}"[:2000], query_id=task.query_id, task_id=task.task_id,
-            )  # fmt: skip
+            event = error_event(
+                f"domain-{name}",
+                subject,
+                "internal",
+                raised(exc),
+                query_id=task.query_id,
+                task_id=task.task_id,
+            )
             with contextlib.suppress(Exception):
                 await connection(broker).publish(subjects.ERRORS, event.model_dump_json().encode())
         finally:

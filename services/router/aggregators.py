@@ -35,7 +35,7 @@ class Aggregators:
         if (presence.plan_subject, presence.partial_subject) != own:
             raise ValueError(
                 f"aggregator {agg!r} announced subjects that are not its own: expected "
-                f"{subjects.plan_to(agg)!r} and {subjects.partial(agg)!r}"
+                f"{own[0]!r} and {own[1]!r}"
             )
         if not presence.alive:
             self._live.pop(agg, None)

@@ -35,7 +35,7 @@ from contracts.messages import new_id, utcnow
 from services.router.aggregators import Aggregators
 from services.router.logic import Router
 from services.router.settings import RouterSettings
-from shared.broker import Handling, Spawner, connection, request, store
+from shared.broker import Handling, Spawner, connection, error_event, raised, request, store
 from shared.context import build_context
 from shared.memory import ConversationMemory, MemoryUnavailable
 from shared.metrics import get_metrics
@@ -270,10 +270,7 @@ def build_handlers(state: RouterState) -> NatsRouter:
             await tell(broker, event, reply_to)
         except Exception as exc:  # what the error middleware says for a handler that raised
             log.exception("query %s failed", query.query_id)
-            event = ErrorEvent(
-                service=SERVICE, subject=subjects.QUERY, code="internal",
-                detail=f"{type(exc).__name__}: {exc}"[:2000], query_id=query.query_id,
-            )  # fmt: skip
+            event = error_event(SERVICE, subjects.QUERY, "internal", raised(exc), query_id=query.query_id)
             await tell(broker, event, reply_to)
 
     @nats.subscriber(subjects.QUERY, queue=SERVICE, no_reply=True, title="query")
