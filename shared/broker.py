@@ -95,6 +95,18 @@ def raised(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def error_reply(header_reply: str, body_reply: str | None) -> str:
+    """Where the error event for a failed message sent without a NATS reply subject (a stored
+    JetStream message, or a plain publish) goes, besides ``accel.v1.errors``: the reply subject its
+    sender named, in FastStream's ``reply_to`` header or the body's ``reply_to`` field. A malformed
+    message is not trusted with a subject of the system's own (``accel.v1.*``: a service's input,
+    the error subject itself): its event then goes to ``accel.v1.errors`` alone."""
+    for reply in (header_reply, body_reply):
+        if reply and subject_ok(reply) and not reply.startswith(f"{subjects.PREFIX}."):
+            return reply
+    return ""
+
+
 def error_middleware(service: str) -> ExceptionMiddleware:
     """Turns any exception escaping a handler into an ErrorEvent instead of a silent drop."""
     mw = ExceptionMiddleware()
@@ -118,15 +130,16 @@ def error_middleware(service: str) -> ExceptionMiddleware:
         payload = event.model_dump_json().encode()
         conn = broker.config.connection_state.connection
         await conn.publish(subjects.ERRORS, payload)
-        reply = message.reply_to
-        if reply.startswith("$JS.ACK."):  # a JetStream delivery: its reply subject is the stream's ack
-            reply = payload_reply if payload_reply and subject_ok(payload_reply) else ""
+        # A JetStream delivery's raw reply is the stream's ack subject, and FastStream's reply_to
+        # of it is its "reply_to" header; a core message's reply_to is its sender's inbox.
+        stored = (message.raw_message.reply or "").startswith("$JS.ACK.")
+        if stored:
+            reply = error_reply(message.reply_to, payload_reply)
+        else:
+            reply = message.reply_to or error_reply("", payload_reply)
         if reply:
             await conn.publish(reply, payload)
-        # A JetStream delivery it answered is not to be redelivered: a manual-ack subscriber's
-        # either (FastStream's own ack skips a settled message). FastStream's reply_to of a
-        # JetStream message is its "reply_to" header; the ack subject is the raw message's reply.
-        if (message.raw_message.reply or "").startswith("$JS.ACK."):
+        if stored:  # answered: not to be redelivered (FastStream's own ack skips a settled message)
             await message.ack()
 
     return mw
