@@ -16,6 +16,7 @@ from contracts import (
     AggregatorPresence,
     DomainAnswer,
     ErrorEvent,
+    FinalAnswer,
     MissingPart,
     PlanAccepted,
     RoutePlan,
@@ -42,6 +43,7 @@ class AggregatorState:
     synthesizer: Synthesizer | None = None
     publish: Callable[[BaseModel, str], Awaitable[object]] | None = None
     work: Spawner = field(default_factory=lambda: Spawner(CONCURRENCY))  # fan-ins being finished
+    memory_ok: bool = True  # the last conversation write succeeded
 
 
 def presence(state: AggregatorState, every_s: float, alive: bool = True) -> AggregatorPresence:
@@ -67,21 +69,17 @@ def build_handlers(state: AggregatorState) -> NatsRouter:
             if merged is None:
                 warnings.append(why)
             final = final.model_copy(update={"text": merged or final.text, "warnings": warnings})
+        turn = None
         if not plan.decision.rejected:
-            try:
-                await state.memory.append(
-                    plan.tenant_id,
-                    plan.conversation_id,
-                    Turn(
-                        query_id=plan.query_id,
-                        question=plan.text,
-                        answer=final.text,
-                        domains=[p.domain for p in parts],
-                    ),
-                )
-            except MemoryUnavailable as exc:
-                warnings.append(f"{exc}; this turn was not remembered")
-                final = final.model_copy(update={"warnings": warnings})
+            domains = [p.domain for p in parts]
+            turn = Turn(query_id=plan.query_id, question=plan.text, answer=final.text, domains=domains)
+        # While Redis answers, the turn is written as the reply goes out: the caller does not wait
+        # for Redis. The write is sent as soon as the reply is handed to the NATS client, long
+        # before a follow-up can reach Redis through the caller and the router. While the last
+        # write failed, the turn is written first, so that the reply can say it was not kept.
+        overlap = turn is not None and state.memory_ok
+        if turn is not None and not overlap:
+            final = await remember(plan, turn, final)
         with trace.get_tracer("accel.aggregator").start_as_current_span("aggregate") as span:
             span.set_attribute("accel.aggregate.parts", len(parts))
             span.set_attribute("accel.aggregate.missing", [m.domain for m in missing])
@@ -90,13 +88,32 @@ def build_handlers(state: AggregatorState) -> NatsRouter:
             m = get_metrics()
             m.hop_duration.record(final.took_ms, {"hop": "end_to_end", "status": final.status})
             m.cost.record(final.cost, {"status": final.status})
-            assert state.publish is not None, "the app factory sets the publisher"
-            # the caller first: it is waiting; the answers event subject only observes
-            for subject in (*([plan.reply_to] if plan.reply_to else []), subjects.ANSWERS):
-                try:
-                    await state.publish(final, subject)
-                except Exception:
-                    log.exception("could not publish the answer of %s to %s", plan.query_id, subject)
+            if plan.reply_to:  # the caller first: it is waiting
+                await send(plan, final, plan.reply_to)
+            if turn is not None and overlap:  # the answers event says whether the turn was kept
+                final = await remember(plan, turn, final)
+            await send(plan, final, subjects.ANSWERS)
+
+    async def remember(plan: RoutePlan, turn: Turn, final: FinalAnswer) -> FinalAnswer:
+        """Write the turn; the answer with a warning added when it could not be."""
+        try:
+            await state.memory.append(plan.tenant_id, plan.conversation_id, turn)
+        except MemoryUnavailable as exc:
+            if state.memory_ok:
+                log.warning("conversation memory unavailable: %s", exc)
+            state.memory_ok = False
+            return final.model_copy(
+                update={"warnings": [*final.warnings, f"{exc}; this turn was not remembered"]}
+            )
+        state.memory_ok = True
+        return final
+
+    async def send(plan: RoutePlan, final: FinalAnswer, subject: str) -> None:
+        assert state.publish is not None, "the app factory sets the publisher"
+        try:
+            await state.publish(final, subject)
+        except Exception:
+            log.exception("could not publish the answer of %s to %s", plan.query_id, subject)
 
     fanin = FanIn(finalize)
     state.fanin = fanin

@@ -3,10 +3,20 @@
 from datetime import UTC, datetime, timedelta
 
 from faststream.nats import TestNatsBroker
+from pydantic import BaseModel
 
-from contracts import DomainRoute, PlanAccepted, RouteDecision, RoutePlan, subjects
+from contracts import (
+    DomainAnswer,
+    DomainRoute,
+    FinalAnswer,
+    PlanAccepted,
+    RouteDecision,
+    RoutePlan,
+    subjects,
+)
 from services.aggregator.handlers import AggregatorState, build_handlers
 from shared.broker import make_broker
+from shared.memory import MemoryUnavailable
 
 
 class NoMemory:
@@ -33,3 +43,76 @@ async def test_aggregator_accepts_a_plan_and_names_its_partial_subject() -> None
         assert accepted.partial_subject == subjects.partial("agg1")
         assert state.fanin is not None and "q1" in state.fanin
         await state.fanin.close()
+
+
+class FlakyMemory:
+    """Records the order of events with ``log``; fails while ``down``."""
+
+    def __init__(self, log: list[str]) -> None:
+        self.log = log
+        self.down = False
+
+    async def append(self, *args: object) -> None:
+        self.log.append("memory")
+        if self.down:
+            raise MemoryUnavailable("conversation memory unavailable (ConnectionError)")
+
+
+async def test_the_reply_does_not_wait_for_redis_unless_the_last_write_failed() -> None:
+    """While Redis answers, the caller's reply goes out before the turn's write and the answers event
+    after it. Once a write fails, the next turns are written first, so that their replies say the
+    turn was not remembered, until a write succeeds again."""
+    events: list[str] = []
+    memory = FlakyMemory(events)
+    state = AggregatorState(aggregator_id="agg1", titles={}, memory=memory)  # type: ignore[arg-type]
+    sent: dict[str, list[FinalAnswer]] = {"caller": [], subjects.ANSWERS: []}
+
+    async def publish(message: BaseModel, subject: str) -> None:
+        assert isinstance(message, FinalAnswer)
+        events.append(subject)
+        sent[subject].append(message)
+
+    state.publish = publish
+    build_handlers(state)
+    assert state.fanin is not None
+
+    async def ask(n: int) -> None:
+        plan = RoutePlan(
+            query_id=f"q{n}", conversation_id="c1", deadline=datetime.now(UTC) + timedelta(seconds=5),
+            text="t", reply_to="caller",
+            routes=[DomainRoute(task_id=f"t{n}", domain="travel", sub_query="t", score=0.9)],
+            decision=RouteDecision(rejected=False, reason="r", path="fast", decision_ms=1.0),
+        )  # fmt: skip
+        assert state.fanin is not None and state.fanin.add(plan)
+        await state.fanin.part(
+            DomainAnswer(
+                query_id=plan.query_id,
+                conversation_id="c1",
+                deadline=plan.deadline,
+                task_id=f"t{n}",
+                domain="travel",
+                sub_query="t",
+                status="answered",
+                text="yes",
+            )
+        )
+
+    await ask(1)
+    assert events == ["caller", "memory", subjects.ANSWERS]
+    memory.down = True
+    events.clear()
+    await ask(2)  # the failure is not yet known when the reply goes: only the answers event says it
+    assert events == ["caller", "memory", subjects.ANSWERS]
+    assert sent["caller"][-1].warnings == []
+    assert "not remembered" in sent[subjects.ANSWERS][-1].warnings[0]
+    events.clear()
+    await ask(3)  # now known: written first, and the reply says so
+    assert events == ["memory", "caller", subjects.ANSWERS]
+    assert "not remembered" in sent["caller"][-1].warnings[0]
+    memory.down = False
+    events.clear()
+    await ask(4)
+    await ask(5)
+    assert events == ["memory", "caller", subjects.ANSWERS, "caller", "memory", subjects.ANSWERS]
+    assert sent["caller"][-1].warnings == [] and sent["caller"][-2].warnings == []
+    await state.fanin.close()
