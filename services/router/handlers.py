@@ -7,6 +7,7 @@ it asks the aggregator queue group first and dispatches once a replica has accep
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -15,8 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from faststream import AckPolicy
 from faststream.nats import NatsRouter, PullSub
-from faststream.nats.annotations import NatsBroker
+from faststream.nats.annotations import NatsBroker, NatsMessage
 from nats.errors import NoRespondersError
 from opentelemetry import trace
 from pydantic import ValidationError
@@ -83,6 +85,7 @@ class PlanRefused(Exception):
 
 MAX_DELIVERIES = 5
 CONCURRENCY = 32  # queries handled at once; each mostly awaits memory, the aggregator and NATS
+INTAKE_BATCH = 16  # durable-intake queries one fetch takes at most (one round trip to JetStream)
 
 
 def build_handlers(state: RouterState) -> NatsRouter:
@@ -280,46 +283,63 @@ def build_handlers(state: RouterState) -> NatsRouter:
         reply_to = current.message.reply_to or query.reply_to
         await state.work.spawn(answer(query, reply_to, current.broker))
 
-    @nats.subscriber(
-        subjects.INTAKE,
-        stream=intake_stream(),
-        durable=SERVICE,  # one pull consumer shared by every replica: each query goes to one of them
-        pull_sub=PullSub(batch_size=1, timeout=1.0),
-        no_reply=True,
-        max_workers=CONCURRENCY,
-        title="intake",
-    )
-    async def on_intake(query: QueryRequested) -> None:
-        """Durable intake (JetStream): acked once planned, redelivered on failure, dead-lettered
-        after MAX_DELIVERIES; a duplicate (same id) is planned once. Up to CONCURRENCY queries are
-        planned at once, as on the core subject."""
-        msg, broker = current.message, current.broker
-        if not query.reply_to:
-            raise ValueError("reply_to: a query sent to the durable intake needs a reply_to subject")
-        if state.seen(query):
-            return  # planned, or being planned by another worker: acked, not answered twice
-        key = state.key(query)
-        state.in_flight.add(key)
+    async def plan_intake(query: QueryRequested, msg: NatsMessage, broker: NatsBroker, key: str) -> None:
+        """Plan one durable-intake query, then ack it; when no aggregator takes it, nack it for a
+        later delivery, and after MAX_DELIVERIES dead-letter it and tell its sender."""
+        reply_to = query.reply_to
         try:
-            await handle(query, query.reply_to, broker)
+            await handle(query, reply_to, broker)
         except PlanRefused as exc:
             event = ErrorEvent(
                 service=SERVICE, subject=subjects.INTAKE, code="invalid_message", detail=str(exc),
                 query_id=query.query_id,
             )  # fmt: skip
-            await tell(broker, event, query.reply_to)
+            await tell(broker, event, reply_to)
         except AggregatorUnavailable as exc:
             delivered = msg.raw_message.metadata.num_delivered
             if delivered < MAX_DELIVERIES:
-                await msg.nack(delay=min(2.0**delivered * 0.25, 5.0))
+                with contextlib.suppress(Exception):  # NATS gone: redelivered after the ack wait
+                    await msg.nack(delay=min(2.0**delivered * 0.25, 5.0))
                 return
             event = ErrorEvent(
                 service=SERVICE, subject=subjects.INTAKE, code="unavailable",
                 detail=f"{exc}, after {delivered} deliveries; moved to {subjects.DEAD_LETTER}",
                 query_id=query.query_id,
             )  # fmt: skip
-            await tell(broker, event, query.reply_to, subjects.DEAD_LETTER)
+            await tell(broker, event, reply_to, subjects.DEAD_LETTER)
+        except Exception as exc:  # what the error middleware says for a handler that raised
+            log.exception("query %s failed", query.query_id)
+            event = error_event(SERVICE, subjects.INTAKE, "internal", raised(exc), query_id=query.query_id)
+            await tell(broker, event, reply_to)
         finally:
             state.in_flight.discard(key)
+        with contextlib.suppress(Exception):  # NATS gone: redelivered, and planned once (``seen``)
+            await msg.ack()
+
+    # Sequential pull subscriber, acks by hand (as the domains' task subscriber): a fetch takes up
+    # to INTAKE_BATCH queries at once, each is planned as a Spawner task and acked once planned.
+    # A malformed query is acked by the error middleware, which answers it.
+    @nats.subscriber(
+        subjects.INTAKE,
+        stream=intake_stream(),
+        durable=SERVICE,  # one pull consumer shared by every replica: each query goes to one of them
+        pull_sub=PullSub(batch_size=INTAKE_BATCH, timeout=1.0),
+        ack_policy=AckPolicy.MANUAL,
+        no_reply=True,
+        title="intake",
+    )
+    async def on_intake(query: QueryRequested) -> None:
+        """Durable intake (JetStream): acked once planned, redelivered on failure, dead-lettered
+        after MAX_DELIVERIES; a duplicate (same id) is planned once. Up to CONCURRENCY queries are
+        planned at once, together with those of the core subject."""
+        msg, broker = current.message, current.broker
+        if not query.reply_to:
+            raise ValueError("reply_to: a query sent to the durable intake needs a reply_to subject")
+        if state.seen(query):  # planned, or being planned by another task: acked, not answered twice
+            await msg.ack()
+            return
+        key = state.key(query)
+        state.in_flight.add(key)
+        await state.work.spawn(plan_intake(query, msg, broker, key))
 
     return nats
