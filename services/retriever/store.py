@@ -24,6 +24,7 @@ from shared.documents import Chunk
 from shared.embeddings import DIM
 from shared.text import words
 
+BM25_K1, BM25_B = 1.2, 0.75
 RRF_K = 60
 
 
@@ -67,31 +68,40 @@ class _Collection:
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, DIM), dtype=np.float32))
     hashes: dict[str, str] = field(default_factory=dict)
     stamp: tuple[int, int] | None = None  # documents.json as last read or written here
-    _bm25: tuple[list[Counter[str]], np.ndarray, dict[str, int], float] | None = None
+    _bm25: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
 
-    def bm25_index(self) -> tuple[list[Counter[str]], np.ndarray, dict[str, int], float]:
+    def bm25_index(self, k1: float = BM25_K1, b: float = BM25_B) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """Postings: for each term, the chunks that hold it and its whole BM25 weight in each
+        (idf times the saturated, length-normalised term frequency), computed once per index."""
         if self._bm25 is None:
             tfs = [Counter(tokenize(f"{c.title} {c.text}")) for c in self.chunks]
-            lengths = np.array([sum(tf.values()) for tf in tfs], dtype=np.float32)
-            df: Counter[str] = Counter()
-            for tf in tfs:
-                df.update(tf.keys())
+            lengths = np.array([sum(tf.values()) for tf in tfs], dtype=np.float64)
             avg = float(lengths.mean()) if len(lengths) else 1.0
-            self._bm25 = (tfs, lengths, dict(df), avg)
+            rows: dict[str, list[int]] = {}
+            freqs: dict[str, list[int]] = {}
+            for i, tf in enumerate(tfs):
+                for term, count in tf.items():
+                    rows.setdefault(term, []).append(i)
+                    freqs.setdefault(term, []).append(count)
+            n = len(tfs)
+            index = {}
+            for term, where in rows.items():
+                at = np.array(where, dtype=np.int64)
+                f = np.array(freqs[term], dtype=np.float64)
+                idf = math.log(1 + (n - len(at) + 0.5) / (len(at) + 0.5))
+                weight = idf * f * (k1 + 1) / (f + k1 * (1 - b + b * lengths[at] / avg))
+                index[term] = (at, weight.astype(np.float32))
+            self._bm25 = index
         return self._bm25
 
-    def bm25(self, query: str, k1: float = 1.2, b: float = 0.75) -> np.ndarray:
-        tfs, lengths, df, avg = self.bm25_index()
-        n = len(tfs)
-        scores = np.zeros(n, dtype=np.float32)
+    def bm25(self, query: str) -> np.ndarray:
+        """Okapi BM25 of every chunk for the query (0 where no query term occurs)."""
+        index = self.bm25_index()
+        scores = np.zeros(len(self.chunks), dtype=np.float32)
         for term in set(tokenize(query)):
-            if term not in df:
-                continue
-            idf = math.log(1 + (n - df[term] + 0.5) / (df[term] + 0.5))
-            for i, tf in enumerate(tfs):
-                f = tf.get(term, 0)
-                if f:
-                    scores[i] += idf * f * (k1 + 1) / (f + k1 * (1 - b + b * lengths[i] / avg))
+            posting = index.get(term)
+            if posting is not None:
+                scores[posting[0]] += posting[1]  # a term occurs once per chunk in its posting
         return scores
 
 

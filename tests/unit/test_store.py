@@ -97,3 +97,32 @@ def test_metadata_filter_restricts_search_to_given_documents(
     hits = store.search("t1", "travel", q, vec, k=5, doc_ids=["pets.md", "meals.md"])
     assert {h.doc_id for h in hits} == {"pets.md", "meals.md"}
     assert store.search("t1", "travel", q, vec, k=5, doc_ids=["nope.md"]) == []
+
+
+def test_bm25_postings_give_the_textbook_okapi_scores() -> None:
+    """The postings hold each term's whole weight per chunk; summed over the query's distinct terms
+    they are Okapi BM25 (k1 1.2, b 0.75) as written out here, and 0 where no query term occurs."""
+    import math
+    from collections import Counter
+
+    from services.retriever.store import _Collection, tokenize
+    from shared.documents import Chunk
+
+    texts = ["checked bag fees and bag sizes", "cabin bag rules", "hot meals on long flights", "pets"]
+    col = _Collection(chunks=[Chunk(f"d{i}", "", 0, t, "") for i, t in enumerate(texts)])
+    tfs = [Counter(tokenize(f" {t}")) for t in texts]
+    avg = sum(sum(tf.values()) for tf in tfs) / len(tfs)
+    query = "bag fees for a bag in the cabin"
+
+    def okapi(tf: Counter[str]) -> float:
+        total = 0.0
+        for term in set(tokenize(query)):
+            df = sum(term in other for other in tfs)
+            if tf[term]:
+                idf = math.log(1 + (len(tfs) - df + 0.5) / (df + 0.5))
+                norm = 1.2 * (1 - 0.75 + 0.75 * sum(tf.values()) / avg)
+                total += idf * tf[term] * 2.2 / (tf[term] + norm)
+        return total
+
+    assert col.bm25(query) == pytest.approx([okapi(tf) for tf in tfs], rel=1e-5)
+    assert col.bm25(query)[2:].tolist() == [0.0, 0.0]
