@@ -24,7 +24,7 @@ from shared.embeddings import DIM, Embedder, model_slug
 from shared.text import evidence_sentences
 
 log = logging.getLogger(__name__)
-CHUNKS_KEPT = 4096  # chunk texts whose sentences and rows are remembered (a few MB)
+CHUNKS_KEPT = 4096  # chunk texts whose sentences and float32 vectors are remembered (a few MB)
 
 
 def _key(sentence: str) -> bytes:
@@ -91,8 +91,9 @@ class SentenceVectors:
         return self._scored(sentences, self._rows_of(sentences), query_vector.astype(np.float32))
 
     def _chunk(self, text: str) -> tuple[list[str], np.ndarray | None]:
-        """A chunk's evidence sentences and their rows (None: some sentence is not kept). Chunks
-        recur across questions, so both are remembered for the most recent chunk texts."""
+        """A chunk's evidence sentences and their vectors as float32 rows, ready for the product
+        (None: some sentence is not kept). Chunks recur across questions, so both are remembered
+        for the most recent chunk texts (~1.5 KB a sentence)."""
         with self._lock:
             known = self._chunks.get(text)
             if known is not None:
@@ -100,20 +101,22 @@ class SentenceVectors:
                 return known
         sentences = evidence_sentences(text)
         rows = self._rows_of(sentences)
-        if rows is not None:
-            with self._lock:
-                self._chunks[text] = (sentences, rows)
-                while len(self._chunks) > CHUNKS_KEPT:
-                    self._chunks.popitem(last=False)
-        return sentences, rows
+        if rows is None:
+            return sentences, None
+        with self._lock:
+            block = self._vectors[rows].astype(np.float32)
+            self._chunks[text] = (sentences, block)
+            while len(self._chunks) > CHUNKS_KEPT:
+                self._chunks.popitem(last=False)
+        return sentences, block
 
     def annotate(self, passages: list[Passage], query_vector: np.ndarray) -> list[Passage]:
         """The passages with their evidence sentences scored against the query."""
         out = []
         q = query_vector.astype(np.float32)
         for p in passages:
-            sentences, rows = self._chunk(p.text)
-            sims = self._scored(sentences, rows, q)
+            sentences, block = self._chunk(p.text)
+            sims = block @ q if block is not None else self._scored(sentences, None, q)
             scored = [
                 SentenceScore(text=s, score=round(float(v), 5)) for s, v in zip(sentences, sims, strict=True)
             ]
