@@ -20,17 +20,16 @@ from tests.helpers.servers import Server, nats_server
 pytestmark = pytest.mark.integration
 
 
+def router_settings(server: Server, valkey: Server, plan_timeout_s: float = 2.0) -> RouterSettings:
+    return RouterSettings(
+        nats_url=server.url, redis_url=valkey.url, domains_dir=DEFAULT_DOMAINS_DIR,
+        cache_dir=REPO_ROOT / ".accel" / "cache", plan_timeout_s=plan_timeout_s,
+    )  # fmt: skip
+
+
 async def test_query_no_aggregator_can_take_is_dead_lettered_and_its_sender_told(valkey: Server) -> None:
     with tempfile.TemporaryDirectory() as tmp, nats_server(Path(tmp)) as server:
-        app = create_app(
-            RouterSettings(
-                nats_url=server.url,
-                redis_url=valkey.url,
-                domains_dir=DEFAULT_DOMAINS_DIR,
-                cache_dir=REPO_ROOT / ".accel" / "cache",
-                plan_timeout_s=0.3,
-            )
-        )
+        app = create_app(router_settings(server, valkey, plan_timeout_s=0.3))
         await app.start()  # a router, but no aggregator anywhere
         nc = await nats_py.connect(server.url)
         try:
@@ -57,12 +56,7 @@ async def test_query_no_aggregator_can_take_is_dead_lettered_and_its_sender_told
 
 async def test_intake_without_reply_to_is_an_error_event(valkey: Server) -> None:
     with tempfile.TemporaryDirectory() as tmp, nats_server(Path(tmp)) as server:
-        app = create_app(
-            RouterSettings(
-                nats_url=server.url, redis_url=valkey.url, domains_dir=DEFAULT_DOMAINS_DIR,
-                cache_dir=REPO_ROOT / ".accel" / "cache",
-            )
-        )  # fmt: skip
+        app = create_app(router_settings(server, valkey))
         await app.start()
         nc = await nats_py.connect(server.url)
         try:
@@ -81,12 +75,7 @@ async def test_malformed_intake_query_is_answered_on_the_reply_to_it_names(valke
     body's reply_to (as a valid one would be), acked, and not redelivered. A reply_to inside the
     system's own namespace is not trusted from a malformed message: accel.v1.errors alone hears it."""
     with tempfile.TemporaryDirectory() as tmp, nats_server(Path(tmp)) as server:
-        app = create_app(
-            RouterSettings(
-                nats_url=server.url, redis_url=valkey.url, domains_dir=DEFAULT_DOMAINS_DIR,
-                cache_dir=REPO_ROOT / ".accel" / "cache",
-            )
-        )  # fmt: skip
+        app = create_app(router_settings(server, valkey))
         await app.start()
         nc = await nats_py.connect(server.url)
         try:
