@@ -70,7 +70,7 @@ class _Collection:
     stamp: tuple[int, int] | None = None  # documents.json as last read or written here
     _bm25: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
 
-    def bm25_index(self, k1: float = BM25_K1, b: float = BM25_B) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    def bm25_index(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         """Postings: for each term, the chunks that hold it and its whole BM25 weight in each
         (idf times the saturated, length-normalised term frequency), computed once per index."""
         if self._bm25 is None:
@@ -89,7 +89,8 @@ class _Collection:
                 at = np.array(where, dtype=np.int64)
                 f = np.array(freqs[term], dtype=np.float64)
                 idf = math.log(1 + (n - len(at) + 0.5) / (len(at) + 0.5))
-                weight = idf * f * (k1 + 1) / (f + k1 * (1 - b + b * lengths[at] / avg))
+                norm = BM25_K1 * (1 - BM25_B + BM25_B * lengths[at] / avg)
+                weight = idf * f * (BM25_K1 + 1) / (f + norm)
                 index[term] = (at, weight.astype(np.float32))
             self._bm25 = index
         return self._bm25
