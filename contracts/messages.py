@@ -9,7 +9,6 @@ producer that drifts from the contract gets an ErrorEvent instead of silent misb
 from __future__ import annotations
 
 import base64
-import binascii
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
@@ -27,6 +26,8 @@ DomainName = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$", descriptio
 
 MAX_QUERY_CHARS = 32_768
 """Hard contract limit; the router rejects far smaller queries as oversize with a reason."""
+# Base64 (standard alphabet): in the exported schema for other consumers; ``_packed`` checks it here
+BASE64 = r"^[A-Za-z0-9+/]+={0,2}$"
 
 
 def new_id() -> str:
@@ -161,13 +162,13 @@ class QueryEmbedding(BaseModel):
     vector: str = Field(
         min_length=4,
         max_length=21_848,
-        pattern=r"^[A-Za-z0-9+/]+={0,2}$",
+        json_schema_extra={"pattern": BASE64},
         description="The vector as little-endian float32, base64-encoded (standard alphabet).",
     )
     tokens: str | None = Field(
         default=None,
         max_length=65_536,
-        pattern=r"^[A-Za-z0-9+/]+={0,2}$",
+        json_schema_extra={"pattern": BASE64},
         description="The text's contextual token vectors (without [CLS] and [SEP], each of unit "
         "length), row after row, as little-endian float16, base64-encoded; only for short texts. "
         "The grader's coverage uses them instead of running the model on the text again.",
@@ -185,10 +186,13 @@ class QueryEmbedding(BaseModel):
 
 
 def _packed(value: str, field: str, width: int, kind: str) -> str:
-    """``value`` if it is base64 of a whole number of ``width``-byte numbers."""
+    """``value`` if it is base64 of a whole number of ``width``-byte numbers (what ``BASE64``
+    says, checked once: strict decoding refuses any other character and misplaced padding)."""
+    if not value or value.endswith("==="):
+        raise ValueError(f"{field} is not valid base64: empty or over-padded")
     try:
         raw = base64.b64decode(value, validate=True)
-    except binascii.Error as exc:
+    except ValueError as exc:  # binascii.Error, or a character outside ASCII
         raise ValueError(f"{field} is not valid base64: {exc}") from None
     if len(raw) % width:
         raise ValueError(f"{field} must decode to a whole number of {kind} values")
