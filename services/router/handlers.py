@@ -177,9 +177,10 @@ def build_handlers(state: RouterState) -> NatsRouter:
         failures: Sequence[object] = []
         target = state.aggregators.pick() if state.settings.direct_plans else None
         if target is not None:  # plan and tasks at once: the replica keeps parts that beat the plan
-            offered, *failures = await asyncio.gather(
-                offer(plan, target.plan_subject, broker),
+            # Tasks first: they go out in the same write, and the domain (the longer way) wakes first.
+            *failures, offered = await asyncio.gather(
                 *(dispatch(task, broker) for task in tasks(plan, target.partial_subject)),
+                offer(plan, target.plan_subject, broker),
                 return_exceptions=True,
             )
             if isinstance(offered, NoRespondersError):  # gone: its tasks answer to nobody
