@@ -4,8 +4,9 @@
 
 With the default fast stub model endpoint it measures our own overhead, not the model's. It
 reports throughput, end-to-end latency p50/p99, per-agent latency p50/p99 (route, embed, retrieve,
-grade, generate, verify), the critical path of single-domain answers hop by hop, p50/p99 (to the
-plan, to the domain, the domain's agents, to the final answer, to the caller: see
+grade, generate, verify; and ``queued``, each task's wait before a domain replica started it), the
+critical path of single-domain answers hop by hop, p50/p99 (to the plan, the task's wait, the
+domain's agents, the rest of the domain hop, to the final answer, to the caller: see
 ``critical_path``), the orchestration overhead (end to end minus model and retrieval time), the
 messaging overhead (end to end minus every agent's own work, route decision included: what the
 hops, queues and serialisation cost, on single-domain answers), and lost and duplicated answers.
@@ -117,19 +118,23 @@ def pct(values: list[float], q: float) -> float:
 def critical_path(final: FinalAnswer, sent_at: float, received_at: float) -> dict[str, float]:
     """Where the time of one single-domain answer went, hop by hop (ms), from the timestamps its
     messages carry (every message records when it was built; the stack runs on this machine's
-    clock): to the plan (the query's way to the router, its memory read and route decision), to
-    the domain (the plan's round trip to the aggregator, the task's way through JetStream, the
-    pickup), the domain's agents (their own timings), to the final answer (the partial's way to the
-    aggregator, the fan-in) and to the caller (the memory write, the publish, the way back)."""
+    clock): to the plan (the query's way to the router, its memory read and route decision), the
+    task's wait (from the router building it to the domain starting it: the JetStream store, the
+    pickup; the ``queued`` timing the domain reports), the domain's agents (their own timings), the
+    rest of the domain hop (the plan's last steps before its tasks are built, the domain's own
+    work outside its agents), to the final answer (the partial's way to the aggregator, the
+    fan-in) and to the caller (the publish, the way back, the caller reading it)."""
     part = final.parts[0]
     built = final.created_at.timestamp()
     planned = built - final.took_ms / 1000
     answered = part.created_at.timestamp()
-    agents = sum(v for k, v in part.timings_ms.items() if k != "ttft")
+    waited = part.timings_ms.get("queued", 0.0)
+    agents = sum(v for k, v in part.timings_ms.items() if k not in ("ttft", "queued"))
     return {
         "to plan": (planned - sent_at) * 1000,
-        "to domain": (answered - planned) * 1000 - agents,
+        "task wait": waited,
         "domain agents": agents,
+        "domain rest": (answered - planned) * 1000 - agents - waited,
         "to final": (built - answered) * 1000,
         "to caller": (received_at - built) * 1000,
     }

@@ -14,6 +14,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
+from datetime import datetime
 
 from opentelemetry import trace
 
@@ -41,6 +42,14 @@ def _closed(sentence: str) -> str:
     sentence that no single passage sentence says."""
     sentence = sentence.strip()
     return sentence if sentence.endswith((".", "!", "?")) else _OPEN_END.sub("", sentence) + "."
+
+
+def queued_ms(task: DomainTask, now: datetime) -> float:
+    """How long the task waited between the router building it and this replica starting it: the
+    JetStream store, the wait for a free replica, a redelivery after a worker died. Read from two
+    hosts' clocks, so never below 0; a wait that grows while the agents' times do not means the
+    domain needs more replicas."""
+    return round(max(0.0, (now - task.created_at).total_seconds() * 1000), 2)
 
 
 class RetrievalFailed(Exception):
@@ -102,10 +111,12 @@ class DomainPipeline:
     async def run(self, task: DomainTask, attempt: int = 1) -> DomainAnswer:
         """Answer one task; ``attempt`` > 1 when the task was redelivered after a worker died."""
         _attempt.set(attempt)
-        remaining = (task.deadline - utcnow()).total_seconds() - 0.1
+        now = utcnow()
+        remaining = (task.deadline - now).total_seconds() - 0.1
+        timings: dict[str, float] = {"queued": queued_ms(task, now)}
         if remaining <= 0:
-            return self._answer(task, status="failed", text="", error="the deadline passed before work began")
-        timings: dict[str, float] = {}
+            error = "the deadline passed before work began"
+            return self._answer(task, status="failed", text="", error=error, timings_ms=timings)
         streamed: list[str] = []
         try:
             async with asyncio.timeout(remaining):

@@ -27,6 +27,8 @@ async def test_travel_question_is_answered_by_travel_with_a_travel_citation(clie
     assert citations, "a grounded answer cites its passages"
     assert any("baggage" in c.doc_id or "baggage" in c.title.lower() for c in citations)
     assert final.decision is not None and final.decision.path == "fast"
+    # the task's way through JetStream to the domain: after the plan was built, before the answer
+    assert 0 < final.parts[0].timings_ms["queued"] < final.took_ms
 
 
 async def test_a_repeated_question_is_answered_alike_without_a_second_model_run(client: AccelClient) -> None:

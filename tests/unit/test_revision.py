@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from contracts import DomainTask, Passage
-from contracts.messages import deadline_in
+from contracts.messages import deadline_in, utcnow
 from services.domain.agents import Evidence
-from services.domain.pipeline import DomainPipeline, _closed
+from services.domain.pipeline import DomainPipeline, _closed, queued_ms
 from services.domain.settings import DomainSettings
 from shared.domains import load_domains
 from shared.settings import DEFAULT_DOMAINS_DIR
@@ -99,3 +100,17 @@ async def test_the_best_needs_only_the_graders_floor_the_next_needs_the_quote_th
         "Economy Classic includes one checked bag of 23 kg. [1]",
         ["doc-0.md"],
     )
+
+
+def test_the_queue_wait_runs_from_the_task_being_built_to_its_start() -> None:
+    task = _task()
+    assert queued_ms(task, task.created_at + timedelta(milliseconds=40)) == 40.0
+    # two hosts' clocks: a task that seems to come from the future waited for nothing
+    assert queued_ms(task, task.created_at - timedelta(milliseconds=5)) == 0.0
+
+
+async def test_a_task_past_its_deadline_still_reports_its_wait() -> None:
+    task = _task().model_copy(update={"deadline": utcnow() - timedelta(seconds=1)})
+    answer = await _pipeline().run(task)
+    assert answer.status == "failed"
+    assert answer.timings_ms["queued"] >= 0
