@@ -8,7 +8,14 @@ import numpy as np
 import pytest
 
 from contracts import Turn
-from services.router.classifier import OOS, DomainClassifier, _oos_offset, _stack, description_topics
+from services.router.classifier import (
+    OOS,
+    DomainClassifier,
+    _oos_offset,
+    _stack,
+    description_topics,
+    similarities,
+)
 from services.router.evaluate import load_labeled
 from services.router.logic import SIBLING_DOMINANCE, Router, RouterLLM, _agreement
 from services.router.segment import context, cut, segments
@@ -354,6 +361,17 @@ def test_fast_scoring_gives_scikit_learn_probabilities(router: Router) -> None:
         _stack(vectors, clf._words.transform(texts), clf._chars.transform(texts), clf._bank)
     )
     np.testing.assert_allclose(clf.predict(texts), expected, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 5, 8, 9, 40])
+def test_similarities_in_blocks_equal_the_whole_product(k: int) -> None:
+    rng = np.random.default_rng(k)
+    bank = rng.standard_normal((1001, 384)).astype(np.float32)  # blocks do not divide it evenly
+    vectors = rng.standard_normal((k, 384)).astype(np.float32)
+    got = similarities(bank, vectors)
+    assert got.shape == (k, 1001) and got.dtype == np.float32
+    np.testing.assert_allclose(got, vectors @ bank.T, rtol=1e-5, atol=1e-4)
+    assert similarities(bank[:0], vectors).shape == (k, 0)
 
 
 class _ModelSays:
