@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from shared.settings import DEFAULT_DOMAINS_DIR
@@ -319,7 +320,7 @@ def _store(data_dir: Path) -> KnowledgeStore:
 @app.command()
 def ingest(
     domain: Annotated[str, typer.Argument(help="Domain whose knowledge base receives the documents.")],
-    path: Annotated[Path, typer.Argument(help="A file or folder of .md, .txt or .html documents.")],
+    path: Annotated[Path, typer.Argument(help="A file or folder of .md, .txt, .html or .pdf documents.")],
     data_dir: DataDir = DEFAULT_DATA_DIR,
     tenant: Annotated[str, typer.Option(help="Tenant id.")] = "default",
     prune: Annotated[
@@ -329,7 +330,8 @@ def ingest(
     """Chunk, embed and index documents (idempotent: unchanged files are skipped), with a progress bar.
 
     Writes to the store the retriever uses (ACCEL_STORE: the embedded index under --data-dir, or
-    Weaviate). A running retriever serves the changes from its next search on.
+    Weaviate). A running retriever serves the changes from its next search on. A file that cannot be
+    read (a damaged or encrypted PDF, a scan without text) is skipped with the reason; the rest goes in.
     """
     from services.retriever.ingest import ingest_path
     from shared.embeddings import default_embedder
@@ -346,6 +348,8 @@ def ingest(
         )
     except (FileNotFoundError, ValueError) as exc:
         raise _fail(str(exc)) from None
+    for reason in report.skipped.values():
+        err.print(f"[yellow]skipped:[/] {escape(reason)}", highlight=False)
     out.print(report.summary())
 
 

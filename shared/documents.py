@@ -1,16 +1,24 @@
-"""Reading documents (text, Markdown, HTML) and cutting them into overlapping chunks."""
+"""Reading documents (text, Markdown, HTML, PDF) and cutting them into overlapping chunks."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import ClassVar
 
-SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm"}
+log = logging.getLogger(__name__)
+
+SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
 CHUNKING_VERSION = 2
+
+
+class DocumentError(ValueError):
+    """A file that cannot be read as a document: a damaged or encrypted PDF, or one without text."""
 
 
 @dataclass(frozen=True)
@@ -81,24 +89,100 @@ class _TextExtractor(HTMLParser):
             self.parts.append(data)
 
 
+_SENTENCE_END = re.compile(r"[.!?:;]['\")\]]?$")
+_LIST_ITEM = re.compile(r"^(?:[-*\u2022\u2013\u00b7]|\d{1,3}[.)])\s")
+
+
+def _reflow(page: str) -> str:
+    """A PDF page's text with its wrapped lines joined back into paragraphs. PDFs break lines where
+    the page ran out of width; the chunker and the grader read every line as a unit of meaning. A
+    line continues the one before when that one does not end a sentence and either is long (body
+    text) or is followed by a lowercase word or a number. Blank lines and list items start anew; a
+    word hyphenated across lines is joined."""
+    out: list[str] = []
+    for raw in page.splitlines():
+        line = raw.strip()
+        prev = out[-1] if out else ""
+        if not line:
+            if prev:
+                out.append("")
+            continue
+        joins = (
+            prev
+            and not _SENTENCE_END.search(prev)
+            and not _LIST_ITEM.match(line)
+            and (len(prev.split()) > 8 or line[0].islower() or line[0].isdigit())
+        )
+        if not joins:
+            out.append(line)
+        elif prev.endswith("-") and line[0].islower():
+            out[-1] = prev[:-1] + line
+        else:
+            out[-1] = f"{prev} {line}"
+    return "\n".join(out)
+
+
+def _read_pdf(path: Path) -> tuple[str, str]:
+    """(text, title) of a PDF: its pages' text reflowed, and the title in its metadata ("" if none)."""
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise DocumentError(
+                f"{path}: the PDF is encrypted with a password; save a decrypted copy "
+                "(for example `qpdf --decrypt --password=... in.pdf out.pdf`) and ingest that"
+            )
+        pages = [page.extract_text() or "" for page in reader.pages]
+        title = str(reader.metadata.title or "") if reader.metadata else ""
+    except DocumentError:
+        raise
+    except Exception as exc:  # pypdf raises many kinds of errors on a damaged file
+        raise DocumentError(f"{path}: not a readable PDF ({type(exc).__name__}: {exc})") from exc
+    text = "\n\n".join(_reflow(page) for page in pages if page.strip())
+    if not text:
+        raise DocumentError(
+            f"{path}: the PDF has no text layer (a scanned document?); run OCR on it first "
+            "(for example `ocrmypdf in.pdf out.pdf`)"
+        )
+    return text, " ".join(title.split())
+
+
 def read_document(path: Path, root: Path) -> Document:
-    raw = path.read_text(encoding="utf-8", errors="replace")
+    """The document in ``path`` (its id: the path relative to ``root``). Raises ``DocumentError``
+    for a PDF that cannot be read; text files are read as UTF-8, undecodable bytes replaced."""
     doc_id = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
-    if path.suffix.lower() in (".html", ".htm"):
-        parser = _TextExtractor()
-        parser.feed(raw)
-        text, title = "".join(parser.parts), parser.title
+    suffix = path.suffix.lower()
+    if suffix == ".pdf":
+        text, title = _read_pdf(path)
     else:
-        text, title = raw, ""
-        first = raw.lstrip().splitlines()[0] if raw.strip() else ""
-        if first.startswith("#"):
-            title = first.lstrip("#").strip()
-            text = raw.lstrip()[len(first) :]
+        raw = path.read_text(encoding="utf-8", errors="replace")
+        if suffix in (".html", ".htm"):
+            parser = _TextExtractor()
+            parser.feed(raw)
+            text, title = "".join(parser.parts), parser.title
+        else:
+            text, title = raw, ""
+            first = raw.lstrip().splitlines()[0] if raw.strip() else ""
+            if first.startswith("#"):
+                title = first.lstrip("#").strip()
+                text = raw.lstrip()[len(first) :]
     text = re.sub(r"[ \t]+", " ", text)
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
     return Document(
         doc_id=doc_id, title=title or path.stem.replace("-", " ").title(), text=text, source=str(path)
     )
+
+
+def read_documents(root: Path) -> Iterator[Document]:
+    """Every document under ``root`` (a folder, or one file) that can be read; the others are
+    logged and skipped (``accel ingest`` lists them with the reason)."""
+    base = root if root.is_dir() else root.parent
+    for path in find_documents(root):
+        try:
+            yield read_document(path, base)
+        except DocumentError as exc:
+            log.warning("skipped %s", exc)
 
 
 def find_documents(root: Path) -> list[Path]:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.documents import find_documents, read_document
+from shared.documents import read_documents
 from shared.embeddings import Embedder, VectorLRU, token_rows
 from shared.text import evidence_sentences, stem, words
 
@@ -33,7 +33,7 @@ def knowledge_texts(folder: Path | None) -> list[str]:
     them at ingest (none when there is no such folder)."""
     if folder is None or not folder.exists():
         return []
-    return [read_document(path, folder).text for path in find_documents(folder)]
+    return [doc.text for doc in read_documents(folder)]
 
 
 class TermWeights:

@@ -43,6 +43,8 @@ def create_app(settings: RetrieverSettings | None = None) -> FastStream:
                     sentences=sentences,
                 )
                 log.info("%s", report.summary())
+                for reason in report.skipped.values():
+                    log.warning("skipped %s", reason)
         sentences.save()
         log.info("%d knowledge-base sentences embedded", len(sentences))
     state = RetrieverState(store=store, embedder=embedder, domains=set(domains), sentences=sentences)

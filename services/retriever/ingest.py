@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from services.retriever.sentences import SentenceVectors
 from services.retriever.store import KnowledgeStore
-from shared.documents import chunk_document, find_documents, read_document
+from shared.documents import DocumentError, chunk_document, find_documents, read_document
 from shared.embeddings import MODEL_ID, Embedder
 from shared.text import evidence_sentences
 
@@ -22,12 +22,15 @@ class IngestReport:
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)  # document id -> why it could not be read
     chunks: int = 0
 
     def summary(self) -> str:
+        skipped = f", {len(self.skipped)} skipped (unreadable)" if self.skipped else ""
         return (
             f"{self.domain}: {len(self.added)} added, {len(self.updated)} updated, "
-            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed, {self.chunks} chunks indexed"
+            f"{len(self.unchanged)} unchanged, {len(self.removed)} removed{skipped}, "
+            f"{self.chunks} chunks indexed"
         )
 
 
@@ -48,7 +51,9 @@ def ingest_path(
     progress: bool = False,
     sentences: SentenceVectors | None = None,
 ) -> IngestReport:
-    """Index every supported file under ``path``. Re-ingesting unchanged files does nothing.
+    """Index every supported file under ``path``. Re-ingesting unchanged files does nothing. A file
+    that cannot be read (a damaged or encrypted PDF, one without text) is skipped and listed in the
+    report with the reason; what an earlier ingest indexed from it stays.
 
     With ``prune``, documents indexed earlier from ``path`` that are gone from it are deleted.
     """
@@ -61,7 +66,13 @@ def ingest_path(
     seen: set[str] = set()
     bar = tqdm(files, desc=f"ingest {domain}", unit="doc", disable=not progress, leave=False)
     for file in bar:
-        doc = read_document(file, root)
+        try:
+            doc = read_document(file, root)
+        except DocumentError as exc:  # the rest still goes in; an earlier good copy stays indexed
+            doc_id = file.relative_to(root).as_posix() if file.is_relative_to(root) else file.name
+            seen.add(doc_id)
+            report.skipped[doc_id] = str(exc)
+            continue
         seen.add(doc.doc_id)
         h = index_hash(doc.content_hash)
         chunks = chunk_document(doc)

@@ -39,7 +39,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
 from services.router.linear import LinearScorer, Tfidf
-from shared.documents import find_documents, read_document
+from shared.documents import read_documents
 from shared.domains import DomainDefinition
 from shared.embeddings import MODEL_ID, Embedder, StaticEmbedder
 
@@ -73,8 +73,7 @@ def knowledge_sentences(domain: DomainDefinition, limit: int = 400) -> list[str]
     if kdir is None or not kdir.is_dir():
         return []
     out: list[str] = []
-    for path in find_documents(kdir):
-        doc = read_document(path, kdir)
+    for doc in read_documents(kdir):
         out.append(doc.title)
         for sentence in re.split(r"(?<=[.!?])\s+|\n+", doc.text):
             s = " ".join(_MARKUP.sub(" ", sentence).split())

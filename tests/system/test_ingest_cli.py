@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from shared.settings import REPO_ROOT
+from tests.helpers.pdf import write_pdf
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
@@ -42,6 +43,14 @@ def test_ingest_is_idempotent_and_forget_deletes_one_document(tmp_path: Path) ->
     assert gone.returncode == 0 and "removed pets.txt" in gone.stdout, gone.stdout + gone.stderr
     missing = run("forget", "travel", "pets.txt", "--data-dir", str(data))
     assert missing.returncode != 0 and "pets.txt" in missing.stdout + missing.stderr
+
+    write_pdf(docs / "insurance.pdf", [["Travel Protect covers cancellation for illness."]])
+    (docs / "broken.pdf").write_bytes(b"%PDF-1.4\nnot a PDF body")
+    pdfs = run("ingest", "travel", str(docs), "--data-dir", str(data))
+    assert pdfs.returncode == 0, pdfs.stderr
+    # the PDF, and pets.txt again (forgotten above)
+    assert "2 added" in pdfs.stdout and "1 skipped (unreadable)" in pdfs.stdout, pdfs.stdout
+    assert "skipped:" in pdfs.stderr and "broken.pdf: not a readable PDF" in pdfs.stderr, pdfs.stderr
 
     nowhere = run("ingest", "travel", str(tmp_path / "nope"), "--data-dir", str(data))
     assert nowhere.returncode != 0 and "nope" in nowhere.stdout + nowhere.stderr

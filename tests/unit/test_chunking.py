@@ -3,7 +3,18 @@
 import itertools
 from pathlib import Path
 
-from shared.documents import Document, chunk_document, find_documents, read_document
+import pytest
+from pypdf import PdfWriter
+
+from shared.documents import (
+    Document,
+    DocumentError,
+    chunk_document,
+    find_documents,
+    read_document,
+    read_documents,
+)
+from tests.helpers.pdf import write_pdf
 
 
 def test_chunks_are_bounded_and_overlap() -> None:
@@ -36,3 +47,58 @@ def test_markdown_title_and_html_text(tmp_path: Path) -> None:
     assert (
         html.title == "Fees" and "No fee." in html.text and "evil" not in html.text and "p{}" not in html.text
     )
+
+
+def test_pdf_text_title_and_reflowed_lines(tmp_path: Path) -> None:
+    write_pdf(
+        tmp_path / "bags.pdf",
+        [
+            [
+                "Checked baggage",
+                "Each passenger on an economy fare may bring one checked bag weighing up",
+                "to 23 kg. Heavier bags cost EUR 40 each and are weighed at the desk; excep-",
+                "tions apply to sports equipment.",
+                "- Skis count as one bag",
+                "- Golf bags count as one bag",
+            ],
+            ["Pets travel in the hold (cabin: under 8 kg)."],
+        ],
+        title="Baggage rules",
+    )
+    (tmp_path / "notes.md").write_text("# Notes\n\nSee the PDF.")
+    assert [f.name for f in find_documents(tmp_path)] == ["bags.pdf", "notes.md"]
+    doc = read_document(tmp_path / "bags.pdf", tmp_path)
+    assert doc.doc_id == "bags.pdf" and doc.title == "Baggage rules"
+    assert doc.text.splitlines() == [
+        "Checked baggage",  # a short line: a heading, kept apart
+        "Each passenger on an economy fare may bring one checked bag weighing up to 23 kg. Heavier bags "
+        "cost EUR 40 each and are weighed at the desk; exceptions apply to sports equipment.",
+        "- Skis count as one bag",
+        "- Golf bags count as one bag",
+        "",
+        "Pets travel in the hold (cabin: under 8 kg).",  # the next page, a paragraph of its own
+    ]
+    chunks = chunk_document(doc)
+    assert any("weighing up to 23 kg." in c.text for c in chunks)
+
+
+def test_a_pdf_without_a_title_is_named_after_its_file(tmp_path: Path) -> None:
+    write_pdf(tmp_path / "car-rental.pdf", [["Drivers must be 21 or older."]])
+    doc = read_document(tmp_path / "car-rental.pdf", tmp_path)
+    assert doc.title == "Car Rental" and doc.text == "Drivers must be 21 or older."
+
+
+def test_unreadable_pdfs_say_why_and_are_skipped_by_read_documents(tmp_path: Path) -> None:
+    (tmp_path / "broken.pdf").write_bytes(b"%PDF-1.4\nthis is not a PDF body")
+    write_pdf(tmp_path / "scan.pdf", [[]])  # a page with no text on it, as a scan without OCR
+    locked = tmp_path / "locked.pdf"
+    writer = PdfWriter(clone_from=write_pdf(tmp_path / "plain.pdf", [["Secret fares."]]))
+    writer.encrypt(user_password="s3cret", algorithm="RC4-128")
+    writer.write(locked)
+    with pytest.raises(DocumentError, match="not a readable PDF"):
+        read_document(tmp_path / "broken.pdf", tmp_path)
+    with pytest.raises(DocumentError, match=r"no text layer.*OCR"):
+        read_document(tmp_path / "scan.pdf", tmp_path)
+    with pytest.raises(DocumentError, match="encrypted with a password"):
+        read_document(locked, tmp_path)
+    assert [d.doc_id for d in read_documents(tmp_path)] == ["plain.pdf"]

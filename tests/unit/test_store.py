@@ -8,6 +8,7 @@ import pytest
 from services.retriever.ingest import ingest_path
 from services.retriever.store import EmbeddedStore
 from shared.embeddings import Embedder, default_embedder
+from tests.helpers.pdf import write_pdf
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,26 @@ def test_ingest_is_idempotent_and_tracks_changes(tmp_path: Path, kb: Path, embed
     (kb / "pets.md").unlink()
     changed = ingest_path(store, embedder, tenant="t1", domain="travel", path=kb, prune=True)
     assert changed.updated == ["meals.md"] and changed.removed == ["pets.md"] and changed.chunks == 2
+
+
+def test_pdfs_are_ingested_and_unreadable_files_skipped_with_the_reason(
+    tmp_path: Path, kb: Path, embedder: Embedder
+) -> None:
+    write_pdf(kb / "lounges.pdf", [["Gold members may use airport lounges with one guest."]], title="Lounges")
+    (kb / "scan.pdf").write_bytes(b"%PDF-1.4\nnot really a PDF")
+    store = EmbeddedStore(tmp_path / "index")
+    report = ingest_path(store, embedder, tenant="t1", domain="travel", path=kb)
+    assert sorted(report.added) == ["bags.md", "lounges.pdf", "meals.md", "pets.md"]
+    assert list(report.skipped) == ["scan.pdf"] and "not a readable PDF" in report.skipped["scan.pdf"]
+    assert "1 skipped (unreadable)" in report.summary()
+    q = "can I bring a guest to the lounge"
+    hit = store.search("t1", "travel", q, embedder.encode_one(q), k=1)[0]
+    assert hit.doc_id == "lounges.pdf" and hit.title == "Lounges"
+    # a copy that was indexed before and is unreadable now stays, even when pruning
+    (kb / "lounges.pdf").write_bytes(b"%PDF-1.4\ntruncated")
+    again = ingest_path(store, embedder, tenant="t1", domain="travel", path=kb, prune=True)
+    assert again.removed == [] and set(again.skipped) == {"lounges.pdf", "scan.pdf"}
+    assert "lounges.pdf" in store.document_hashes("t1", "travel")
 
 
 def test_search_finds_the_right_passage_and_persists(tmp_path: Path, kb: Path, embedder: Embedder) -> None:
