@@ -90,15 +90,16 @@ class _TextExtractor(HTMLParser):
 
 
 _SENTENCE_END = re.compile(r"[.!?:;]['\")\]]?$")
-_LIST_ITEM = re.compile(r"^(?:[-*\u2022\u2013\u00b7]|\d{1,3}[.)])\s")
+_DIGITS = re.compile(r"\d+")
+_LIST_ITEM = re.compile(r"^(?:[-*\u2022\u2013\u00b7]|\d{1,3}(?:\.\d{1,3})*[.)])\s")  # "- x", "2) x", "1.1. x"
 
 
 def _reflow(page: str) -> str:
     """A PDF page's text with its wrapped lines joined back into paragraphs. PDFs break lines where
     the page ran out of width; the chunker and the grader read every line as a unit of meaning. A
     line continues the one before when that one does not end a sentence and either is long (body
-    text) or is followed by a lowercase word or a number. Blank lines and list items start anew; a
-    word hyphenated across lines is joined."""
+    text) or is followed by a lowercase word or a number. Blank lines, list items and numbered
+    headings start anew; a word hyphenated across lines is joined."""
     out: list[str] = []
     for raw in page.splitlines():
         line = raw.strip()
@@ -122,6 +123,30 @@ def _reflow(page: str) -> str:
     return "\n".join(out)
 
 
+def _without_running_lines(pages: list[str]) -> list[str]:
+    """The pages' lines without running headers and footers: a page's first or last two lines whose
+    text (numbers aside, so "Page 3 of 9" and a bare "3" count as one) opens or closes at least 60%
+    of the pages, when there are three or more. They would otherwise cut into paragraphs that run
+    across a page break and land in every chunk."""
+    lines = [[line.strip() for line in page.splitlines() if line.strip()] for page in pages]
+    if len(lines) < 3:
+        return [line for page in lines for line in page]
+    edges: dict[str, int] = {}
+    for page in lines:
+        for key in {_DIGITS.sub("#", line) for line in page[:2] + page[-2:]}:
+            edges[key] = edges.get(key, 0) + 1
+    running = {key for key, n in edges.items() if n >= 0.6 * len(lines)}
+    out: list[str] = []
+    for page in lines:
+        keep = [
+            line
+            for i, line in enumerate(page)
+            if not ((i < 2 or i >= len(page) - 2) and _DIGITS.sub("#", line) in running)
+        ]
+        out.extend(keep)
+    return out
+
+
 def _read_pdf(path: Path) -> tuple[str, str]:
     """(text, title) of a PDF: its pages' text reflowed, and the title in its metadata ("" if none)."""
     from pypdf import PdfReader
@@ -139,7 +164,7 @@ def _read_pdf(path: Path) -> tuple[str, str]:
         raise
     except Exception as exc:  # pypdf raises many kinds of errors on a damaged file
         raise DocumentError(f"{path}: not a readable PDF ({type(exc).__name__}: {exc})") from exc
-    text = "\n\n".join(_reflow(page) for page in pages if page.strip())
+    text = _reflow("\n".join(_without_running_lines(pages)))
     if not text:
         raise DocumentError(
             f"{path}: the PDF has no text layer (a scanned document?); run OCR on it first "

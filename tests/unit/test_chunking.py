@@ -75,11 +75,43 @@ def test_pdf_text_title_and_reflowed_lines(tmp_path: Path) -> None:
         "cost EUR 40 each and are weighed at the desk; exceptions apply to sports equipment.",
         "- Skis count as one bag",
         "- Golf bags count as one bag",
-        "",
-        "Pets travel in the hold (cabin: under 8 kg).",  # the next page, a paragraph of its own
+        "Pets travel in the hold (cabin: under 8 kg).",  # the next page
     ]
     chunks = chunk_document(doc)
     assert any("weighing up to 23 kg." in c.text for c in chunks)
+
+
+def test_running_headers_and_page_numbers_go_and_paragraphs_run_across_pages(tmp_path: Path) -> None:
+    header = "Northwind Travel - Conditions of Carriage"
+    write_pdf(
+        tmp_path / "carriage.pdf",
+        [
+            [
+                header,
+                "1. Scope",
+                "These conditions apply to every flight booked through Northwind and to",
+                "Page 1 of 3",
+            ],
+            [
+                header,
+                "every passenger named on the booking.",
+                "1.1. Fares",
+                "Fares include taxes.",
+                "Page 2 of 3",
+            ],
+            [header, "2) Baggage", "Bags over 23 kg pay a fee.", "Page 3 of 3"],
+        ],
+    )
+    doc = read_document(tmp_path / "carriage.pdf", tmp_path)
+    assert doc.text.splitlines() == [
+        "1. Scope",
+        "These conditions apply to every flight booked through Northwind and to every passenger named on "
+        "the booking.",
+        "1.1. Fares",
+        "Fares include taxes.",
+        "2) Baggage",
+        "Bags over 23 kg pay a fee.",
+    ]
 
 
 def test_a_pdf_without_a_title_is_named_after_its_file(tmp_path: Path) -> None:
