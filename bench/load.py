@@ -223,6 +223,49 @@ async def run_level(url: str, backends: int, seconds: float, durable: bool = Fal
     }
 
 
+OVERHEAD_TARGET_MS = 5.0  # orchestration overhead p50 of a single-domain query (issue #5)
+THROUGHPUT_TARGET_QPS = 300.0  # on 2 cores with the fast stub
+
+
+def summary(results: list[dict[str, object]], stub: bool = True) -> str:
+    """The levels' headline figures as a table, each against its target where it has one (the
+    overhead at 1 backend; throughput and the answers with the fast stub), and the critical path."""
+
+    def num(result: dict[str, object], key: str) -> float:
+        value = result.get(key, 0.0)
+        return float(value) if isinstance(value, int | float) else 0.0
+
+    def mark(ok: bool) -> str:
+        return "ok" if ok else "MISS"
+
+    lines = [
+        f"{'backends':>8} {'queries/s':>10} {'e2e p50':>8} {'e2e p99':>8} {'overhead':>9} "
+        f"{'CPU/query':>10} {'lost':>5} {'dup':>4}  targets",
+    ]
+    for r in results:
+        backends = int(num(r, "backends"))
+        qps, overhead = num(r, "throughput_qps"), num(r, "overhead_p50_ms")
+        lost, dup = int(num(r, "lost")), int(num(r, "duplicated"))
+        checks = [f"lost/dup 0: {mark(lost == 0 and dup == 0)}"]
+        if backends == 1:
+            checks.append(f"overhead <= {OVERHEAD_TARGET_MS:g} ms: {mark(overhead <= OVERHEAD_TARGET_MS)}")
+        if stub and backends >= 32:
+            checks.append(f">= {THROUGHPUT_TARGET_QPS:g} q/s: {mark(qps >= THROUGHPUT_TARGET_QPS)}")
+        cpu = f"{num(r, 'cpu_ms_per_query_total'):.1f} ms" if "cpu_ms_per_query_total" in r else "n/a"
+        lines.append(
+            f"{backends:>8} {qps:>10.1f} {num(r, 'e2e_p50_ms'):>6.1f}ms {num(r, 'e2e_p99_ms'):>6.1f}ms "
+            f"{overhead:>7.1f}ms {cpu:>10} {lost:>5} {dup:>4}  " + "; ".join(checks)
+        )
+    paths = [(int(num(r, "backends")), p) for r in results if isinstance(p := r.get("path_p50_ms"), dict)]
+    if paths:
+        names = list(dict.fromkeys(str(k) for _, p in paths for k in p))
+        lines.append("critical path of single-domain answers, p50 ms: " + ", ".join(names))
+        for backends, path in paths:
+            cells = " / ".join(f"{float(path.get(n, 0.0)):.1f}" for n in names)
+            lines.append(f"{backends:>8} backends: {cells}")
+    return "\n".join(lines)
+
+
 async def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench load")
     parser.add_argument("--backends", type=int, nargs="+", default=[1, 8, 32])
@@ -271,6 +314,7 @@ async def main(argv: list[str]) -> None:
         async with await AccelClient.connect(info.nats_url) as warm:
             for q in WARM_UP:
                 await warm.ask(q, timeout_s=60)
+        results: list[dict[str, object]] = []
         for level in args.backends:
             pids = stack_processes(stack)
             before = {name: cpu_seconds(pid) for name, pid in pids.items()}
@@ -288,6 +332,8 @@ async def main(argv: list[str]) -> None:
             if rss:
                 result["rss_mb"] = dict(sorted(rss.items(), key=lambda kv: -kv[1]))
             print(json.dumps(result), flush=True)
+            results.append(result)
+        print(summary(results, stub=not args.real_model), flush=True)
     finally:
         stack.stop()
         if stub is not None:

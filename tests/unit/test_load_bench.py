@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bench.load import critical_path
+from bench.load import critical_path, summary
 from contracts import DomainAnswer, FinalAnswer, RouteDecision
 
 
@@ -31,3 +31,20 @@ def test_the_hops_of_one_answer_add_up_to_its_end_to_end_time() -> None:
         abs=1e-3,  # epoch seconds in a float: about a microsecond of rounding
     )
     assert sum(hops.values()) == pytest.approx(27.0, abs=1e-3)
+
+
+def test_the_summary_checks_each_level_against_its_targets() -> None:
+    path = {"to plan": 2.6, "task wait": 1.7, "domain agents": 4.3, "domain rest": 0.2, "to final": 1.0,
+            "to caller": 1.0}  # fmt: skip
+    one = {"backends": 1, "throughput_qps": 92.4, "e2e_p50_ms": 10.9, "e2e_p99_ms": 23.3,
+           "overhead_p50_ms": 8.2, "lost": 0, "duplicated": 0, "cpu_ms_per_query_total": 12.9,
+           "path_p50_ms": path}  # fmt: skip
+    many = {**one, "backends": 32, "throughput_qps": 312.0, "overhead_p50_ms": 90.0, "duplicated": 1}
+    lines = summary([one, many]).splitlines()
+    assert lines[0].split()[:3] == ["backends", "queries/s", "e2e"]
+    assert lines[1].split()[:2] == ["1", "92.4"] and "overhead <= 5 ms: MISS" in lines[1]
+    assert "lost/dup 0: ok" in lines[1] and "q/s" not in lines[1].split("targets")[-1]
+    assert ">= 300 q/s: ok" in lines[2] and "lost/dup 0: MISS" in lines[2] and "overhead <=" not in lines[2]
+    assert lines[3].startswith("critical path") and "to plan, task wait" in lines[3]
+    assert lines[4].split(":")[1].split(" / ")[0].strip() == "2.6"
+    assert ">= 300 q/s" not in summary([many], stub=False)  # the target is for the fast stub only
