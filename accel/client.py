@@ -92,7 +92,7 @@ class AccelClient:
         try:
             msg = await self.nc.request(
                 subjects.QUERY,
-                query.model_dump_json().encode(),
+                query.wire(),
                 timeout=timeout_s + self.grace_s,
                 headers=headers,
             )
@@ -128,9 +128,7 @@ class AccelClient:
             headers = {"Nats-Msg-Id": f"{query.tenant_id}-{query.query_id}"}
             propagate.inject(headers)
             try:
-                await self.nc.jetstream().publish(
-                    subjects.INTAKE, query.model_dump_json().encode(), headers=headers, timeout=5
-                )
+                await self.nc.jetstream().publish(subjects.INTAKE, query.wire(), headers=headers, timeout=5)
             except Exception as exc:
                 raise AccelError(
                     f"the durable intake did not accept the query ({type(exc).__name__}: {exc}); "

@@ -66,11 +66,26 @@ class QueryRequested(Message):
 
     type: Literal["query.requested"] = "query.requested"
     query_id: Id = Field(default_factory=new_id)
-    conversation_id: Id = Field(default_factory=new_id)
+    conversation_id: Id = Field(
+        default_factory=new_id,
+        description="The conversation this query continues. Omit it to start a new one: the router "
+        "makes a fresh id (the answer carries it) and reads no history.",
+    )
     tenant_id: Id = "default"
     deadline: datetime = Field(default_factory=lambda: deadline_in(60.0))
     text: str = Field(max_length=MAX_QUERY_CHARS)
     stream: bool = Field(default=True, description="Publish TokenDelta events on accel.v1.stream.<query_id>.")
+
+    @property
+    def new_conversation(self) -> bool:
+        """Whether the sender gave no conversation id (this message made one): nothing to recall."""
+        return "conversation_id" not in self.model_fields_set
+
+    def wire(self) -> bytes:
+        """The JSON to send: without ``conversation_id`` when this query starts a new conversation,
+        so that the router sees it as new (a made-up id would look like one to read history for)."""
+        return self.model_dump_json(exclude={"conversation_id"} if self.new_conversation else None).encode()
+
     reply_to: Subject | None = Field(
         default=None,
         description="Where to publish the FinalAnswer when the message was not sent as a NATS request.",

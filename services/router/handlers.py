@@ -106,8 +106,8 @@ def build_handlers(state: RouterState) -> NatsRouter:
         warnings: list[str] = []
 
         async def recent() -> list[Turn]:
-            if not (state.settings.history_turns and query.text.strip()):
-                return []
+            if query.new_conversation or not (state.settings.history_turns and query.text.strip()):
+                return []  # a new conversation has no history: no round trip to Redis
             try:
                 return await state.memory.recent(
                     query.tenant_id, query.conversation_id, state.settings.history_turns

@@ -164,6 +164,34 @@ async def test_answered_turn_is_written_to_conversation_memory(
     assert turn["domains"] == ["mobile"]
 
 
+async def test_a_new_conversation_reads_no_history_and_its_follow_up_does(
+    pipeline: Pipeline, client: AccelClient
+) -> None:
+    r = aioredis.Redis.from_url(pipeline.redis_url)
+
+    async def reads() -> int:
+        stats = await r.info("commandstats")
+        return int(stats.get("cmdstat_lrange", {}).get("calls", 0))
+
+    try:
+        before = await reads()
+        first = await client.ask("What is the checked baggage allowance on an economy ticket?")
+        assert first.status == "answered" and first.conversation_id
+        assert await reads() == before  # no conversation id sent: nothing to recall
+        key = f"accel:t:default:conv:{first.conversation_id}"
+        for _ in range(100):  # written as the reply goes out: the caller does not wait for it
+            if await r.exists(key):
+                break
+            await asyncio.sleep(0.01)
+        assert await r.llen(key) == 1  # the turn is kept under the id the answer carries
+        follow = await client.ask("and for business?", conversation_id=first.conversation_id)
+        assert await reads() == before + 1
+        assert follow.decision is not None and follow.decision.path == "context", follow.decision
+        assert [p.domain for p in follow.parts] == ["travel"]
+    finally:
+        await r.aclose()
+
+
 async def test_no_router_means_explicit_error_not_silence(nats: object) -> None:
     import tempfile
     from pathlib import Path

@@ -1,5 +1,6 @@
 """Contracts: versioning, validation, subjects, and drift of the committed schema files."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -30,6 +31,19 @@ def test_query_round_trips_and_defaults_ids_and_deadline() -> None:
 def test_invalid_queries_are_rejected(bad: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         QueryRequested.model_validate(bad)
+
+
+def test_a_query_without_a_conversation_id_starts_a_new_conversation_on_the_wire_too() -> None:
+    new = QueryRequested(text="bags?")
+    assert new.new_conversation and new.conversation_id  # an id all the same, for local use
+    sent = QueryRequested.model_validate_json(new.wire())
+    assert "conversation_id" not in json.loads(new.wire()) and sent.new_conversation
+    assert sent.query_id == new.query_id and sent.conversation_id != new.conversation_id
+    assert sent.model_copy(update={"text": "bags? (2)"}).new_conversation
+    going_on = QueryRequested(text="and for business?", conversation_id="c1")
+    assert not going_on.new_conversation
+    again = QueryRequested.model_validate_json(going_on.wire())
+    assert again.conversation_id == "c1" and not again.new_conversation
 
 
 def test_parse_reply_tells_answers_from_errors() -> None:
