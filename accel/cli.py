@@ -130,7 +130,10 @@ def ask(
     nats_url: NatsUrl = None,
     data_dir: DataDir = DEFAULT_DATA_DIR,
     conversation: Annotated[
-        str | None, typer.Option("--conversation", "-c", help="Conversation id to continue.")
+        str | None,
+        typer.Option(
+            "--conversation", "-c", help="Conversation id to continue (default: a new conversation)."
+        ),
     ] = None,
     tenant: Annotated[str, typer.Option(help="Tenant id.")] = "default",
     timeout: Annotated[
@@ -181,6 +184,8 @@ def ask(
         )
         if final.decision is not None and final.decision.rejected:
             out.print(f"[bold]reason[/] {final.decision.reason_code}: {final.decision.reason}")
+        if not conversation:  # the router started one: say how to go on with it
+            out.print(f"[dim]follow up with: accel ask --conversation {final.conversation_id} '…'[/]")
         for part in final.parts:
             for c in part.citations:
                 out.print(f"  [{c.ref}] {part.domain}: {c.title} ({c.doc_id}#{c.chunk}, score {c.score:.2f})")

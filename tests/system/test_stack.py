@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import time
 
@@ -22,6 +23,11 @@ def test_ask_travel_question_streams_a_cited_travel_answer(stack: RunningStack) 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "domains travel" in result.stdout
     assert "checked-baggage-allowance.md" in result.stdout  # cites the travel document that answers it
+    hint = re.search(r"follow up with: accel ask --conversation (\S+)", result.stdout)
+    assert hint, result.stdout  # the router started a conversation; the follow-up continues it
+    follow = accel("ask", "and for business?", "--conversation", hint[1], "--nats-url", stack.nats_url)
+    assert follow.returncode == 0 and "domains travel" in follow.stdout, follow.stdout + follow.stderr
+    assert "follow up with" not in follow.stdout
 
 
 def test_ask_out_of_scope_is_rejected_explicitly(stack: RunningStack) -> None:
