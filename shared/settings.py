@@ -26,5 +26,6 @@ class EmbeddingSettings(ServiceSettings):
         default=4096,
         ge=0,
         description="Vectors of the most recent texts each process keeps, by exact text (0: none); "
-        "about 1.6 KB a text. A repeated question then costs no model run.",
+        "about 1.6 KB a text. A repeated question then costs no model run (and, in the router, no "
+        "classification: its class probabilities are kept too).",
     )

@@ -41,7 +41,7 @@ from sklearn.model_selection import StratifiedKFold
 from services.router.linear import LinearScorer, Tfidf
 from shared.documents import read_documents
 from shared.domains import DomainDefinition
-from shared.embeddings import MODEL_ID, Embedder, StaticEmbedder
+from shared.embeddings import MODEL_ID, Embedder, StaticEmbedder, VectorLRU
 
 log = logging.getLogger(__name__)
 
@@ -310,12 +310,14 @@ class DomainClassifier:
         self.background_used = 0
         self._follow_ups = np.zeros((0, 0), dtype=np.float32)
         self.background_set_aside: list[str] = []  # lines too close to a domain to count as out of scope
+        self._decided = VectorLRU()  # the full model's probabilities, by text (see ``predict_tiered``)
 
     # ---- training ---------------------------------------------------------------------------
     def fit(
         self, domains: Mapping[str, DomainDefinition], background: Sequence[str] | None = None
     ) -> DomainClassifier:
         self.names = sorted(domains)
+        self._decided.resize(0)  # decisions of an earlier fit do not hold
         self.descriptions = {n: domains[n].description for n in self.names}
         texts: list[str] = []
         labels: list[str] = []
@@ -492,7 +494,33 @@ class DomainClassifier:
     ) -> Prediction:
         """Class probabilities (rows: texts; columns: ``self.classes``), the highest tier used, and
         the full-model vectors computed on the way (by text), which downstream hops can reuse.
-        ``composed`` holds stand-in vectors for some texts (not embedded, and not returned)."""
+        ``composed`` holds stand-in vectors for some texts (not embedded, and not returned).
+
+        The full model's probabilities of a text are kept by exact text beside its vector, which
+        the embedder keeps (as many texts: ``ACCEL_EMBEDDING_CACHE``). A text gets the same vector
+        every time it runs alone, so a repeated question gets the same probabilities, now without
+        the neighbour product over the bank (a few hundred µs once other processes have pushed the
+        bank out of the caches) or the scoring."""
+        composed = composed or {}
+        recent = self.embedder.recent
+        self._decided.resize(recent.size)
+        if texts and self._decided.size and not any(t in composed for t in texts):
+            probs = [self._decided.get(t) for t in texts]
+            vectors = [recent.get(t) for t in texts] if all(p is not None for p in probs) else []
+            if vectors and all(v is not None for v in vectors):
+                return Prediction(
+                    np.stack([p for p in probs if p is not None]),
+                    2,
+                    {t: v for t, v in zip(texts, vectors, strict=True) if v is not None},
+                )
+        prediction = self._predict(texts, composed)
+        if prediction.tier == 2 and self._decided.size:
+            for i, t in enumerate(texts):
+                if t in prediction.vectors:  # embedded here, decided by the full model
+                    self._decided.put(t, prediction.probs[i])
+        return prediction
+
+    def _predict(self, texts: Sequence[str], composed: dict[str, np.ndarray]) -> Prediction:
         words = [self._word_rows.row(t) for t in texts]
         chars = [self._char_rows.row(t) for t in texts]
         slow = np.arange(len(texts))
@@ -505,7 +533,6 @@ class DomainClassifier:
             if not len(slow):
                 return Prediction(probs, 1, {})
         slow_texts = [texts[int(i)] for i in slow]
-        composed = composed or {}
         todo = [t for t in slow_texts if t not in composed]
         embedded = dict(zip(todo, self.embedder.encode(todo), strict=True))
         vectors = np.stack([composed[t] if t in composed else embedded[t] for t in slow_texts])

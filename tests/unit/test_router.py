@@ -10,6 +10,7 @@ import pytest
 from contracts import Turn
 from services.router.classifier import (
     OOS,
+    Bank,
     DomainClassifier,
     _oos_offset,
     _stack,
@@ -361,6 +362,36 @@ def test_fast_scoring_gives_scikit_learn_probabilities(router: Router) -> None:
         _stack(vectors, clf._words.transform(texts), clf._chars.transform(texts), clf._bank)
     )
     np.testing.assert_allclose(clf.predict(texts), expected, rtol=1e-6, atol=1e-9)
+
+
+def test_a_repeated_text_is_decided_from_the_kept_probabilities(
+    router: Router, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clf = router.classifier
+    texts = ["Is there a fee to change my flight?", "Where is my parcel?"]
+    size = clf.embedder.recent.size
+    try:
+        clf.embedder.keep_recent(0)  # no cache: every call computes
+        fresh = clf.predict_tiered(texts)
+        assert not clf.embedder.recent.has(texts[0])  # nothing kept
+        clf.embedder.keep_recent(64)
+        first = clf.predict_tiered(texts)
+        assert all(clf.embedder.recent.has(t) for t in texts)
+        calls: list[int] = []
+        features = Bank.features
+        monkeypatch.setattr(
+            Bank, "features", lambda self, v, rows=None: calls.append(len(v)) or features(self, v, rows)
+        )
+        again = clf.predict_tiered(texts)
+        assert calls == []  # no neighbour product, no scoring: the kept rows
+        np.testing.assert_allclose(again.probs, first.probs, rtol=0, atol=0)
+        np.testing.assert_allclose(again.probs, fresh.probs, atol=1e-6)
+        assert set(again.vectors) == set(texts) and again.tier == 2
+        np.testing.assert_array_equal(again.vectors[texts[1]], first.vectors[texts[1]])
+        clf.predict_tiered([texts[0], "A text never seen before?"])  # one unknown: all computed
+        assert calls
+    finally:
+        clf.embedder.keep_recent(size)
 
 
 @pytest.mark.parametrize("k", [1, 2, 3, 5, 8, 9, 40])
