@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 
 from accel.client import AccelClient, AccelError
 from contracts import ErrorEvent, FinalAnswer, TokenDelta, parse_reply, subjects
+from services.aggregator.settings import AggregatorSettings
 from services.router.settings import RouterSettings
 from shared.embeddings import default_embedder
 from tests.integration.conftest import Pipeline
@@ -156,8 +157,10 @@ async def test_answered_turn_is_written_to_conversation_memory(
     r = aioredis.Redis.from_url(pipeline.redis_url)
     try:
         raw = await r.lrange("accel:t:default:conv:conv-mem-1", 0, -1)
+        ttl = await r.ttl("accel:t:default:conv:conv-mem-1")
     finally:
         await r.aclose()
+    assert 0 < ttl <= AggregatorSettings().memory_ttl_s  # the write renews the conversation's TTL
     assert len(raw) == 1
     turn = json.loads(raw[0])
     assert turn["question"].startswith("How do I activate an eSIM")
