@@ -75,6 +75,10 @@ class QueryRequested(Message):
     deadline: datetime = Field(default_factory=lambda: deadline_in(60.0))
     text: str = Field(max_length=MAX_QUERY_CHARS)
     stream: bool = Field(default=True, description="Publish TokenDelta events on accel.v1.stream.<query_id>.")
+    reply_to: Subject | None = Field(
+        default=None,
+        description="Where to publish the FinalAnswer when the message was not sent as a NATS request.",
+    )
 
     @property
     def new_conversation(self) -> bool:
@@ -85,11 +89,6 @@ class QueryRequested(Message):
         """The JSON to send: without ``conversation_id`` when this query starts a new conversation,
         so that the router sees it as new (a made-up id would look like one to read history for)."""
         return self.model_dump_json(exclude={"conversation_id"} if self.new_conversation else None).encode()
-
-    reply_to: Subject | None = Field(
-        default=None,
-        description="Where to publish the FinalAnswer when the message was not sent as a NATS request.",
-    )
 
 
 class DomainRoute(BaseModel):

@@ -94,14 +94,14 @@ _DIGITS = re.compile(r"\d+")
 _LIST_ITEM = re.compile(r"^(?:[-*\u2022\u2013\u00b7]|\d{1,3}(?:\.\d{1,3})*[.)])\s")  # "- x", "2) x", "1.1. x"
 
 
-def _reflow(page: str) -> str:
-    """A PDF page's text with its wrapped lines joined back into paragraphs. PDFs break lines where
+def _reflow(text: str) -> str:
+    """A PDF's text with its wrapped lines joined back into paragraphs. PDFs break lines where
     the page ran out of width; the chunker and the grader read every line as a unit of meaning. A
     line continues the one before when that one does not end a sentence and either is long (body
     text) or is followed by a lowercase word or a number. Blank lines, list items and numbered
     headings start anew; a word hyphenated across lines is joined."""
     out: list[str] = []
-    for raw in page.splitlines():
+    for raw in text.splitlines():
         line = raw.strip()
         prev = out[-1] if out else ""
         if not line:
