@@ -143,7 +143,12 @@ def critical_path(final: FinalAnswer, sent_at: float, received_at: float) -> dic
 ASKED: set[str] = set(WARM_UP)  # every question the stack has seen, across levels
 
 
-async def run_level(url: str, backends: int, seconds: float, durable: bool = False) -> dict[str, object]:
+async def run_level(
+    url: str, backends: int, seconds: float, durable: bool = False, turns: int = 1
+) -> dict[str, object]:
+    """One load level. Each backend asks its questions in conversations of ``turns`` queries: the
+    first names no conversation (a new one, no history read), the others continue the one its
+    answer carried (the router reads the history from Redis and the tasks carry it)."""
     answers: Counter[str] = Counter()
     repeated = 0
     watcher = await nats.connect(url)
@@ -163,6 +168,8 @@ async def run_level(url: str, backends: int, seconds: float, durable: bool = Fal
 
     async def backend(i: int) -> None:
         nonlocal repeated
+        conversation: str | None = None
+        asked = 0
         async with await AccelClient.connect(url) as client:
             n = i * len(QUESTIONS) // backends  # backends start spread over the question list
             while time.monotonic() < stop:
@@ -172,10 +179,13 @@ async def run_level(url: str, backends: int, seconds: float, durable: bool = Fal
                 ASKED.add(q)
                 t0, sent_at = time.perf_counter(), time.time()
                 try:
-                    final = await (client.submit if durable else client.ask)(q, timeout_s=30)
+                    ask = client.submit if durable else client.ask
+                    final = await ask(q, conversation_id=conversation, timeout_s=30)
                 except AccelError as exc:
                     errors.append(str(exc))
                     continue
+                asked += 1
+                conversation = final.conversation_id if asked % turns else None
                 took = (time.perf_counter() - t0) * 1000
                 received_at = time.time()
                 sent.append(final.query_id)
@@ -206,6 +216,7 @@ async def run_level(url: str, backends: int, seconds: float, durable: bool = Fal
     lost = sum(1 for qid in sent if answers[qid] == 0) + len(errors)
     return {
         "backends": backends,
+        "conversation_turns": turns,
         "queries": len(sent),
         "throughput_qps": round(len(sent) / wall, 1),
         "repeated_questions": round(repeated / max(1, len(sent) + len(errors)), 3),
@@ -278,6 +289,15 @@ async def main(argv: list[str]) -> None:
         help="send through the durable intake (JetStream, AccelClient.submit) instead of a core request",
     )
     parser.add_argument(
+        "--conversation-turns",
+        type=int,
+        default=1,
+        metavar="N",
+        help="queries per conversation (default 1: every query starts a new one and reads no history; "
+        "with N > 1 each backend continues the conversation its answer carried, so the router reads "
+        "the history from Redis and the tasks carry it)",
+    )
+    parser.add_argument(
         "--embedding-cache",
         type=int,
         default=None,
@@ -285,6 +305,8 @@ async def main(argv: list[str]) -> None:
         "recur, so 0 shows the cost of traffic where no question repeats",
     )
     args = parser.parse_args(argv)
+    if args.conversation_turns < 1:
+        parser.error("--conversation-turns must be at least 1")
     stub = None
     model_url = None
     if not args.real_model:
@@ -310,6 +332,7 @@ async def main(argv: list[str]) -> None:
         print(f"== load on 2 cores, model: {'llama-server SmolLM2-135M' if args.real_model else 'fast stub'}, "
               f"{args.replicas} worker(s) per domain, {args.seconds:.0f}s per level, "
               f"{'durable intake' if args.durable else 'core requests'}, "
+              f"{args.conversation_turns} quer{'y' if args.conversation_turns == 1 else 'ies'} a conversation, "
               f"embedding cache: {cache}")  # fmt: skip
         async with await AccelClient.connect(info.nats_url) as warm:
             for q in WARM_UP:
@@ -318,7 +341,9 @@ async def main(argv: list[str]) -> None:
         for level in args.backends:
             pids = stack_processes(stack)
             before = {name: cpu_seconds(pid) for name, pid in pids.items()}
-            result = await run_level(info.nats_url, level, args.seconds, args.durable)
+            result = await run_level(
+                info.nats_url, level, args.seconds, args.durable, args.conversation_turns
+            )
             answered = max(1, int(str(result["queries"])))
             cpu = {
                 name: round((now - then) * 1000 / answered, 2)
