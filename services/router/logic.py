@@ -438,7 +438,7 @@ class Router:
         t0 = time.perf_counter() if t0 is None else t0
         scores = outcome.decision.scores
         if history and _FOLLOW_UP.search(text):
-            contextual = self._with_context(text, history, t0)
+            contextual = await self._with_context(text, history, t0)
             if contextual is not None:
                 return contextual
         if use_llm and self.llm is not None:
@@ -470,10 +470,12 @@ class Router:
             return chosen
         return outcome
 
-    def _with_context(self, text: str, history: list[Turn], t0: float) -> Outcome | None:
+    async def _with_context(self, text: str, history: list[Turn], t0: float) -> Outcome | None:
         last = history[-1]
         combined = f"{last.question} {text}"
-        probs = self.classifier.predict([combined])[0]
+        # A text no cache has seen: through the batcher, so that its model run does not hold up the
+        # event loop (and the queries behind it) for several milliseconds.
+        probs = (await self.batcher.predict([combined])).probs[0]
         (best, p1), (_s, p2) = self._ranked(probs)[:2]
         if best == OOS or (p1 - p2) < self.margin:
             return None

@@ -155,9 +155,14 @@ async def test_answered_turn_is_written_to_conversation_memory(
     )
     assert final.status == "answered"
     r = aioredis.Redis.from_url(pipeline.redis_url)
+    key = "accel:t:default:conv:conv-mem-1"
     try:
-        raw = await r.lrange("accel:t:default:conv:conv-mem-1", 0, -1)
-        ttl = await r.ttl("accel:t:default:conv:conv-mem-1")
+        for _ in range(100):  # written as the reply goes out: the caller does not wait for it
+            if await r.exists(key):
+                break
+            await asyncio.sleep(0.01)
+        raw = await r.lrange(key, 0, -1)
+        ttl = await r.ttl(key)
     finally:
         await r.aclose()
     assert 0 < ttl <= AggregatorSettings().memory_ttl_s  # the write renews the conversation's TTL
