@@ -94,20 +94,15 @@ _DIGITS = re.compile(r"\d+")
 _LIST_ITEM = re.compile(r"^(?:[-*\u2022\u2013\u00b7]|\d{1,3}(?:\.\d{1,3})*[.)])\s")  # "- x", "2) x", "1.1. x"
 
 
-def _reflow(text: str) -> str:
-    """A PDF's text with its wrapped lines joined back into paragraphs. PDFs break lines where
-    the page ran out of width; the chunker and the grader read every line as a unit of meaning. A
-    line continues the one before when that one does not end a sentence and either is long (body
-    text) or is followed by a lowercase word or a number. Blank lines, list items and numbered
-    headings start anew; a word hyphenated across lines is joined."""
+def _reflow(lines: list[str]) -> str:
+    """A PDF's non-empty, stripped lines with its wrapped lines joined back into paragraphs. PDFs
+    break lines where the page ran out of width; the chunker and the grader read every line as a
+    unit of meaning. A line continues the one before when that one does not end a sentence and
+    either is long (body text) or is followed by a lowercase word or a number. List items and
+    numbered headings start anew; a word hyphenated across lines is joined."""
     out: list[str] = []
-    for raw in text.splitlines():
-        line = raw.strip()
+    for line in lines:
         prev = out[-1] if out else ""
-        if not line:
-            if prev:
-                out.append("")
-            continue
         joins = (
             prev
             and not _SENTENCE_END.search(prev)
@@ -164,7 +159,7 @@ def _read_pdf(path: Path) -> tuple[str, str]:
         raise
     except Exception as exc:  # pypdf raises many kinds of errors on a damaged file
         raise DocumentError(f"{path}: not a readable PDF ({type(exc).__name__}: {exc})") from exc
-    text = _reflow("\n".join(_without_running_lines(pages)))
+    text = _reflow(_without_running_lines(pages))
     if not text:
         raise DocumentError(
             f"{path}: the PDF has no text layer (a scanned document?); run OCR on it first "
@@ -173,10 +168,15 @@ def _read_pdf(path: Path) -> tuple[str, str]:
     return text, " ".join(title.split())
 
 
+def document_id(path: Path, root: Path) -> str:
+    """A document's id: its path relative to ``root`` (its file name when outside it)."""
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+
+
 def read_document(path: Path, root: Path) -> Document:
-    """The document in ``path`` (its id: the path relative to ``root``). Raises ``DocumentError``
-    for a PDF that cannot be read; text files are read as UTF-8, undecodable bytes replaced."""
-    doc_id = path.relative_to(root).as_posix() if path.is_relative_to(root) else path.name
+    """The document in ``path`` (id: ``document_id``). Raises ``DocumentError`` for a PDF that
+    cannot be read; text files are read as UTF-8, undecodable bytes replaced."""
+    doc_id = document_id(path, root)
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         text, title = _read_pdf(path)

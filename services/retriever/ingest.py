@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from services.retriever.sentences import SentenceVectors
 from services.retriever.store import KnowledgeStore
-from shared.documents import DocumentError, chunk_document, find_documents, read_document
+from shared.documents import DocumentError, chunk_document, document_id, find_documents, read_document
 from shared.embeddings import MODEL_ID, Embedder
 from shared.text import evidence_sentences
 
@@ -69,7 +69,7 @@ def ingest_path(
         try:
             doc = read_document(file, root)
         except DocumentError as exc:  # the rest still goes in; an earlier good copy stays indexed
-            doc_id = file.relative_to(root).as_posix() if file.is_relative_to(root) else file.name
+            doc_id = document_id(file, root)
             seen.add(doc_id)
             report.skipped[doc_id] = str(exc)
             continue
