@@ -1,6 +1,6 @@
 """Agentic-RAG benchmark on bench/data/rag_qa.jsonl with the real embedded model (llama-server).
 
-    python -m bench rag [--limit N] [--domains DIR] [--answer-threshold T] [--no-plain]
+    python -m bench rag [--limit N] [--domains DIR] [--answer-threshold T] [--no-plain] [--seed N] [--dump FILE]
 
 Prints retrieval recall@5; answer rate on answerable questions (and how many of those answers
 contain the gold fact); abstention precision and recall on unanswerable ones; the share of
@@ -174,6 +174,13 @@ async def main(argv: list[str]) -> None:
         help="the grader's coverage threshold for this run (default: the domain service's)",
     )
     parser.add_argument("--no-plain", action="store_true", help="skip the plain-RAG latency comparison")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="sampling seed sent with every generation, so that runs compare (-1: none)",
+    )
+    parser.add_argument("--dump", type=Path, default=None, help="write each question's outcome here (JSONL)")
     args = parser.parse_args(argv)
     single_threaded_blas()  # as the services run: a BLAS pool only spins on these small products
     rows_in = [json.loads(line) for line in args.data.read_text().splitlines() if line.strip()]
@@ -202,7 +209,12 @@ async def main(argv: list[str]) -> None:
     server.start()
     try:
         await _wait_http(f"http://{LOOPBACK}:{port}/health")
-        model = ChatModel(f"http://{LOOPBACK}:{port}/v1", model="smollm2", client="direct")  # as a domain
+        model = ChatModel(
+            f"http://{LOOPBACK}:{port}/v1",
+            model="smollm2",
+            client="direct",  # as a domain
+            seed=None if args.seed < 0 else args.seed,
+        )
         settings = DomainSettings(domain="travel")
         if args.answer_threshold is not None:
             settings = settings.model_copy(update={"answer_threshold": args.answer_threshold})
@@ -283,6 +295,18 @@ async def main(argv: list[str]) -> None:
         r for r in answerable if r.status == "answered" and contains_gold(r.text, str(r.qa["answer"]))
     ]
     recall5 = sum(r.in_top5 for r in answerable) / len(answerable)
+    if args.dump:
+        bad = {id(r) for r in unsupported}
+        args.dump.write_text(
+            "".join(
+                json.dumps({
+                    "id": r.qa["id"], "answerable": r.qa["answerable"], "status": r.status, "text": r.text,
+                    "revised": r.revised, "gold": bool(r.qa["answerable"]) and r.status == "answered"
+                    and contains_gold(r.text, str(r.qa["answer"])), "unsupported": id(r) in bad,
+                }) + "\n"
+                for r in agentic
+            )
+        )  # fmt: skip
     print(
         f"== agentic RAG on {len(agentic)} questions ({len(answerable)} answerable, {len(unanswerable)} not)"
     )

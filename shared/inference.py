@@ -113,8 +113,10 @@ class ChatModel:
         timeout_s: float = 60.0,
         api_key: str | None = None,
         client: Client = "hub",
+        seed: int | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.seed = seed  # sent with every request when set: the same prompt samples the same text
         self.model = model
         self.url = chat_completions_url(self.base_url)
         self._timeout_s = timeout_s
@@ -156,6 +158,8 @@ class ChatModel:
         }
         if frequency_penalty is not None:
             body["frequency_penalty"] = frequency_penalty
+        if self.seed is not None:
+            body["seed"] = self.seed
         return body
 
     @contextlib.contextmanager
@@ -260,6 +264,7 @@ class ChatModel:
             temperature=temperature,
             frequency_penalty=frequency_penalty,
             model=self.model,
+            seed=self.seed,
         )
         if not out.choices:  # an error body parses into an output without choices, not an error
             raise self._no_completion(out.get("error"))  # the hub's outputs keep unknown keys

@@ -205,6 +205,27 @@ async def test_a_whole_answer_sends_the_streamed_request_without_streaming(
 
 
 @pytest.mark.parametrize("client", ["hub", "direct"])
+async def test_a_seed_goes_with_every_request_only_when_set(client: Client, httpserver: HTTPServer) -> None:
+    seen: list[dict[str, object]] = []
+
+    def handler(request: Request) -> Response:
+        seen.append(request.get_json())
+        out = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi."}}]}
+        return Response(json.dumps(out), content_type="application/json")
+
+    httpserver.expect_request("/v1/chat/completions").respond_with_handler(handler)
+    seeded = ChatModel(httpserver.url_for("/v1"), model="smol", client=client, seed=7)
+    unseeded = ChatModel(httpserver.url_for("/v1"), model="smol", client=client)
+    try:
+        await seeded.complete(MESSAGES)
+        await unseeded.complete(MESSAGES)
+        assert seen[0].get("seed") == 7 and "seed" not in seen[1]
+    finally:
+        await seeded.close()
+        await unseeded.close()
+
+
+@pytest.mark.parametrize("client", ["hub", "direct"])
 async def test_the_machines_hugging_face_token_never_goes_to_the_endpoint(
     client: Client, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
