@@ -19,8 +19,9 @@ time).
 
 The independent judge: an answer sentence is supported when all its numbers and at least 75% of
 its content words occur in a single sentence of the *full text of the documents it cites*, split
-into sentences afresh. The verifier works on the retrieved chunks only, while the stream runs;
-the judge reads the source files afterwards.
+into sentences afresh (a Markdown table row read together with its header row). The verifier
+works on the retrieved chunks only, while the stream runs; the judge reads the source files
+afterwards.
 """
 
 from __future__ import annotations
@@ -104,9 +105,30 @@ def local_search(domains: dict[str, DomainDefinition], embedder: Embedder, prefi
     return search
 
 
+def _with_headers(docs_text: str) -> str:
+    """The source files' Markdown table rows, each read together with its table's header row (a
+    row's cells mean what their column headers say). Written apart from the product's own reading
+    of tables (``shared.documents.tables_as_sentences``), which the judge checks."""
+    out: list[str] = []
+    header = ""
+    previous = ""
+    for line in docs_text.splitlines():
+        stripped = line.strip()
+        if not stripped.startswith("|"):
+            header = ""
+        elif set(stripped) <= set("|:- "):
+            header = previous  # the row above a rule line holds the headers
+        elif header:
+            line = f"{header} {stripped}"
+        out.append(line)
+        previous = stripped
+    return "\n".join(out)
+
+
 def judge_supported(text: str, docs_text: str) -> bool:
-    """True when every sentence of ``text`` is lexically entailed by one sentence of ``docs_text``."""
-    doc_sentences = [plain(s) for s in split_sentences(docs_text)]
+    """True when every sentence of ``text`` is lexically entailed by one sentence of ``docs_text``
+    (a table row counts with its header row)."""
+    doc_sentences = [plain(s) for s in split_sentences(_with_headers(docs_text))]
     for sentence in split_sentences(_CITE.sub("", text)):
         words, nums = content_words(sentence), numbers(sentence)
         if not words and not nums:
@@ -118,6 +140,15 @@ def judge_supported(text: str, docs_text: str) -> bool:
         if not ok:
             return False
     return True
+
+
+def holds(passage: str, evidence: str) -> bool:
+    """Whether a passage holds the evidence of a question: its text, or for a table row (which the
+    retriever indexes with its column headers) every word and number of its cells."""
+    if plain(evidence)[:60] in plain(passage):
+        return True
+    wanted = content_words(evidence) | numbers(evidence)
+    return evidence.lstrip().startswith("|") and wanted <= content_words(passage) | numbers(passage)
 
 
 def contains_gold(text: str, gold: str) -> bool:
@@ -245,7 +276,7 @@ async def main(argv: list[str]) -> None:
             top5 = await search(RetrievalRequest(domain=domain.name, query=str(qa["question"]), top_k=5), 5.0)
             evidence = str(qa.get("evidence") or "")
             in_top5 = bool(qa["answerable"]) and any(
-                p.doc_id == qa["doc_id"] and plain(evidence)[:60] in plain(p.text) for p in top5.passages
+                p.doc_id == qa["doc_id"] and holds(p.text, evidence) for p in top5.passages
             )
             t0 = time.perf_counter()
             grader.last = 0.0

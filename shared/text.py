@@ -36,7 +36,12 @@ def plain(text: str) -> str:
     return " ".join(_RULE.sub(" ", _MARKUP.sub(" ", text)).split())
 
 
+_LIST_MARK = re.compile(r"^(?:[-+\u2022\u2013]|\d{1,3}[.)])\s+")
+
+
 def evidence_sentences(text: str, min_words: int = 3) -> list[str]:
-    """The sentences of a passage that can carry a fact, as plain text: the unit the grader scores
-    and the retriever pre-embeds, so both must cut passages the same way."""
-    return [s for s in (plain(x) for x in split_sentences(text)) if len(s.split()) >= min_words]
+    """The sentences of a passage that can carry a fact, as plain text without a list item's
+    marker ("- ", "2. "): the unit the grader scores, the retriever pre-embeds and an extractive
+    answer quotes, so all of them must cut passages the same way."""
+    out = (_LIST_MARK.sub("", plain(x)) for x in split_sentences(text))
+    return [s for s in out if len(s.split()) >= min_words]

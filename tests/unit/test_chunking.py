@@ -13,7 +13,9 @@ from shared.documents import (
     find_documents,
     read_document,
     read_documents,
+    tables_as_sentences,
 )
+from shared.text import evidence_sentences
 from tests.helpers.pdf import write_pdf
 
 
@@ -134,3 +136,52 @@ def test_unreadable_pdfs_say_why_and_are_skipped_by_read_documents(tmp_path: Pat
     with pytest.raises(DocumentError, match="encrypted with a password"):
         read_document(locked, tmp_path)
     assert [d.doc_id for d in read_documents(tmp_path)] == ["plain.pdf"]
+
+
+def test_table_rows_are_read_with_their_column_headers(tmp_path: Path) -> None:
+    (tmp_path / "plans.md").write_text(
+        "# Plans\n\nThree plans.\n\n| | Standard | Plus | Premium |\n|---|:--:|---|---|\n"
+        "| Monthly price | Free | €4.99 | €12.99 |\n| Metal card | – | – | Yes |\n\nAfter the table.\n"
+        "\n| no | header | here |\n| a | b | c |\n"
+    )
+    text = read_document(tmp_path / "plans.md", tmp_path).text
+    lines = text.splitlines()
+    assert "Monthly price — Standard: Free; Plus: €4.99; Premium: €12.99." in lines
+    assert "Metal card — Standard: –; Plus: –; Premium: Yes." in lines
+    assert "Three plans." in lines and "After the table." in lines
+    assert "| no | header | here |" in lines and "| a | b | c |" in lines  # no rule line: not read as a table
+    assert not any(
+        "Standard | Plus" in line or "---" in line for line in lines
+    )  # header and rule are folded in
+    chunks = chunk_document(Document("plans.md", "Plans", text, "s"))
+    assert any("Premium: €12.99" in c.text for c in chunks)
+
+
+def test_a_row_with_a_named_first_column_and_ragged_cells() -> None:
+    table = "| When you add the bag | Short-haul | Long-haul |\n|---|---|---|\n| Online | €40 |\n| At the airport | €70 | €110 | note |"
+    assert tables_as_sentences(table).splitlines() == [
+        "When you add the bag: Online — Short-haul: €40.",
+        "When you add the bag: At the airport — Short-haul: €70; Long-haul: €110; note.",
+    ]
+
+
+def test_html_tables_are_read_like_markdown_tables(tmp_path: Path) -> None:
+    (tmp_path / "fees.html").write_text(
+        "<html><body><h1>Fees</h1><p>Per bag.</p><table><tr><th>When</th><th>Short-haul</th></tr>"
+        "<tr><td>Online,\n  up to 24 hours before</td><td>€40</td></tr>"
+        "<tr><td>At the airport</td><td><b>€70</b></td></tr></table><p>Non-refundable.</p></body></html>"
+    )
+    lines = read_document(tmp_path / "fees.html", tmp_path).text.splitlines()
+    assert "When: Online, up to 24 hours before — Short-haul: €40." in lines
+    assert "When: At the airport — Short-haul: €70." in lines
+    assert "Per bag." in lines and "Non-refundable." in lines
+
+
+def test_evidence_sentences_leave_list_markers_out() -> None:
+    text = "- **Overweight** (23.1–32 kg): €60. Bags over 32 kg go as cargo.\n2. Open the app and tap Cards.\n2024 was the first year."
+    assert evidence_sentences(text) == [
+        "Overweight (23.1–32 kg): €60.",
+        "Bags over 32 kg go as cargo.",
+        "Open the app and tap Cards.",
+        "2024 was the first year.",
+    ]
