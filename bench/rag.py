@@ -260,7 +260,7 @@ async def main(argv: list[str]) -> None:
                 coverage_threshold=settings.coverage_threshold, knowledge=knowledge,
             )  # fmt: skip
             graders[name].warm(knowledge)  # as the domain service does at start
-        verifier = Verifier(settings.verify_overlap)
+        verifier = Verifier(settings.verify_overlap, settings.claim_relevance)
         agentic: list[Row] = []
         plain_ms: list[float] = []
         also = "" if args.no_plain else " and through plain RAG"

@@ -39,6 +39,15 @@ def numbers(text: str) -> set[str]:
     return {n.replace(",", "") for n in _NUMBER.findall(text)}
 
 
+_NAME = re.compile(r"(?<=[\w,;:)]\s)[A-Z][A-Za-z]+")  # a capitalised word inside a sentence
+
+
+def names(text: str) -> set[str]:
+    """The content words a sentence capitalises where a sentence does not begin: names of fares,
+    plans, products and places ("Economy Light", "Premium", "Lisbon")."""
+    return content_words(" ".join(_NAME.findall(text)))
+
+
 @lru_cache(maxsize=8192)
 def _lexical(sentence: str) -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(content_words(sentence)), frozenset(numbers(sentence))
@@ -137,14 +146,28 @@ class Evidence:
         return self.answerability
 
     @cached_property
+    def question_words(self) -> frozenset[str]:
+        return frozenset(content_words(self.question))
+
+    @cached_property
     def lexical(self) -> list[tuple[int, frozenset[str], frozenset[str]]]:
         """Each sentence's passage index, content words and numbers, worked out once for every
         claim the verifier checks against them (and once per sentence text: passages recur)."""
         return [(pi, *_lexical(s)) for pi, s in self.sentences]
 
     def best_sentences(self, n: int = 2) -> list[tuple[int, str, float]]:
-        order = np.argsort(-self.sims)[:n]
-        return [(self.sentences[i][0], self.sentences[i][1], float(self.sims[i])) for i in order]
+        """The ``n`` sentences most similar to the question, each text once: chunks overlap, so a
+        sentence can come in two passages (the first, best ranked, is cited)."""
+        out: list[tuple[int, str, float]] = []
+        seen: set[str] = set()
+        for i in np.argsort(-self.sims, kind="stable"):
+            passage, text = self.sentences[i]
+            if text not in seen:
+                seen.add(text)
+                out.append((passage, text, float(self.sims[i])))
+                if len(out) == n:
+                    break
+        return out
 
 
 class Grader:
@@ -277,26 +300,38 @@ class Verifier:
     """Checks one answer sentence against the evidence sentences, lexically and strictly.
 
     Supported means: one evidence sentence contains every number of the claim and at least
-    ``min_overlap`` of its content words. Embedding similarity is deliberately not enough on its own:
-    "100 points are worth €1" and "points are worth €1" embed almost alike. Sentences with no
-    content words ("Sure.") are not claims and pass. Citation markers the model wrote are ignored;
-    the verifier's own references replace them.
+    ``min_overlap`` of its content words, and that sentence is on the question (similarity at least
+    ``min_relevance``): a sentence the passages do say, about something else (a table row of the
+    travel-insurance page in an answer about the fee for a second suitcase), does not answer it.
+    Names count like numbers: every word the claim capitalises inside the sentence must be in that
+    evidence sentence too, unless the question says it ("one 23 kg bag on Economy Light" is not
+    what "one 23 kg bag on an Economy ticket" says, though it shares 7 of its 8 words).
+    Embedding similarity is deliberately not enough on its own: "100 points are worth €1" and
+    "points are worth €1" embed almost alike. Sentences with no content words and no numbers
+    ("Yes.") are not claims and pass; numbers with no words ("2.", a list's numbering the model
+    left without its items) say nothing that can be checked, and are dropped. Citation markers the
+    model wrote are ignored; the verifier's own references replace them.
     """
 
-    def __init__(self, min_overlap: float = 0.75) -> None:
+    def __init__(self, min_overlap: float = 0.75, min_relevance: float = 0.0) -> None:
         self.min_overlap = min_overlap
+        self.min_relevance = min_relevance
 
     def check(self, sentence: str, evidence: Evidence) -> Verdict:
         clean = _CITE.sub("", plain(sentence)).strip()
         words = content_words(clean)
         nums = numbers(clean)
-        if not words and not nums:
-            return Verdict(clean, True, 1.0)
+        if not words:
+            return Verdict(clean, not nums, 1.0 if not nums else 0.0)
+        named = names(clean) - evidence.question_words
         best, refs = 0.0, []
-        for pi, ev_words, ev_nums in evidence.lexical:
-            if nums and not nums <= ev_nums:
+        sims = evidence.sims
+        for i, (pi, ev_words, ev_nums) in enumerate(evidence.lexical):
+            if (nums and not nums <= ev_nums) or not named <= ev_words:
                 continue
-            overlap = len(words & ev_words) / len(words) if words else 1.0
+            overlap = len(words & ev_words) / len(words)
+            if self.min_relevance and i < len(sims) and sims[i] < self.min_relevance:
+                continue  # said, but about something else
             best = max(best, overlap)
             if overlap >= self.min_overlap and pi + 1 not in refs:
                 refs.append(pi + 1)

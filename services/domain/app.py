@@ -58,7 +58,7 @@ def create_app(settings: DomainSettings) -> FastStream:
     )
     if settings.warm_coverage:
         grader.warm(knowledge)
-    verifier = Verifier(min_overlap=settings.verify_overlap)
+    verifier = Verifier(min_overlap=settings.verify_overlap, min_relevance=settings.claim_relevance)
     pipeline = DomainPipeline(domain, settings, model, searcher, grader, verifier, publish_delta)
     work = Spawner(settings.max_concurrency)
     broker.include_router(

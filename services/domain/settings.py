@@ -42,6 +42,11 @@ class DomainSettings(EmbeddingSettings):
         default=0.75,
         description="Verifier: share of a claim's content words that one evidence sentence must hold.",
     )
+    claim_relevance: float = Field(
+        default=0.25,
+        description="Verifier: a claim counts as supported only by evidence sentences at least this "
+        "similar to the question (what the passages say about something else does not answer it).",
+    )
     retrieve_timeout_s: float = 5.0
     max_concurrency: int = Field(default=4, ge=1, description="Tasks handled at once by this replica.")
     task_ack_wait_s: float = Field(

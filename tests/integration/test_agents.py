@@ -44,6 +44,15 @@ async def test_hallucinated_draft_is_revised_from_the_evidence(client: AccelClie
     assert part.support == 0.0
 
 
+async def test_a_list_of_bare_numbers_is_not_an_answer(client: AccelClient, stub: StubModel) -> None:
+    stub.mode = "fixed"
+    stub.reply = "2. [2] 3. [2] 2. [2]"  # a tiny model's numbering, with nothing after it
+    final = await client.ask("What is the checked baggage allowance on an economy ticket?")
+    part = final.parts[0]
+    assert part.status == "answered" and part.revised  # quoted from the evidence instead
+    assert "23 kg" in part.text and not part.text.startswith("2.")
+
+
 async def test_question_the_knowledge_base_does_not_answer_is_abstained(
     client: AccelClient, stub: StubModel
 ) -> None:

@@ -73,6 +73,20 @@ async def test_quotes_the_two_best_sentences_when_both_clear_the_bar() -> None:
     assert cited == ["doc-0.md", "doc-1.md"]
 
 
+async def test_a_sentence_two_overlapping_chunks_share_is_quoted_once() -> None:
+    emitted: list[str] = []
+
+    async def emit(text: str, done: bool = False) -> None:
+        emitted.append(text)
+
+    evidence = _evidence([0.71, 0.62, 0.40])
+    repeated = "Economy Classic includes one checked bag of 23 kg."
+    evidence.sentences = [(0, repeated), (1, repeated), (1, "A second bag costs 45 EUR online.")]
+    evidence.sims = np.array([0.71, 0.71, 0.60], dtype=np.float32)
+    answer = await _pipeline()._revise(_task(), evidence, {}, emit, 0.0, {})
+    assert answer.text == f"{repeated} [1] A second bag costs 45 EUR online. [2]"
+
+
 async def test_quotes_only_the_best_when_the_next_is_below_the_bar() -> None:
     status, text, cited = await _revise([0.71, 0.50, 0.40])
     assert (status, text, cited) == (

@@ -1,0 +1,64 @@
+"""The verifier: what counts as a supported claim."""
+
+import numpy as np
+
+from contracts import Passage
+from services.domain.agents import Evidence, Verifier
+
+
+def evidence(*sentences: tuple[str, float]) -> Evidence:
+    """Evidence of one passage whose sentences have the given similarities to the question."""
+    text = " ".join(s for s, _ in sentences)
+    passage = Passage(doc_id="fees.md", title="Fees", chunk=0, text=text, score=0.5, source="fees.md")
+    return Evidence(
+        question="How much is a second bag?",
+        passages=[passage],
+        sentences=[(0, s) for s, _ in sentences],
+        sims=np.array([sim for _, sim in sentences], dtype=np.float32),
+        relevance=[max(sim for _, sim in sentences)],
+        answerable=True,
+        answerability=0.8,
+    )
+
+
+def test_a_claim_is_supported_by_one_sentence_with_its_numbers_and_words() -> None:
+    ev = evidence(("Adding a second bag online costs €40 on short-haul flights.", 0.6))
+    verdict = Verifier().check("A second bag costs €40 online. [3]", ev)
+    assert verdict.supported and verdict.refs == [1]
+    assert not Verifier().check("A second bag costs €45 online.", ev).supported  # a number it never says
+    assert not Verifier().check("A pony travels free in the cabin.", ev).supported
+
+
+def test_numbers_without_words_are_no_answer_but_words_without_claims_pass() -> None:
+    ev = evidence(("Step 2 of 3: choose a bag, 2 bags at most.", 0.6))
+    for fragment in ("2.", "3. [2]", "2) 3"):  # a list's numbering without its items
+        assert not Verifier().check(fragment, ev).supported
+    assert Verifier().check("Yes.", ev).supported  # not a claim: nothing to check
+
+
+def test_what_the_passages_say_about_something_else_does_not_support_a_claim() -> None:
+    ev = evidence(
+        ("Adding a second bag online costs €40.", 0.62),
+        ("Travel insurance covers lost bags up to €1,000.", 0.18),
+    )
+    claim = "Travel insurance covers lost bags up to €1,000."
+    assert Verifier().check(claim, ev).supported  # no floor: said is enough
+    strict = Verifier(min_relevance=0.25)
+    assert not strict.check(claim, ev).supported
+    assert strict.check("A second bag costs €40 online.", ev).supported
+
+
+def test_names_must_be_in_the_supporting_sentence_like_numbers() -> None:
+    ev = evidence(
+        ("The checked baggage allowance on an Economy ticket is one checked bag of up to 23 kg.", 0.7),
+        ("Economy Light includes no checked bag.", 0.5),
+    )
+    ev.question = "What is the checked baggage allowance on an economy ticket?"
+    wrong = "The checked baggage allowance on an economy ticket is one checked bag of up to 23 kg for Economy Light."
+    assert not Verifier().check(wrong, ev).supported  # 7 of its 8 words are there, but not "Light"
+    assert (
+        Verifier()
+        .check("The allowance on an Economy ticket is one checked bag of up to 23 kg.", ev)
+        .supported
+    )
+    assert Verifier().check("On Economy Light, no checked bag is included.", ev).supported
