@@ -39,7 +39,7 @@ def numbers(text: str) -> set[str]:
     return {n.replace(",", "") for n in _NUMBER.findall(text)}
 
 
-_NAME = re.compile(r"(?<=[\w,;:)]\s)[A-Z][A-Za-z]+")  # a capitalised word inside a sentence
+_NAME = re.compile(r"(?<=[\w,;:)]\s)[A-Z][A-Za-z0-9'-]+")  # a capitalised word inside a sentence
 
 
 def names(text: str) -> set[str]:
@@ -48,9 +48,21 @@ def names(text: str) -> set[str]:
     return content_words(" ".join(_NAME.findall(text)))
 
 
+_NEGATION = re.compile(r"\b(?:no|not|never|none|nothing|nobody|neither|nor|cannot)\b|n't\b", re.IGNORECASE)
+_NEGATIVE = re.compile(_NEGATION.pattern + r"|\bfree\b", re.IGNORECASE)
+
+
+def negated(text: str) -> bool:
+    """Whether a sentence says no ("not", "never", "can't", …)."""
+    return bool(_NEGATION.search(text))
+
+
 @lru_cache(maxsize=8192)
-def _lexical(sentence: str) -> tuple[frozenset[str], frozenset[str]]:
-    return frozenset(content_words(sentence)), frozenset(numbers(sentence))
+def _lexical(sentence: str) -> tuple[frozenset[str], frozenset[str], bool]:
+    """Content words, numbers, and whether the sentence says something is not so (a negation, or
+    "free": "no fee" is what "free" means). Not "without": "Miles expire after 24 months without
+    any activity" does not say that they do not expire."""
+    return frozenset(content_words(sentence)), frozenset(numbers(sentence)), bool(_NEGATIVE.search(sentence))
 
 
 # ---- rewriter -----------------------------------------------------------------------------------
@@ -150,18 +162,33 @@ class Evidence:
         return frozenset(content_words(self.question))
 
     @cached_property
-    def lexical(self) -> list[tuple[int, frozenset[str], frozenset[str]]]:
+    def lexical(self) -> list[tuple[int, frozenset[str], frozenset[str], bool]]:
         """Each sentence's passage index, content words and numbers, worked out once for every
         claim the verifier checks against them (and once per sentence text: passages recur)."""
         return [(pi, *_lexical(s)) for pi, s in self.sentences]
 
-    def best_sentences(self, n: int = 2) -> list[tuple[int, str, float]]:
-        """The ``n`` sentences most similar to the question, each text once: chunks overlap, so a
-        sentence can come in two passages (the first, best ranked, is cited)."""
+    def best_sentences(self, n: int = 2, floor: float = -1.0) -> list[tuple[int, str, float]]:
+        """The ``n`` sentences most similar to the question among those at least ``floor`` similar,
+        each text once (chunks overlap, so a sentence can come in two passages: the first, best
+        ranked, is cited), those that hold the codes the question names first (words with
+        digits: error codes, flight and model numbers). Table rows embed alike ("Code: MOB-204 —
+        Meaning: …" and "Code: MOB-402 — …"), and only the code tells the row that answers "What
+        does error MOB-402 mean?"; when the best holds such a code, the rest must hold one too.
+        Plain names are not enough: preferring sentences that say "Northwind Travel" or "TV"
+        lost more answers than it found (session 26, `python -m bench rag`: 3 gained, 5 lost)."""
+        lexical = self.lexical
+        known = frozenset().union(*(words for _, words, _, _ in lexical)) if lexical else frozenset()
+        asked = {n for n in names(self.question) if any(c.isdigit() for c in n)} & known
+        rank = sorted(
+            (i for i in range(len(self.sentences)) if self.sims[i] >= floor),
+            key=lambda i: (-len(asked & lexical[i][1]), -float(self.sims[i]), i),
+        )
         out: list[tuple[int, str, float]] = []
         seen: set[str] = set()
-        for i in np.argsort(-self.sims, kind="stable"):
+        for i in rank:
             passage, text = self.sentences[i]
+            if out and asked & lexical[rank[0]][1] and not asked & lexical[i][1]:
+                break  # the best holds a name the question asks about: so must the rest
             if text not in seen:
                 seen.add(text)
                 out.append((passage, text, float(self.sims[i])))
@@ -305,7 +332,9 @@ class Verifier:
     travel-insurance page in an answer about the fee for a second suitcase), does not answer it.
     Names count like numbers: every word the claim capitalises inside the sentence must be in that
     evidence sentence too, unless the question says it ("one 23 kg bag on Economy Light" is not
-    what "one 23 kg bag on an Economy ticket" says, though it shares 7 of its 8 words).
+    what "one 23 kg bag on an Economy ticket" says, though it shares 7 of its 8 words). A claim
+    that says no ("Miles do not expire") needs a sentence that says no too ("not", "never",
+    "can't", "free", …): stopwords carry the negation, so the words alone match its opposite.
     Embedding similarity is deliberately not enough on its own: "100 points are worth €1" and
     "points are worth €1" embed almost alike. Sentences with no content words and no numbers
     ("Yes.") are not claims and pass; numbers with no words ("2.", a list's numbering the model
@@ -324,10 +353,11 @@ class Verifier:
         if not words:
             return Verdict(clean, not nums, 1.0 if not nums else 0.0)
         named = names(clean) - evidence.question_words
+        says_no = negated(clean)
         best, refs = 0.0, []
         sims = evidence.sims
-        for i, (pi, ev_words, ev_nums) in enumerate(evidence.lexical):
-            if (nums and not nums <= ev_nums) or not named <= ev_words:
+        for i, (pi, ev_words, ev_nums, ev_no) in enumerate(evidence.lexical):
+            if (nums and not nums <= ev_nums) or not named <= ev_words or (says_no and not ev_no):
                 continue
             overlap = len(words & ev_words) / len(words)
             if self.min_relevance and i < len(sims) and sims[i] < self.min_relevance:

@@ -34,6 +34,14 @@ tracer = trace.get_tracer("accel.domain")
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+")
 EXTRACTIVE_SENTENCES = 2  # evidence sentences an extractive revision may quote
 _OPEN_END = re.compile(r"[\s:;,\u2013\u2014-]*$")
+_ENDED = re.compile(r"[.!?][\"')\]]*(?:\s*\[\d{1,2}\])*\s*$")  # a full stop, maybe quoted, maybe cited
+
+
+def cut_off(sentence: str) -> bool:
+    """Whether the last piece of an answer stops mid-sentence ("The plan is [1]", "This"): the
+    model ran out of tokens or lost its way. Its few words may all be in the evidence, but what it
+    would have said is not there, so it is not streamed."""
+    return not _ENDED.search(sentence)
 
 
 def _closed(sentence: str) -> str:
@@ -258,7 +266,7 @@ class DomainPipeline:
                 *complete, buffer = _BOUNDARY.split(buffer)
                 for sentence in complete:
                     await consider(sentence)
-            if buffer.strip():
+            if buffer.strip() and not cut_off(buffer):
                 await consider(buffer)
             span.set_attribute("gen_ai.usage.output_tokens", produced)
         timings["generate"] = round((time.perf_counter() - t_gen) * 1000 - verify_ms, 2)
@@ -301,7 +309,7 @@ class DomainPipeline:
         first, then = self.grader.answer_threshold, self.settings.quote_threshold
         best = [
             b
-            for n, b in enumerate(evidence.best_sentences(EXTRACTIVE_SENTENCES))
+            for n, b in enumerate(evidence.best_sentences(EXTRACTIVE_SENTENCES, floor=first))
             if b[2] >= (first if n == 0 else max(first, then))
         ]
         timings["revise"] = round((time.perf_counter() - t) * 1000, 2)

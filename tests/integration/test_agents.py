@@ -53,6 +53,17 @@ async def test_a_list_of_bare_numbers_is_not_an_answer(client: AccelClient, stub
     assert "23 kg" in part.text and not part.text.startswith("2.")
 
 
+async def test_an_answer_cut_off_mid_sentence_loses_its_unfinished_end(
+    client: AccelClient, stub: StubModel
+) -> None:
+    stub.mode = "fixed"
+    stub.reply = "Economy tickets include one checked bag of 23 kg. [1] The plan is [1]"
+    final = await client.ask("What is the checked baggage allowance on an economy ticket?")
+    part = final.parts[0]
+    assert part.status == "answered" and not part.revised
+    assert part.text == "Economy tickets include one checked bag of 23 kg. [1]"
+
+
 async def test_question_the_knowledge_base_does_not_answer_is_abstained(
     client: AccelClient, stub: StubModel
 ) -> None:

@@ -11,7 +11,7 @@ import numpy as np
 from contracts import DomainTask, Passage
 from contracts.messages import deadline_in, utcnow
 from services.domain.agents import Evidence
-from services.domain.pipeline import DomainPipeline, _closed, queued_ms
+from services.domain.pipeline import DomainPipeline, _closed, cut_off, queued_ms
 from services.domain.settings import DomainSettings
 from shared.domains import load_domains
 from shared.settings import DEFAULT_DOMAINS_DIR
@@ -128,3 +128,29 @@ async def test_a_task_past_its_deadline_still_reports_its_wait() -> None:
     answer = await _pipeline().run(task)
     assert answer.status == "failed"
     assert answer.timings_ms["queued"] >= 0
+
+
+def test_an_unfinished_last_sentence_is_cut_off() -> None:
+    assert cut_off("The plan is [1]") and cut_off("This") and cut_off("but it [3]")
+    assert not cut_off("It costs €5. [1]") and not cut_off("It costs €5 [1].")
+    assert not cut_off('He said "yes."') and not cut_off("Up to 23 kg (per bag).")
+
+
+async def test_the_row_that_holds_the_name_asked_about_is_quoted_first() -> None:
+    emitted: list[str] = []
+
+    async def emit(text: str, done: bool = False) -> None:
+        emitted.append(text)
+
+    evidence = _evidence([0.71, 0.62, 0.40])
+    evidence.question = "The app shows error MOB-402. What does that mean?"
+    evidence.sentences = [
+        (0, "Code: MOB-204 — Meaning: Can't reach our servers."),
+        (0, "Code: MOB-310 — Meaning: Payment method declined."),
+        (1, "Code: MOB-402 — Meaning: Account suspended; What to do: Pay your overdue balance."),
+    ]
+    evidence.sims = np.array([0.66, 0.64, 0.58], dtype=np.float32)
+    answer = await _pipeline()._revise(_task(), evidence, {}, emit, 0.0, {})
+    assert answer.text == (
+        "Code: MOB-402 — Meaning: Account suspended; What to do: Pay your overdue balance. [2]"
+    )  # the closer rows name other codes: not quoted beside it

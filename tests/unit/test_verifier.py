@@ -62,3 +62,21 @@ def test_names_must_be_in_the_supporting_sentence_like_numbers() -> None:
         .supported
     )
     assert Verifier().check("On Economy Light, no checked bag is included.", ev).supported
+
+
+def test_a_name_is_matched_as_the_whole_token_the_evidence_has() -> None:
+    ev = evidence(("Error code: MOB-402 — Meaning: Account suspended; Fix: pay your overdue balance.", 0.6))
+    assert Verifier().check("The error MOB-402 means your account is suspended.", ev).supported
+    assert not Verifier().check("The error MOB-403 means your account is suspended.", ev).supported
+
+
+def test_a_claim_that_says_no_needs_evidence_that_says_no() -> None:
+    ev = evidence(
+        ("Northwind Miles expire after 24 months without earning or spending any.", 0.7),
+        ("You cannot download on TVs or game consoles.", 0.6),
+        ("Top-ups by bank transfer are free.", 0.5),
+    )
+    assert not Verifier().check("No, Northwind Miles do not expire.", ev).supported  # the words match
+    assert Verifier().check("Miles expire after 24 months without earning or spending.", ev).supported
+    assert Verifier().check("No, you can't download on TVs or game consoles.", ev).supported
+    assert Verifier().check("There is no fee for top-ups by bank transfer.", ev).supported  # "free" says it
