@@ -180,10 +180,8 @@ async def test_a_whole_answer_turns_http_errors_and_garbage_into_model_errors(
         await model.close()
 
 
-@pytest.mark.parametrize("client", ["hub", "direct"])
-async def test_a_whole_answer_sends_the_streamed_request_without_streaming(
-    client: Client, httpserver: HTTPServer
-) -> None:
+def _whole_answers(httpserver: HTTPServer) -> list[dict[str, object]]:
+    """Answer every chat completion with "Hi." in one response; returns the request bodies seen."""
     seen: list[dict[str, object]] = []
 
     def handler(request: Request) -> Response:
@@ -192,6 +190,14 @@ async def test_a_whole_answer_sends_the_streamed_request_without_streaming(
         return Response(json.dumps(out), content_type="application/json")
 
     httpserver.expect_request("/v1/chat/completions").respond_with_handler(handler)
+    return seen
+
+
+@pytest.mark.parametrize("client", ["hub", "direct"])
+async def test_a_whole_answer_sends_the_streamed_request_without_streaming(
+    client: Client, httpserver: HTTPServer
+) -> None:
+    seen = _whole_answers(httpserver)
     model = ChatModel(httpserver.url_for("/v1"), model="smol", client=client)
     try:
         done = await model.complete(MESSAGES, max_tokens=7, temperature=0.0, frequency_penalty=0.5)
@@ -206,14 +212,7 @@ async def test_a_whole_answer_sends_the_streamed_request_without_streaming(
 
 @pytest.mark.parametrize("client", ["hub", "direct"])
 async def test_a_seed_goes_with_every_request_only_when_set(client: Client, httpserver: HTTPServer) -> None:
-    seen: list[dict[str, object]] = []
-
-    def handler(request: Request) -> Response:
-        seen.append(request.get_json())
-        out = {"choices": [{"index": 0, "message": {"role": "assistant", "content": "Hi."}}]}
-        return Response(json.dumps(out), content_type="application/json")
-
-    httpserver.expect_request("/v1/chat/completions").respond_with_handler(handler)
+    seen = _whole_answers(httpserver)
     seeded = ChatModel(httpserver.url_for("/v1"), model="smol", client=client, seed=7)
     unseeded = ChatModel(httpserver.url_for("/v1"), model="smol", client=client)
     try:
