@@ -131,6 +131,7 @@ async def evaluate(router: Router, records: list[Labeled], *, use_llm: bool, nam
             single_ok += predicted_set == set(rec.domains)
         if (gold == "oos") != (pred == "oos") or (gold != "oos" and predicted_set != set(rec.domains)):
             errors.append((rec, pred))
+    await router.batcher.close()  # its worker would outlive the caller's event loop
     ins = _ratio(single_ok, single_n)
     rec_ = _ratio(oos_hit, oos_n)
     hm = 2 * ins * rec_ / (ins + rec_) if ins + rec_ else 0.0

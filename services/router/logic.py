@@ -18,6 +18,7 @@ Order of work for one query:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
@@ -160,6 +161,17 @@ class PredictBatcher:
         self._queue.put_nowait((texts, future))
         return await future
 
+    async def close(self) -> None:
+        """Stop the worker (it waits for the next batch forever); predictions still waiting are
+        cancelled. The next ``predict`` starts a new worker."""
+        worker, queue, self._worker, self._queue = self._worker, self._queue, None, None
+        if worker is not None and not worker.done():
+            worker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        while queue is not None and not queue.empty():
+            queue.get_nowait()[1].cancel()
+
     async def _run(self, queue: asyncio.Queue[tuple[list[str], asyncio.Future[Prediction]]]) -> None:
         while True:
             batch = [await queue.get()]
@@ -178,6 +190,10 @@ class PredictBatcher:
                     if not future.done():
                         future.set_exception(exc)
                 continue
+            except asyncio.CancelledError:  # closed mid-batch: its callers are not left waiting
+                for _, future in batch:
+                    future.cancel()
+                raise
             self.batches += 1
             self.batched_texts += len(texts)
             start = 0

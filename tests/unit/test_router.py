@@ -450,3 +450,21 @@ async def test_the_router_llm_may_reject_only_when_out_of_scope_was_a_close_call
 )  # fmt: skip
 def test_description_topics(description: str, topics: list[str]) -> None:
     assert description_topics(description) == topics
+
+
+async def test_a_closed_batcher_leaves_no_worker_and_starts_again_when_asked(router: Router) -> None:
+    import asyncio
+
+    text = "does my plan include roaming in Spain"
+    first = await router.batcher.predict([text])
+    worker = router.batcher._worker
+    assert worker is not None and not worker.done()
+    waiting = asyncio.ensure_future(router.batcher.predict(["where is my parcel"]))
+    await asyncio.sleep(0)  # queued (or taken by the worker)
+    await router.batcher.close()  # the worker is stopped, the waiting prediction does not hang
+    assert worker.done()
+    await asyncio.sleep(0)
+    assert waiting.cancelled()
+    again = await router.batcher.predict([text])  # a new worker
+    assert np.allclose(again.probs, first.probs)
+    await router.batcher.close()
