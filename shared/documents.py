@@ -14,7 +14,7 @@ from typing import ClassVar
 log = logging.getLogger(__name__)
 
 SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
-CHUNKING_VERSION = 2
+CHUNKING_VERSION = 3  # 3: table rows read with their column headers (``tables_as_sentences``)
 
 
 class DocumentError(ValueError):
@@ -225,8 +225,6 @@ def read_document(path: Path, root: Path) -> Document:
 
 _TABLE_LINE = re.compile(r"^\s*\|.*\|\s*$")
 _TABLE_RULE = re.compile(r"^\s*\|?[\s|:-]*-[\s|:-]*$")
-CHUNKING = "rows-with-headers"
-"""How documents are cut into text (recorded with each indexed document: a change re-indexes)."""
 
 
 def _is_rule(line: str) -> bool:

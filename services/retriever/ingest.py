@@ -10,14 +10,7 @@ from tqdm import tqdm
 
 from services.retriever.sentences import SentenceVectors
 from services.retriever.store import KnowledgeStore
-from shared.documents import (
-    CHUNKING,
-    DocumentError,
-    chunk_document,
-    document_id,
-    find_documents,
-    read_document,
-)
+from shared.documents import DocumentError, chunk_document, document_id, find_documents, read_document
 from shared.embeddings import MODEL_ID, Embedder
 from shared.text import evidence_sentences
 
@@ -42,10 +35,9 @@ class IngestReport:
 
 
 def index_hash(content_hash: str) -> str:
-    """What the store records for a document: its content, the embedding model that indexed it and
-    how documents are cut into text, so that a new model (or a new way of reading documents)
-    re-indexes every document on the next ingest instead of mixing old and new chunks."""
-    return hashlib.sha256(f"{MODEL_ID}\x1f{CHUNKING}\x1f{content_hash}".encode()).hexdigest()
+    """What the store records for a document: its content and the embedding model that indexed it,
+    so that a new model re-embeds every document on the next ingest instead of mixing vectors."""
+    return hashlib.sha256(f"{MODEL_ID}\x1f{content_hash}".encode()).hexdigest()
 
 
 def ingest_path(
