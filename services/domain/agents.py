@@ -177,18 +177,18 @@ class Evidence:
         Plain names are not enough: preferring sentences that say "Northwind Travel" or "TV"
         lost more answers than it found (session 26, `python -m bench rag`: 3 gained, 5 lost)."""
         lexical = self.lexical
-        known = frozenset().union(*(words for _, words, _, _ in lexical)) if lexical else frozenset()
-        asked = {n for n in names(self.question) if any(c.isdigit() for c in n)} & known
+        asked = {n for n in names(self.question) if any(c.isdigit() for c in n)}
+        held = [len(asked & words) for _, words, _, _ in lexical]  # codes asked about, per sentence
         rank = sorted(
             (i for i in range(len(self.sentences)) if self.sims[i] >= floor),
-            key=lambda i: (-len(asked & lexical[i][1]), -float(self.sims[i]), i),
+            key=lambda i: (-held[i], -float(self.sims[i]), i),
         )
         out: list[tuple[int, str, float]] = []
         seen: set[str] = set()
         for i in rank:
             passage, text = self.sentences[i]
-            if out and asked & lexical[rank[0]][1] and not asked & lexical[i][1]:
-                break  # the best holds a name the question asks about: so must the rest
+            if held[rank[0]] and not held[i]:
+                break  # the best holds a code the question asks about: so must the rest
             if text not in seen:
                 seen.add(text)
                 out.append((passage, text, float(self.sims[i])))
@@ -359,9 +359,9 @@ class Verifier:
         for i, (pi, ev_words, ev_nums, ev_no) in enumerate(evidence.lexical):
             if (nums and not nums <= ev_nums) or not named <= ev_words or (says_no and not ev_no):
                 continue
+            if self.min_relevance and sims[i] < self.min_relevance:
+                continue  # said, but about something else (0: no floor)
             overlap = len(words & ev_words) / len(words)
-            if self.min_relevance and i < len(sims) and sims[i] < self.min_relevance:
-                continue  # said, but about something else
             best = max(best, overlap)
             if overlap >= self.min_overlap and pi + 1 not in refs:
                 refs.append(pi + 1)
