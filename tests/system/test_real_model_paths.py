@@ -60,3 +60,14 @@ async def test_llm_synthesis_with_the_real_model_is_checked_or_falls_back(stack:
         assert why == "synthesized"
         assert set(re.findall(r"\d+(?:[.,]\d+)*", text)) <= {"1", "23", "0.5"}
         assert "travel" in text.lower() and "fintech" in text.lower()
+
+
+async def test_a_seed_makes_the_real_model_sample_the_same_text(stack: RunningStack) -> None:
+    messages = [{"role": "user", "content": "Write one sentence about a suitcase."}]
+    seeded = ChatModel(str(stack.info["model_url"]), model="smollm2", timeout_s=60, client="direct", seed=11)
+    try:
+        first = await seeded.complete(messages, max_tokens=24, temperature=1.0)
+        again = await seeded.complete(messages, max_tokens=24, temperature=1.0)
+        assert first.text and first.text == again.text  # what lets bench rag compare two runs
+    finally:
+        await seeded.close()
