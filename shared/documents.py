@@ -82,7 +82,7 @@ class _TextExtractor(HTMLParser):
             self._row.append("")
             self._header_row &= tag == "th"
         elif tag in self._BLOCK and self._row is None:
-            self.parts.append("\n\n")
+            self.parts.append("\n\n" + self._heading(tag))
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self._SKIP and self._skip:
@@ -91,6 +91,14 @@ class _TextExtractor(HTMLParser):
             self._in_title = False
         if tag in ("tr", "table"):
             self._end_row()
+        elif self._heading(tag) and self._row is None:
+            self.parts.append("\n")
+
+    @staticmethod
+    def _heading(tag: str) -> str:
+        """The Markdown marker of a heading tag ("## " for ``h2``), so that HTML headings are
+        read as Markdown's are (``shared.text.headings``); "" for any other tag."""
+        return "#" * int(tag[1]) + " " if len(tag) == 2 and tag[0] == "h" and tag[1] in "123456" else ""
 
     def handle_data(self, data: str) -> None:
         if self._in_title:

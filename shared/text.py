@@ -45,3 +45,13 @@ def evidence_sentences(text: str, min_words: int = 3) -> list[str]:
     answer quotes, so all of them must cut passages the same way."""
     out = (_LIST_MARK.sub("", plain(x)) for x in split_sentences(text))
     return [s for s in out if len(s.split()) >= min_words]
+
+
+_HEADING = re.compile(r"^ {0,3}#{1,6}\s")
+
+
+def headings(text: str) -> set[str]:
+    """A passage's Markdown headings ("## Using a gift card"; HTML headings are read as such), as
+    ``evidence_sentences`` gives them. A heading names a topic and answers nothing: quoted as an
+    answer it reads "Using a gift card."."""
+    return {s for line in text.splitlines() if _HEADING.match(line) for s in evidence_sentences(line)}

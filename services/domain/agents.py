@@ -19,7 +19,7 @@ import numpy as np
 from contracts import Passage, QueryEmbedding, RetrievalRequest, RetrievalResult, Turn
 from services.domain.coverage import TermWeights, TokenVectors, coverage
 from shared.embeddings import Embedder, VectorLRU
-from shared.text import evidence_sentences, plain, stem, words
+from shared.text import evidence_sentences, headings, plain, stem, words
 
 Search = Callable[[RetrievalRequest, float], Awaitable[RetrievalResult]]
 
@@ -175,12 +175,14 @@ class Evidence:
         Meaning: …" and "Code: MOB-402 — …"), and only the code tells the row that answers "What
         does error MOB-402 mean?"; when the best holds such a code, the rest must hold one too.
         Plain names are not enough: preferring sentences that say "Northwind Travel" or "TV"
-        lost more answers than it found (session 26, `python -m bench rag`: 3 gained, 5 lost)."""
+        lost more answers than it found (session 26, `python -m bench rag`: 3 gained, 5 lost).
+        Headings are never quoted: "Using a gift card." names a section and answers nothing."""
         lexical = self.lexical
         asked = {n for n in names(self.question) if any(c.isdigit() for c in n)}
         held = [len(asked & words) for _, words, _, _ in lexical]  # codes asked about, per sentence
+        titles = set().union(*(headings(p.text) for p in self.passages))
         rank = sorted(
-            (i for i in range(len(self.sentences)) if self.sims[i] >= floor),
+            (i for i, (_, text) in enumerate(self.sentences) if self.sims[i] >= floor and text not in titles),
             key=lambda i: (-held[i], -float(self.sims[i]), i),
         )
         out: list[tuple[int, str, float]] = []

@@ -15,7 +15,7 @@ from shared.documents import (
     read_documents,
     tables_as_sentences,
 )
-from shared.text import evidence_sentences
+from shared.text import evidence_sentences, headings
 from tests.helpers.pdf import write_pdf
 
 
@@ -175,6 +175,23 @@ def test_html_tables_are_read_like_markdown_tables(tmp_path: Path) -> None:
     assert "When: Online, up to 24 hours before — Short-haul: €40." in lines
     assert "When: At the airport — Short-haul: €70." in lines
     assert "Per bag." in lines and "Non-refundable." in lines
+
+
+def test_html_headings_are_read_as_markdown_headings(tmp_path: Path) -> None:
+    (tmp_path / "cards.html").write_text(
+        "<html><body><h1>Northwind gift cards</h1><p>Valid for 3 years.</p><h2>Using <b>a</b> gift card</h2>"
+        "Enter the code at checkout.<h3>Lost cards</h3><p>Contact us.</p></body></html>"
+    )
+    text = read_document(tmp_path / "cards.html", tmp_path).text
+    assert "## Using a gift card\nEnter the code at checkout." in text
+    assert headings(text) == {"Northwind gift cards", "Using a gift card"}  # "Lost cards": under 3 words
+    assert "Using a gift card" in evidence_sentences(text)  # still graded and searched as before
+
+
+def test_headings_are_the_markdown_heading_lines_as_evidence_sentences_read_them() -> None:
+    text = "## **Using** a gift card\n#1 bestseller in the shop.\n- Enter the code.\n   ### Lost or stolen cards ###"
+    assert headings(text) == {"Using a gift card", "Lost or stolen cards"}
+    assert headings(text) <= set(evidence_sentences(text))
 
 
 def test_evidence_sentences_leave_list_markers_out() -> None:

@@ -102,6 +102,27 @@ async def test_a_quoted_heading_or_table_row_is_closed_so_it_stays_its_own_sente
     assert _closed("Is it covered?") == "Is it covered?"
 
 
+async def test_a_heading_is_never_quoted_the_next_best_sentence_is() -> None:
+    emitted: list[str] = []
+
+    async def emit(text: str, done: bool = False) -> None:
+        emitted.append(text)
+
+    evidence = _evidence([0.71, 0.62, 0.40])
+    evidence.passages[0] = evidence.passages[0].model_copy(
+        update={"text": "## Checked baggage allowance\nEconomy Classic includes one checked bag of 23 kg."}
+    )
+    evidence.sentences = [(0, "Checked baggage allowance"), *evidence.sentences]
+    evidence.sims = np.array([0.80, 0.71, 0.62, 0.40], dtype=np.float32)
+    answer = await _pipeline()._revise(_task(), evidence, {}, emit, 0.0, {})
+    assert (
+        answer.text
+        == "Economy Classic includes one checked bag of 23 kg. [1] A second bag costs 45 EUR online. [2]"
+    )
+    evidence.sims = np.array([0.80, 0.50, 0.45, 0.40], dtype=np.float32)  # only the heading clears the bar
+    assert (await _pipeline()._revise(_task(), evidence, {}, emit, 0.0, {})).status == "abstained"
+
+
 async def test_abstains_when_even_the_best_is_below_the_bar() -> None:
     status, text, cited = await _revise([0.50, 0.45, 0.40])
     assert status == "abstained" and "does not say" in text and cited == []
