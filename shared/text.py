@@ -55,3 +55,22 @@ def headings(text: str) -> set[str]:
     ``evidence_sentences`` gives them. A heading names a topic and answers nothing: quoted as an
     answer it reads "Using a gift card."."""
     return {s for line in text.splitlines() if _HEADING.match(line) for s in evidence_sentences(line)}
+
+
+def list_after(text: str, sentence: str, limit: int = 8) -> list[str]:
+    """The items of the list that ``sentence``, an evidence sentence of ``text`` that ends its line
+    with a colon, introduces ("4K playback needs all of the following:", then "- a Premium plan",
+    …): each item's first line as plain text without its marker, at most ``limit``; [] when the
+    sentence introduces no list in ``text``."""
+    if not sentence.endswith(":"):
+        return []
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for i, line in enumerate(lines):
+        if line.endswith(":") and evidence_sentences(line, min_words=1)[-1:] == [sentence]:
+            items: list[str] = []
+            for item in lines[i + 1 :]:
+                if not _LIST_MARK.match(item) or len(items) == limit:
+                    break
+                items.append(_LIST_MARK.sub("", plain(item)))
+            return items
+    return []

@@ -27,6 +27,7 @@ from shared.domains import DomainDefinition
 from shared.embeddings import from_message, to_message, tokens_from_message
 from shared.inference import ChatModel, ModelUnavailable
 from shared.metrics import get_metrics
+from shared.text import list_after
 
 PublishDelta = Callable[[str, TokenDelta], Awaitable[None]]
 _attempt: ContextVar[int] = ContextVar("attempt", default=1)  # delivery attempt of the current task
@@ -50,6 +51,16 @@ def _closed(sentence: str) -> str:
     sentence that no single passage sentence says."""
     sentence = sentence.strip()
     return sentence if sentence.endswith((".", "!", "?")) else _OPEN_END.sub("", sentence) + "."
+
+
+def _quoted(evidence: Evidence, passage_index: int, sentence: str) -> str:
+    """An evidence sentence as the answer quotes it: closed (``_closed``), or, when it introduces a
+    list ("Your tier depends on the points you earn in a calendar year:"), with the list's items
+    from its passage, one per line: alone it promises what it does not say."""
+    items = list_after(evidence.passages[passage_index].text, sentence)
+    if not items:
+        return _closed(sentence)
+    return "\n".join([sentence.strip(), *(f"- {item}" for item in items)])
 
 
 def queued_ms(task: DomainTask, now: datetime) -> float:
@@ -317,7 +328,8 @@ class DomainPipeline:
             text = prompts.abstention(self.domain, task.sub_query)
             await emit(text, True)
             return self._answer(task, status="abstained", text=text, timings_ms=timings, support=support)
-        text = " ".join(f"{_closed(sentence)} [{passage_index + 1}]" for passage_index, sentence, _ in best)
+        quotes = [f"{_quoted(evidence, i, sentence)} [{i + 1}]" for i, sentence, _ in best]
+        text = ("\n" if any("\n" in q for q in quotes) else " ").join(quotes)
         await emit(text, True)
         return self._answer(
             task,

@@ -15,7 +15,7 @@ from shared.documents import (
     read_documents,
     tables_as_sentences,
 )
-from shared.text import evidence_sentences, headings
+from shared.text import evidence_sentences, headings, list_after
 from tests.helpers.pdf import write_pdf
 
 
@@ -192,6 +192,19 @@ def test_headings_are_the_markdown_heading_lines_as_evidence_sentences_read_them
     text = "## **Using** a gift card\n#1 bestseller in the shop.\n- Enter the code.\n   ### Lost or stolen cards ###"
     assert headings(text) == {"Using a gift card", "Lost or stolen cards"}
     assert headings(text) <= set(evidence_sentences(text))
+
+
+def test_list_after_reads_the_items_a_lead_in_introduces() -> None:
+    text = (
+        "Each plan has its own price. 4K playback needs all of the following:\n- a **Premium** plan\n"
+        "- a 4K TV with HDCP 2.2\n3. the TV app\nIn web browsers, quality is limited to Full HD.\n- not this one"
+    )
+    lead = "4K playback needs all of the following:"
+    assert lead in evidence_sentences(text)
+    assert list_after(text, lead) == ["a Premium plan", "a 4K TV with HDCP 2.2", "the TV app"]
+    assert list_after(text, lead, limit=1) == ["a Premium plan"]
+    assert list_after(text, "Each plan has its own price.") == []  # introduces nothing
+    assert list_after("Unlocking is free when:\nThe phone is paid off.", "Unlocking is free when:") == []
 
 
 def test_evidence_sentences_leave_list_markers_out() -> None:

@@ -123,6 +123,26 @@ async def test_a_heading_is_never_quoted_the_next_best_sentence_is() -> None:
     assert (await _pipeline()._revise(_task(), evidence, {}, emit, 0.0, {})).status == "abstained"
 
 
+async def test_a_quoted_lead_in_brings_the_list_it_introduces() -> None:
+    emitted: list[str] = []
+
+    async def emit(text: str, done: bool = False) -> None:
+        emitted.append(text)
+
+    evidence = _evidence([0.71, 0.62, 0.40])
+    lead = "Economy Classic includes all of the following:"
+    evidence.passages[0] = evidence.passages[0].model_copy(
+        update={
+            "text": f"{lead}\n- one checked bag of 23 kg\n- a seat chosen at check-in\nSeats can be chosen at check-in."
+        }
+    )
+    evidence.sentences[0] = (0, lead)
+    answer = await _pipeline()._revise(_task(), evidence, {}, emit, 0.0, {})
+    assert answer.text == (
+        f"{lead}\n- one checked bag of 23 kg\n- a seat chosen at check-in [1]\nA second bag costs 45 EUR online. [2]"
+    )
+
+
 async def test_abstains_when_even_the_best_is_below_the_bar() -> None:
     status, text, cited = await _revise([0.50, 0.45, 0.40])
     assert status == "abstained" and "does not say" in text and cited == []
