@@ -48,6 +48,8 @@ def names(text: str) -> set[str]:
     return content_words(" ".join(_NAME.findall(text)))
 
 
+_LEAD_IN = re.compile(r":\s*(?:\d{1,2}[.)])?\s*$")  # "… includes:" or "… includes: 1." (a list never given)
+
 _NEGATION = re.compile(r"\b(?:no|not|never|none|nothing|nobody|neither|nor|cannot)\b|n't\b", re.IGNORECASE)
 _NEGATIVE = re.compile(_NEGATION.pattern + r"|\bfree\b", re.IGNORECASE)
 
@@ -340,7 +342,9 @@ class Verifier:
     Embedding similarity is deliberately not enough on its own: "100 points are worth €1" and
     "points are worth €1" embed almost alike. Sentences with no content words and no numbers
     ("Yes.") are not claims and pass; numbers with no words ("2.", a list's numbering the model
-    left without its items) say nothing that can be checked, and are dropped. Citation markers the
+    left without its items) say nothing that can be checked, and are dropped, and so is a sentence
+    that introduces a list ("The checked baggage for your baby includes: 1.") whose items never come
+    in it. Citation markers the
     model wrote are ignored; the verifier's own references replace them.
     """
 
@@ -354,6 +358,8 @@ class Verifier:
         nums = numbers(clean)
         if not words:
             return Verdict(clean, not nums, 1.0 if not nums else 0.0)
+        if _LEAD_IN.search(clean):
+            return Verdict(clean, False, 0.0)  # promises a list that does not follow
         named = names(clean) - evidence.question_words
         says_no = negated(clean)
         best, refs = 0.0, []

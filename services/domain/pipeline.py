@@ -233,16 +233,28 @@ class DomainPipeline:
         produced = 0
         verify_ms = 0.0
 
+        focus_floor = (float(evidence.sims.max()) if len(evidence.sims) else 0.0) - self.settings.claim_focus
+        said: set[str] = set()
+
         async def consider(sentence: str) -> None:
             nonlocal verify_ms
             v0 = time.perf_counter()
             verdict = self.verifier.check(sentence, evidence)  # lexical, tens of µs: no thread hop
+            if verdict.sentence in said:
+                return  # said already: a small model repeats itself
+            if verdict.supported and verdict.refs and focus_floor > -1:
+                vector = await asyncio.to_thread(
+                    self.grader.embedder.encode, [verdict.sentence], recent=False
+                )
+                if float(vector[0] @ qvec) < focus_floor:  # true, but not what was asked
+                    verdict = Verdict(verdict.sentence, False, verdict.support)
             verify_ms += (time.perf_counter() - v0) * 1000
             if not verdict.supported:
                 dropped.append(verdict)
                 return
             text = f"{verdict.sentence} [{verdict.refs[0]}]" if verdict.refs else verdict.sentence
             kept.append(Verdict(text, True, verdict.support, verdict.refs))
+            said.add(verdict.sentence)
             streamed.append(text)
             await emit(text + " ")
 

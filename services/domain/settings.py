@@ -47,6 +47,13 @@ class DomainSettings(EmbeddingSettings):
         description="Verifier: a claim counts as supported only by evidence sentences at least this "
         "similar to the question (what the passages say about something else does not answer it).",
     )
+    claim_focus: float = Field(
+        default=0.1,
+        ge=0,
+        description="Verifier: a claim must be at least as similar to the question as the best evidence "
+        "sentence, less this margin (an answer sentence the passages support, about something other "
+        "than what was asked, is no answer); 2 turns the check off.",
+    )
     retrieve_timeout_s: float = 5.0
     max_concurrency: int = Field(default=4, ge=1, description="Tasks handled at once by this replica.")
     task_ack_wait_s: float = Field(

@@ -64,6 +64,27 @@ async def test_an_answer_cut_off_mid_sentence_loses_its_unfinished_end(
     assert part.text == "Economy tickets include one checked bag of 23 kg. [1]"
 
 
+async def test_a_true_claim_about_something_else_is_no_answer(client: AccelClient, stub: StubModel) -> None:
+    stub.mode = "fixed"  # the page says it, but it is not what was asked (similarity 0.50 against 0.75)
+    stub.reply = "Northwind Miles Gold members receive one additional 23 kg bag on every fare, including Economy Light."
+    final = await client.ask("What is the checked baggage allowance on an economy ticket?")
+    part = final.parts[0]
+    assert part.status == "answered" and part.revised, part
+    assert "Gold" not in part.text and "one checked bag of up to 23 kg" in part.text
+
+
+async def test_a_repeated_sentence_is_said_once_and_a_list_never_given_not_at_all(
+    client: AccelClient, stub: StubModel
+) -> None:
+    stub.mode = "fixed"
+    said = "Economy tickets include one checked bag of 23 kg."
+    stub.reply = f"{said} [1] {said} [1] The checked baggage for your ticket includes: 1."
+    final = await client.ask("What is the checked baggage allowance on an economy ticket?")
+    part = final.parts[0]
+    assert part.status == "answered" and not part.revised
+    assert part.text == f"{said} [1]"
+
+
 async def test_question_the_knowledge_base_does_not_answer_is_abstained(
     client: AccelClient, stub: StubModel
 ) -> None:

@@ -36,6 +36,13 @@ def test_numbers_without_words_are_no_answer_but_words_without_claims_pass() -> 
     assert Verifier().check("Yes.", ev).supported  # not a claim: nothing to check
 
 
+def test_a_sentence_that_introduces_a_list_it_never_gives_is_no_claim() -> None:
+    ev = evidence(("Fees for a second bag: 1 bag costs €40 online.", 0.6))
+    for lead_in in ("Fees for a second bag:", "Fees for a second bag: 1.", "Fees for a second bag: 1) [1]"):
+        assert not Verifier().check(lead_in, ev).supported
+    assert Verifier().check("1 bag costs €40 online.", ev).supported
+
+
 def test_what_the_passages_say_about_something_else_does_not_support_a_claim() -> None:
     ev = evidence(
         ("Adding a second bag online costs €40.", 0.62),
