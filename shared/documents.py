@@ -14,7 +14,7 @@ from typing import ClassVar
 log = logging.getLogger(__name__)
 
 SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
-CHUNKING_VERSION = 3  # 3: table rows read with their column headers (``tables_as_sentences``)
+CHUNKING_VERSION = 4  # 3: table rows read with their headers; 4: a list item kept whole
 
 
 class DocumentError(ValueError):
@@ -302,13 +302,16 @@ _RULE_LINE = re.compile(r"^[\s|:+-]*$")
 
 def _sentences(text: str) -> list[str]:
     """Units of meaning: every line on its own (headings, list items, table rows), and sentences
-    within a line. Table rule lines (``|---|``) are dropped."""
+    within a line that is not a list item. Table rule lines (``|---|``) are dropped."""
     out: list[str] = []
     for line in text.splitlines():
         line = line.strip()
         if not line or _RULE_LINE.match(line):
             continue
-        out.extend(s for s in re.split(r"(?<=[.!?])\s+", line) if s.strip())
+        if _LIST_ITEM.match(line):  # one item, one unit: "1. Go to …" keeps its number
+            out.append(line)
+        else:
+            out.extend(s for s in re.split(r"(?<=[.!?])\s+", line) if s.strip())
     return out
 
 

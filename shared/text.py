@@ -31,9 +31,14 @@ def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
 
 
+_LOOSE_MARK = re.compile(r" ([.,;:!?])(?=\s|$)")
+
+
 def plain(text: str) -> str:
-    """Text without Markdown emphasis, table bars and rules."""
-    return " ".join(_RULE.sub(" ", _MARKUP.sub(" ", text)).split())
+    """Text without Markdown emphasis, table bars and rules, and without the space their removal
+    leaves before punctuation ("choose **Request price adjustment**." reads "choose Request price
+    adjustment.")."""
+    return _LOOSE_MARK.sub(r"\1", " ".join(_RULE.sub(" ", _MARKUP.sub(" ", text)).split()))
 
 
 _LIST_MARK = re.compile(r"^(?:[-+\u2022\u2013]|\d{1,3}[.)])\s+")

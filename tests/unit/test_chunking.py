@@ -15,7 +15,7 @@ from shared.documents import (
     read_documents,
     tables_as_sentences,
 )
-from shared.text import evidence_sentences, headings, list_after
+from shared.text import evidence_sentences, headings, list_after, plain
 from tests.helpers.pdf import write_pdf
 
 
@@ -32,6 +32,25 @@ def test_chunks_are_bounded_and_overlap() -> None:
 
 def test_empty_document_has_no_chunks() -> None:
     assert chunk_document(Document("d", "T", "", "s")) == []
+
+
+def test_a_list_item_stays_one_line_with_its_marker() -> None:
+    text = "To claim it:\n1. Go to **Account > Orders**. Pick the item.\n2) Choose Request.\n- 1.2. Wait.\nDone. Now."
+    lines = chunk_document(Document("d", "T", text, "s"))[0].text.splitlines()
+    assert lines == [
+        "To claim it:",
+        "1. Go to **Account > Orders**. Pick the item.",
+        "2) Choose Request.",
+        "- 1.2. Wait.",
+        "Done.",
+        "Now.",
+    ]
+    assert list_after("\n".join(lines), "To claim it:") == [
+        "Go to Account Orders. Pick the item.",
+        "Choose Request.",
+        "1.2. Wait.",
+    ]
+    assert evidence_sentences(lines[1]) == ["Go to Account Orders.", "Pick the item."]  # graded one by one
 
 
 def test_markdown_title_and_html_text(tmp_path: Path) -> None:
@@ -205,6 +224,15 @@ def test_list_after_reads_the_items_a_lead_in_introduces() -> None:
     assert list_after(text, lead, limit=1) == ["a Premium plan"]
     assert list_after(text, "Each plan has its own price.") == []  # introduces nothing
     assert list_after("Unlocking is free when:\nThe phone is paid off.", "Unlocking is free when:") == []
+
+
+def test_plain_text_leaves_no_space_where_markup_stood_before_punctuation() -> None:
+    assert (
+        plain("Choose **Request price adjustment**. Is it **free**?")
+        == "Choose Request price adjustment. Is it free?"
+    )
+    assert plain("under **Account > Gift cards** , then | a |") == "under Account Gift cards, then a"
+    assert plain("3 : 1 ratio, €5 .50") == "3: 1 ratio, €5 .50"  # only before a space or the end
 
 
 def test_evidence_sentences_leave_list_markers_out() -> None:
