@@ -151,8 +151,18 @@ def holds(passage: str, evidence: str) -> bool:
     return evidence.lstrip().startswith("|") and wanted <= content_words(passage) | numbers(passage)
 
 
-def contains_gold(text: str, gold: str) -> bool:
+_SAYS_NO = re.compile(r"\b(?:no|not|never|cannot)\b|n't\b", re.IGNORECASE)
+
+
+def contains_gold(text: str, gold: str, evidence: str = "") -> bool:
+    """Whether an answer holds the expected fact: half its words and numbers or more. A bare
+    "yes" or "no" has none (they are stopwords): the answer must then hold half of the evidence
+    sentence's and say no exactly when the expected answer does."""
     want = content_words(gold) | numbers(gold)
+    if not want:
+        if bool(_SAYS_NO.search(text)) != gold.strip().lower().startswith("no"):
+            return False
+        want = content_words(evidence) | numbers(evidence)
     have = content_words(text) | numbers(text)
     return bool(want) and len(want & have) / len(want) >= 0.5
 
@@ -323,8 +333,9 @@ async def main(argv: list[str]) -> None:
         if not judge_supported(r.text, "\n".join(docs_text.get((str(r.qa["domain"]), d), "") for d in r.cited_docs))
     ]  # fmt: skip
     gold_hits = [
-        r for r in answerable if r.status == "answered" and contains_gold(r.text, str(r.qa["answer"]))
-    ]
+        r for r in answerable
+        if r.status == "answered" and contains_gold(r.text, str(r.qa["answer"]), str(r.qa["evidence"]))
+    ]  # fmt: skip
     recall5 = sum(r.in_top5 for r in answerable) / len(answerable)
     if args.dump:
         bad = {id(r) for r in unsupported}
@@ -333,7 +344,8 @@ async def main(argv: list[str]) -> None:
                 json.dumps({
                     "id": r.qa["id"], "answerable": r.qa["answerable"], "status": r.status, "text": r.text,
                     "revised": r.revised, "gold": bool(r.qa["answerable"]) and r.status == "answered"
-                    and contains_gold(r.text, str(r.qa["answer"])), "unsupported": id(r) in bad,
+                    and contains_gold(r.text, str(r.qa["answer"]), str(r.qa["evidence"])),
+                    "unsupported": id(r) in bad,
                 }) + "\n"
                 for r in agentic
             )

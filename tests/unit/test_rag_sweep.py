@@ -1,6 +1,7 @@
-"""The RAG bench's threshold trade-off: raising the threshold only turns answers into abstentions."""
+"""The RAG bench's judgement: the threshold trade-off (raising the threshold only turns answers into
+abstentions) and whether an answer holds the expected fact."""
 
-from bench.rag import Row, threshold_sweep
+from bench.rag import Row, contains_gold, threshold_sweep
 
 
 def row(answerable: bool, status: str, answerability: float) -> Row:
@@ -22,3 +23,15 @@ def test_sweep_counts_answers_above_each_threshold() -> None:
     assert table[0.6] == ["33.3%", "50.0%", "1"]
     assert table[0.7] == ["33.3%", "100.0%", "0"]
     assert table[0.8] == ["0.0%", "100.0%", "0"]
+
+
+def test_an_answer_holds_the_expected_fact_by_its_words_or_for_a_bare_no_by_the_evidence_and_its_no() -> None:
+    assert contains_gold("Gift cards are valid for 3 years. [1]", "3 years from the date of purchase")
+    assert not contains_gold("Gift cards are sold online. [1]", "3 years from the date of purchase")
+    evidence = "Northwind Shop gift cards cannot be used for Northwind Media."
+    assert contains_gold("Northwind Shop gift cards cannot be used for Northwind Media. [1]", "no", evidence)
+    assert not contains_gold("Northwind Shop gift cards can be used for Northwind Media.", "no", evidence)
+    assert not contains_gold("We do not accept cash.", "no", evidence)  # a no, about something else
+    assert not contains_gold(
+        "Northwind Shop gift cards cannot be used for Northwind Media.", "no"
+    )  # no evidence
