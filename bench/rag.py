@@ -155,9 +155,13 @@ _SAYS_NO = re.compile(r"\b(?:no|not|never|cannot)\b|n't\b", re.IGNORECASE)
 
 
 def contains_gold(text: str, gold: str, evidence: str = "") -> bool:
-    """Whether an answer holds the expected fact: half its words and numbers or more. A bare
-    "yes" or "no" has none (they are stopwords): the answer must then hold half of the evidence
-    sentence's and say no exactly when the expected answer does."""
+    """Whether an answer holds the expected fact: every number of it and half its words and
+    numbers or more ("report it within 7 days" does not hold "within 14 days of the marked delivery
+    date", though it has half of its words). A bare "yes" or "no" has none (they are stopwords):
+    the answer must then hold half of the evidence sentence's and say no exactly when the expected
+    answer does."""
+    if not numbers(gold) <= numbers(text):
+        return False
     want = content_words(gold) | numbers(gold)
     if not want:
         if bool(_SAYS_NO.search(text)) != gold.strip().lower().startswith("no"):

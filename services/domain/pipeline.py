@@ -21,7 +21,16 @@ from opentelemetry import trace
 from contracts import Citation, DomainAnswer, DomainTask, TokenDelta, Usage
 from contracts.messages import utcnow
 from services.domain import prompts
-from services.domain.agents import Evidence, Grader, Rewriter, Searcher, Verdict, Verifier
+from services.domain.agents import (
+    Evidence,
+    Grader,
+    Rewriter,
+    Searcher,
+    Verdict,
+    Verifier,
+    asks_for_number,
+    numbers,
+)
 from services.domain.settings import DomainSettings
 from shared.domains import DomainDefinition
 from shared.embeddings import from_message, to_message, tokens_from_message
@@ -301,7 +310,9 @@ class DomainPipeline:
         with tracer.start_as_current_span("verify") as span:
             span.set_attribute("accel.verify.kept", len(kept))
             span.set_attribute("accel.verify.dropped", len(dropped))
-        if not any(v.refs for v in kept):
+        if not any(v.refs for v in kept) or (
+            asks_for_number(question) and not any(numbers(sentence) for sentence in said)
+        ):  # nothing left, or no number where one was asked for
             return await self._revise(task, evidence, timings, emit, support, self._usage(messages, produced))
         await emit("", done=True)
         refs = sorted({r for v in kept for r in v.refs})

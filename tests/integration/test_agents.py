@@ -85,6 +85,15 @@ async def test_a_repeated_sentence_is_said_once_and_a_list_never_given_not_at_al
     assert part.text == f"{said} [1]"
 
 
+async def test_a_quantity_asked_for_is_answered_with_a_number(client: AccelClient, stub: StubModel) -> None:
+    stub.mode = "fixed"
+    stub.reply = "Checked baggage is included on an Economy ticket."  # supported, on the question, no amount
+    final = await client.ask("How much checked baggage do I get with an Economy ticket?")
+    part = final.parts[0]
+    assert part.status == "answered" and part.revised, part
+    assert "23 kg" in part.text
+
+
 async def test_question_the_knowledge_base_does_not_answer_is_abstained(
     client: AccelClient, stub: StubModel
 ) -> None:

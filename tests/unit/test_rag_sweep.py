@@ -28,6 +28,9 @@ def test_sweep_counts_answers_above_each_threshold() -> None:
 def test_an_answer_holds_the_expected_fact_by_its_words_or_for_a_bare_no_by_the_evidence_and_its_no() -> None:
     assert contains_gold("Gift cards are valid for 3 years. [1]", "3 years from the date of purchase")
     assert not contains_gold("Gift cards are sold online. [1]", "3 years from the date of purchase")
+    assert not contains_gold(
+        "Report it within 7 days of delivery.", "within 14 days of the marked delivery date"
+    )
     evidence = "Northwind Shop gift cards cannot be used for Northwind Media."
     assert contains_gold("Northwind Shop gift cards cannot be used for Northwind Media. [1]", "no", evidence)
     assert not contains_gold("Northwind Shop gift cards can be used for Northwind Media.", "no", evidence)

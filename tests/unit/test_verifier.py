@@ -3,7 +3,7 @@
 import numpy as np
 
 from contracts import Passage
-from services.domain.agents import Evidence, Verifier
+from services.domain.agents import Evidence, Verifier, asks_for_number
 
 
 def evidence(*sentences: tuple[str, float]) -> Evidence:
@@ -87,3 +87,10 @@ def test_a_claim_that_says_no_needs_evidence_that_says_no() -> None:
     assert Verifier().check("Miles expire after 24 months without earning or spending.", ev).supported
     assert Verifier().check("No, you can't download on TVs or game consoles.", ev).supported
     assert Verifier().check("There is no fee for top-ups by bank transfer.", ev).supported  # "free" says it
+
+
+def test_a_question_asks_for_a_number_by_its_words() -> None:
+    for q in ("How much is a second bag?", "Roughly how long do refunds take?", "What time is check-in?"):
+        assert asks_for_number(q)
+    for q in ("Can I bring a pet?", "How do I add a bag?", "What is the baggage policy?"):
+        assert not asks_for_number(q)
