@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from contracts import DomainTask, Passage
+from contracts import DomainAnswer, DomainTask, Passage
 from contracts.messages import deadline_in, utcnow
 from services.domain.agents import Evidence
 from services.domain.pipeline import DomainPipeline, _closed, cut_off, queued_ms
@@ -53,14 +53,20 @@ def _task() -> DomainTask:
     )  # fmt: skip
 
 
-async def _revise(sims: list[float], floor: float = 0.55) -> tuple[str, str, list[str]]:
+async def _revised(evidence: Evidence, floor: float = 0.55) -> DomainAnswer:
+    """The revision of ``evidence``; what it streams is its answer, once."""
     emitted: list[str] = []
 
     async def emit(text: str, done: bool = False) -> None:
         emitted.append(text)
 
-    answer = await _pipeline(floor)._revise(_task(), _evidence(sims), {}, emit, 0.0, {})
+    answer = await _pipeline(floor)._revise(_task(), evidence, {}, emit, 0.0, {})
     assert emitted == [answer.text]
+    return answer
+
+
+async def _revise(sims: list[float], floor: float = 0.55) -> tuple[str, str, list[str]]:
+    answer = await _revised(_evidence(sims), floor)
     return answer.status, answer.text, [c.doc_id for c in answer.citations]
 
 
@@ -74,16 +80,11 @@ async def test_quotes_the_two_best_sentences_when_both_clear_the_bar() -> None:
 
 
 async def test_a_sentence_two_overlapping_chunks_share_is_quoted_once() -> None:
-    emitted: list[str] = []
-
-    async def emit(text: str, done: bool = False) -> None:
-        emitted.append(text)
-
     evidence = _evidence([0.71, 0.62, 0.40])
     repeated = "Economy Classic includes one checked bag of 23 kg."
     evidence.sentences = [(0, repeated), (1, repeated), (1, "A second bag costs 45 EUR online.")]
     evidence.sims = np.array([0.71, 0.71, 0.60], dtype=np.float32)
-    answer = await _pipeline()._revise(_task(), evidence, {}, emit, 0.0, {})
+    answer = await _revised(evidence)
     assert answer.text == f"{repeated} [1] A second bag costs 45 EUR online. [2]"
 
 
@@ -103,32 +104,22 @@ async def test_a_quoted_heading_or_table_row_is_closed_so_it_stays_its_own_sente
 
 
 async def test_a_heading_is_never_quoted_the_next_best_sentence_is() -> None:
-    emitted: list[str] = []
-
-    async def emit(text: str, done: bool = False) -> None:
-        emitted.append(text)
-
     evidence = _evidence([0.71, 0.62, 0.40])
     evidence.passages[0] = evidence.passages[0].model_copy(
         update={"text": "## Checked baggage allowance\nEconomy Classic includes one checked bag of 23 kg."}
     )
     evidence.sentences = [(0, "Checked baggage allowance"), *evidence.sentences]
     evidence.sims = np.array([0.80, 0.71, 0.62, 0.40], dtype=np.float32)
-    answer = await _pipeline()._revise(_task(), evidence, {}, emit, 0.0, {})
+    answer = await _revised(evidence)
     assert (
         answer.text
         == "Economy Classic includes one checked bag of 23 kg. [1] A second bag costs 45 EUR online. [2]"
     )
     evidence.sims = np.array([0.80, 0.50, 0.45, 0.40], dtype=np.float32)  # only the heading clears the bar
-    assert (await _pipeline()._revise(_task(), evidence, {}, emit, 0.0, {})).status == "abstained"
+    assert (await _revised(evidence)).status == "abstained"
 
 
 async def test_a_quoted_lead_in_brings_the_list_it_introduces() -> None:
-    emitted: list[str] = []
-
-    async def emit(text: str, done: bool = False) -> None:
-        emitted.append(text)
-
     evidence = _evidence([0.71, 0.62, 0.40])
     lead = "Economy Classic includes all of the following:"
     evidence.passages[0] = evidence.passages[0].model_copy(
@@ -137,7 +128,7 @@ async def test_a_quoted_lead_in_brings_the_list_it_introduces() -> None:
         }
     )
     evidence.sentences[0] = (0, lead)
-    answer = await _pipeline()._revise(_task(), evidence, {}, emit, 0.0, {})
+    answer = await _revised(evidence)
     assert answer.text == (
         f"{lead}\n- one checked bag of 23 kg\n- a seat chosen at check-in [1]\nA second bag costs 45 EUR online. [2]"
     )
@@ -178,11 +169,6 @@ def test_an_unfinished_last_sentence_is_cut_off() -> None:
 
 
 async def test_the_row_that_holds_the_name_asked_about_is_quoted_first() -> None:
-    emitted: list[str] = []
-
-    async def emit(text: str, done: bool = False) -> None:
-        emitted.append(text)
-
     evidence = _evidence([0.71, 0.62, 0.40])
     evidence.question = "The app shows error MOB-402. What does that mean?"
     evidence.sentences = [
@@ -191,7 +177,7 @@ async def test_the_row_that_holds_the_name_asked_about_is_quoted_first() -> None
         (1, "Code: MOB-402 — Meaning: Account suspended; What to do: Pay your overdue balance."),
     ]
     evidence.sims = np.array([0.66, 0.64, 0.58], dtype=np.float32)
-    answer = await _pipeline()._revise(_task(), evidence, {}, emit, 0.0, {})
+    answer = await _revised(evidence)
     assert answer.text == (
         "Code: MOB-402 — Meaning: Account suspended; What to do: Pay your overdue balance. [2]"
     )  # the closer rows name other codes: not quoted beside it
