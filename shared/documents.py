@@ -14,7 +14,7 @@ from typing import ClassVar
 log = logging.getLogger(__name__)
 
 SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
-CHUNKING_VERSION = 4  # 3: table rows read with their headers; 4: a list item kept whole
+CHUNKING_VERSION = 5  # 3: table rows read with their headers; 4: a list item kept whole; 5: rows as items
 
 
 class DocumentError(ValueError):
@@ -260,8 +260,11 @@ def tables_as_sentences(text: str) -> str:
     """``text`` with every Markdown table (a row of headers over a rule line, then rows) rewritten
     row by row as self-contained lines (``_row_sentence``). A bare row says "Monthly price | Free |
     €4.99 | €12.99": which plan costs what is in the header row, which the chunker, the embeddings,
-    the grader, the verifier and an extractive answer would otherwise never see beside it. Lines
-    of a table without a header row stay as they are."""
+    the grader, the verifier and an extractive answer would otherwise never see beside it. Each
+    row is a list item ("- Monthly price — …"): a table lists its rows, and a sentence that
+    introduces one ("Your tier depends on the points you earn:") is quoted with them
+    (``shared.text.list_after``); evidence sentences leave the marker out. Lines of a table
+    without a header row stay as they are."""
     lines = text.splitlines()
     out: list[str] = []
     header: list[str] | None = None
@@ -274,7 +277,8 @@ def tables_as_sentences(text: str) -> str:
         elif header is None and i + 1 < len(lines) and _is_rule(lines[i + 1]):
             header = _cells(line)  # the header row says nothing on its own
         elif header is not None:
-            out.append(_row_sentence(header, _cells(line)))
+            row = _row_sentence(header, _cells(line))
+            out.append(f"- {row}" if row else "")
         else:
             out.append(line)
     return "\n".join(out)

@@ -165,8 +165,8 @@ def test_table_rows_are_read_with_their_column_headers(tmp_path: Path) -> None:
     )
     text = read_document(tmp_path / "plans.md", tmp_path).text
     lines = text.splitlines()
-    assert "Monthly price — Standard: Free; Plus: €4.99; Premium: €12.99." in lines
-    assert "Metal card — Standard: –; Plus: –; Premium: Yes." in lines
+    assert "- Monthly price — Standard: Free; Plus: €4.99; Premium: €12.99." in lines
+    assert "- Metal card — Standard: –; Plus: –; Premium: Yes." in lines
     assert "Three plans." in lines and "After the table." in lines
     assert "| no | header | here |" in lines and "| a | b | c |" in lines  # no rule line: not read as a table
     assert not any(
@@ -174,13 +174,15 @@ def test_table_rows_are_read_with_their_column_headers(tmp_path: Path) -> None:
     )  # header and rule are folded in
     chunks = chunk_document(Document("plans.md", "Plans", text, "s"))
     assert any("Premium: €12.99" in c.text for c in chunks)
+    assert "Monthly price — Standard: Free; Plus: €4.99; Premium: €12.99." in evidence_sentences(text)
+    assert list_after("Prices:\n" + text.split("\n\n")[1], "Prices:")[0].startswith("Monthly price —")
 
 
 def test_a_row_with_a_named_first_column_and_ragged_cells() -> None:
     table = "| When you add the bag | Short-haul | Long-haul |\n|---|---|---|\n| Online | €40 |\n| At the airport | €70 | €110 | note |"
     assert tables_as_sentences(table).splitlines() == [
-        "When you add the bag: Online — Short-haul: €40.",
-        "When you add the bag: At the airport — Short-haul: €70; Long-haul: €110; note.",
+        "- When you add the bag: Online — Short-haul: €40.",
+        "- When you add the bag: At the airport — Short-haul: €70; Long-haul: €110; note.",
     ]
 
 
@@ -191,8 +193,8 @@ def test_html_tables_are_read_like_markdown_tables(tmp_path: Path) -> None:
         "<tr><td>At the airport</td><td><b>€70</b></td></tr></table><p>Non-refundable.</p></body></html>"
     )
     lines = read_document(tmp_path / "fees.html", tmp_path).text.splitlines()
-    assert "When: Online, up to 24 hours before — Short-haul: €40." in lines
-    assert "When: At the airport — Short-haul: €70." in lines
+    assert "- When: Online, up to 24 hours before — Short-haul: €40." in lines
+    assert "- When: At the airport — Short-haul: €70." in lines
     assert "Per bag." in lines and "Non-refundable." in lines
 
 
