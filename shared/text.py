@@ -44,11 +44,17 @@ def plain(text: str) -> str:
 _LIST_MARK = re.compile(r"^(?:[-+\u2022\u2013]|\d{1,3}[.)])\s+")
 
 
+def without_list_marker(line: str) -> str:
+    """A line without the marker of a list item it begins with ("- ", "2. "): not part of the
+    item's sentence."""
+    return _LIST_MARK.sub("", line)
+
+
 def evidence_sentences(text: str, min_words: int = 3) -> list[str]:
     """The sentences of a passage that can carry a fact, as plain text without a list item's
     marker ("- ", "2. "): the unit the grader scores, the retriever pre-embeds and an extractive
     answer quotes, so all of them must cut passages the same way."""
-    out = (_LIST_MARK.sub("", plain(x)) for x in split_sentences(text))
+    out = (without_list_marker(plain(x)) for x in split_sentences(text))
     return [s for s in out if len(s.split()) >= min_words]
 
 
@@ -76,6 +82,6 @@ def list_after(text: str, sentence: str, limit: int = 8) -> list[str]:
             for item in lines[i + 1 :]:
                 if not _LIST_MARK.match(item) or len(items) == limit:
                     break
-                items.append(_LIST_MARK.sub("", plain(item)))
+                items.append(without_list_marker(plain(item)))
             return items
     return []

@@ -42,6 +42,7 @@ from services.router.linear import LinearScorer, Tfidf
 from shared.documents import read_documents
 from shared.domains import DomainDefinition
 from shared.embeddings import MODEL_ID, Embedder, StaticEmbedder, VectorLRU
+from shared.text import without_list_marker
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,6 @@ FOLLOW_UP_SIMILARITY = 0.7  # MiniLM cosine at which two short questions are par
 KNOWLEDGE_WEIGHT = 0.3
 BACKGROUND_MAX_SIMILARITY = 0.75
 _MARKUP = re.compile(r"[*_#|`>]+|-{2,}")
-_ITEM_MARK = re.compile(r"^\s*(?:[-+\u2022\u2013]|\d{1,3}[.)])\s+")  # not part of an item's sentence
 
 
 @dataclass(frozen=True)
@@ -77,7 +77,7 @@ def knowledge_sentences(domain: DomainDefinition, limit: int = 400) -> list[str]
     for doc in read_documents(kdir):
         out.append(doc.title)
         for sentence in re.split(r"(?<=[.!?])\s+|\n+", doc.text):
-            s = " ".join(_MARKUP.sub(" ", _ITEM_MARK.sub("", sentence)).split())
+            s = " ".join(_MARKUP.sub(" ", without_list_marker(sentence.strip())).split())
             if 4 <= len(s.split()) <= 40:
                 out.append(s)
     return out[:limit]

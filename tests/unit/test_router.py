@@ -15,6 +15,7 @@ from services.router.classifier import (
     _oos_offset,
     _stack,
     description_topics,
+    knowledge_sentences,
     similarities,
 )
 from services.router.evaluate import load_labeled
@@ -468,3 +469,13 @@ async def test_a_closed_batcher_leaves_no_worker_and_starts_again_when_asked(rou
     again = await router.batcher.predict([text])  # a new worker
     assert np.allclose(again.probs, first.probs)
     await router.batcher.close()
+
+
+def test_knowledge_sentences_leave_list_and_table_row_markers_out() -> None:
+    sentences = knowledge_sentences(load_domains(DEFAULT_DOMAINS_DIR)["ecommerce"])
+    assert (
+        "Tier: Gold — Points needed: 4,000; Earning rate: 1.5 points per €1; Extra benefit: Free Express delivery."
+        in sentences
+    )
+    assert "Go to Account Orders and select the item." in sentences  # was "1. Go to **Account > Orders** …"
+    assert not [s for s in sentences if s.startswith(("- ", "1. ", "2. "))]
