@@ -14,6 +14,11 @@ def words(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
 
 
+def word_spans(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, lower-cased word) of every word, stopwords included, as ``words`` reads them."""
+    return [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text.lower())]
+
+
 def stem(word: str) -> str:
     """A light suffix stripper: enough to match 'bags' with 'bag' and 'charged' with 'charge'."""
     for suffix in ("ing", "ies", "es", "s", "ed", "ly"):
@@ -29,6 +34,23 @@ _RULE = re.compile(r"(?<!\w):?-{3,}:?(?!\w)")
 
 def split_sentences(text: str) -> list[str]:
     return [s.strip() for s in _SENTENCE.split(text) if s.strip()]
+
+
+def asked_span(text: str) -> tuple[int, int]:
+    """Where the question is, in a text that says something first ("My flight was 4 hours late.
+    How much compensation can I get?"): the character span of its last sentence that asks (ends
+    in "?"); the whole text when it is one sentence or none of its sentences asks."""
+    start, spans = 0, []
+    for m in _SENTENCE.finditer(text):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    asking = [(a, b) for a, b in spans if text[a:b].rstrip().endswith("?")]
+    return asking[-1] if len(spans) > 1 and asking else (0, len(text))
+
+
+# A capitalised word inside a sentence ("I'm" and "I've" are no names).
+NAME = re.compile(r"(?<=[\w,;:)]\s)(?!I\b)[A-Z][A-Za-z0-9'-]+")
 
 
 _LOOSE_MARK = re.compile(r" ([.,;:!?])(?=\s|$)")

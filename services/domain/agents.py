@@ -19,7 +19,7 @@ import numpy as np
 from contracts import Passage, QueryEmbedding, RetrievalRequest, RetrievalResult, Turn
 from services.domain.coverage import TermWeights, TokenVectors, coverage
 from shared.embeddings import Embedder, VectorLRU
-from shared.text import evidence_sentences, headings, plain, stem, words
+from shared.text import NAME, evidence_sentences, headings, plain, stem, words
 
 Search = Callable[[RetrievalRequest, float], Awaitable[RetrievalResult]]
 
@@ -39,13 +39,10 @@ def numbers(text: str) -> set[str]:
     return {n.replace(",", "") for n in _NUMBER.findall(text)}
 
 
-_NAME = re.compile(r"(?<=[\w,;:)]\s)[A-Z][A-Za-z0-9'-]+")  # a capitalised word inside a sentence
-
-
 def names(text: str) -> set[str]:
     """The content words a sentence capitalises where a sentence does not begin: names of fares,
     plans, products and places ("Economy Light", "Premium", "Lisbon")."""
-    return content_words(" ".join(_NAME.findall(text)))
+    return content_words(" ".join(NAME.findall(text)))
 
 
 _QUANTITY = re.compile(

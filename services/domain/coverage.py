@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from shared.documents import read_documents
 from shared.embeddings import Embedder, VectorLRU, token_rows
-from shared.text import evidence_sentences, stem, words
+from shared.text import NAME, asked_span, evidence_sentences, stem, word_spans, words
 
 
 def knowledge_texts(folder: Path | None) -> list[str]:
@@ -52,6 +53,9 @@ class TermWeights:
     def of_texts(cls, texts: Iterable[str]) -> TermWeights:
         """From whole documents, cut into sentences as the grader cuts passages."""
         return cls(s for text in texts for s in evidence_sentences(text))
+
+    def knows(self, word_stem: str) -> bool:
+        return word_stem in self.df
 
     def idf(self, word_stem: str) -> float:
         if not self.n:
@@ -108,41 +112,113 @@ class TokenVectors:
         return n
 
 
-def content_tokens(embedder: Embedder, text: str) -> list[tuple[int, str]]:
-    """(position among the text's tokens without [CLS], stem of its word) for every token that
-    belongs to a content word (not a stopword, not a number)."""
+# Word pieces that only inflect the piece before them ("cancel" + "##ling"): they carry no meaning
+# of their own, so they do not decide how well an unknown word is matched.
+_INFLECTION = frozenset(
+    "##" + suffix
+    for suffix in (
+        *("s", "es", "d", "ed", "ing", "ling", "ning", "ting", "ping", "ies", "ied", "ly"),
+        *("er", "ers", "ment", "ments", "ion", "ions", "ation", "ations"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class QuestionWord:
+    """One content word of a question: its token positions (without [CLS]), the stem its IDF is
+    read by, the stems the knowledge base may know it by (the word itself as ``words`` reads it:
+    "MOB-402" is one word there, three tokens for the model), which of its tokens carry meaning
+    (not an inflection piece), and whether the question capitalises it inside a sentence (a name)."""
+
+    positions: tuple[int, ...]
+    stem: str
+    known_as: tuple[str, ...]
+    meaning: tuple[int, ...]  # indices into ``positions``
+    name: bool
+    start: int  # character offset in the text
+
+
+def question_words(embedder: Embedder, text: str) -> list[QuestionWord]:
+    """The content words (not stopwords, not numbers) of ``text`` with their tokens."""
     enc = embedder.tokenizer.encode(text)
     spans: dict[int, tuple[int, int]] = {}
     for w, (a, b) in zip(enc.word_ids, enc.offsets, strict=True):
         if w is not None:
             lo, hi = spans.get(w, (a, b))
             spans[w] = (min(lo, a), max(hi, b))
-    out = []
+    names = [m.span() for m in NAME.finditer(text)]
+    whole = word_spans(text)
+    grouped: dict[int, list[int]] = {}
     for i, w in enumerate(enc.word_ids):
-        if w is None:
-            continue
+        if w is not None:
+            grouped.setdefault(w, []).append(i)
+    out = []
+    for w, positions in grouped.items():
         a, b = spans[w]
         ws = [x for x in words(text[a:b]) if not x[0].isdigit()]
-        if ws:
-            out.append((i - 1, stem(ws[0])))
+        if not ws:
+            continue
+        enclosing = [x for lo, hi, x in whole if lo <= a < hi]
+        meaning = tuple(k for k, i in enumerate(positions) if enc.tokens[i] not in _INFLECTION)
+        out.append(
+            QuestionWord(
+                positions=tuple(i - 1 for i in positions),
+                stem=stem(ws[0]),
+                known_as=tuple(dict.fromkeys([stem(ws[0]), *(stem(x) for x in enclosing)])),
+                meaning=meaning or tuple(range(len(positions))),
+                name=any(lo <= a < hi for lo, hi in names),
+                start=a,
+            )
+        )
     return out
 
 
+def content_tokens(embedder: Embedder, text: str) -> list[tuple[int, str]]:
+    """(position among the text's tokens without [CLS], stem of its word) for every token that
+    belongs to a content word (not a stopword, not a number)."""
+    return [(i, w.stem) for w in question_words(embedder, text) for i in w.positions]
+
+
+# A sentence that asks with fewer distinct content words than this ("What's wrong?", "What does
+# that mean?") asks about what was said before it: the whole text counts.
+_SHORT_QUESTION = 3
+
+
 def coverage(question: str, sentences: Sequence[str], tokens: TokenVectors, weights: TermWeights) -> float:
-    """IDF-weighted mean, over the question's content-word tokens, of each token's best cosine with
-    a token of ``sentences``. 1.0 for a question without content words (nothing to miss); 0.0
-    without evidence."""
-    rows = content_tokens(tokens.embedder, question)
-    if not rows:
+    """IDF-weighted mean, over the content-word tokens of the sentence that asks, of each token's
+    best cosine with a token of ``sentences``. 1.0 for a question without content words (nothing
+    to miss); 0.0 without evidence.
+
+    Only the sentence that asks counts when the question says something first: "My 2,000 km flight
+    from Lisbon landed 4 hours late. How much compensation can I get?" asks about compensation,
+    and what it tells (Lisbon) need not be in the evidence; unless that sentence is too short to
+    ask anything by itself ("What's wrong?"). A word the knowledge base never uses
+    is matched only as well as its weakest meaningful piece: "cashback" is "cash" + "##back", and
+    "cash" alone matches the page on ATM withdrawals perfectly. A name it never mentions matches
+    nothing: the contextual vector of "India" in "Is India one of the countries included…" is
+    close to the page's "countries", which is exactly what the question cannot take for granted."""
+    every = question_words(tokens.embedder, question)
+    lo, hi = asked_span(question)
+    qwords = [w for w in every if lo <= w.start < hi]
+    if len({w.stem for w in qwords}) < _SHORT_QUESTION:
+        qwords = every
+    if not qwords:
         return 1.0
     if not sentences:
         return 0.0
-    q = tokens(question)[[i for i, _ in rows]]
+    q = tokens(question)[[i for w in qwords for i in w.positions]]
     # Sentence by sentence: one product over the concatenated tokens costs twice as much (the copy,
     # and BLAS is slow on a short times long-and-wide product).
     per_sentence = [(t @ q.T).max(axis=0) for t in map(tokens, dict.fromkeys(sentences)) if len(t)]
     if not per_sentence:
         return 0.0
     best = np.max(per_sentence, axis=0)
-    w = np.array([weights.idf(s) for _, s in rows], dtype=np.float32)
+    w = np.empty(len(best), dtype=np.float32)
+    k = 0
+    for word in qwords:
+        n = len(word.positions)
+        if weights.n and not any(weights.knows(x) for x in word.known_as):
+            best[k : k + n] = 0.0 if word.name else best[k : k + n][list(word.meaning)].min()
+        w[k : k + n] = weights.idf(word.stem)
+        k += n
     return float((best * w).sum() / w.sum())

@@ -10,7 +10,7 @@ import pytest
 
 from contracts import Passage, RetrievalRequest
 from services.domain.agents import Evidence, Grader
-from services.domain.coverage import TermWeights, TokenVectors, coverage, knowledge_texts
+from services.domain.coverage import TermWeights, TokenVectors, coverage, knowledge_texts, question_words
 from services.retriever.handlers import RetrieverState, retrieve
 from services.retriever.ingest import ingest_path
 from services.retriever.sentences import SentenceVectors
@@ -18,6 +18,7 @@ from services.retriever.store import EmbeddedStore
 from shared.domains import load_domains
 from shared.embeddings import Embedder, default_embedder
 from shared.settings import DEFAULT_DOMAINS_DIR
+from shared.text import asked_span
 
 OLD_THRESHOLD = 0.55  # the grader's similarity-only bar before coverage
 
@@ -131,3 +132,67 @@ def test_token_vectors_from_another_process_grade_alike_and_spare_the_model_run(
     assert fresh.grade(question, passages, question_vector=q).coverage == pytest.approx(
         grader.grade(question, passages, question_vector=q).coverage, abs=1e-6
     )
+
+
+def test_the_sentence_that_asks_names_and_meaningful_pieces(embedder: Embedder) -> None:
+    told, asked = "My flight from Lisbon was late.", "How much compensation can I get?"
+    assert asked_span(f"{told} {asked}") == (len(told) + 1, len(told) + 1 + len(asked))
+    assert asked_span("How much? I ask.") == (0, 9)  # the last sentence that asks
+    assert asked_span("My flight was late. I want money.") == (0, 33)  # none asks: all of it
+    by_stem = {
+        w.stem: w for w in question_words(embedder, "I'm sure. Is India one of the countries with mortgages?")
+    }
+    assert by_stem["india"].name and not by_stem["countr"].name and not by_stem["m"].name  # "I'm" is no name
+    mortgages = by_stem["mortgag"]  # "mortgage" + "##s": the plural piece carries no meaning
+    assert len(mortgages.positions) == 2 and mortgages.meaning == (0,)
+
+
+def test_a_name_or_word_the_knowledge_base_never_uses_is_not_matched_by_its_neighbours(
+    embedder: Embedder,
+) -> None:
+    kb = [
+        "The card is free.",
+        "The card costs 5 EUR abroad.",
+        "Cash withdrawals at ATMs are free up to 200 EUR.",
+    ]
+    tokens, weights = TokenVectors(embedder), TermWeights(kb)
+    known_city = TermWeights([*kb, "Lisbon is a city."])
+    # the name matches nothing where the knowledge base never mentions it
+    assert coverage("Is the card free in Lisbon?", kb[:1], tokens, weights) < (
+        coverage("Is the card free in Lisbon?", kb[:1], tokens, known_city) - 0.05
+    )
+    # "cashback" is matched by its weakest piece ("##back"), not by "cash"
+    cashback = coverage("Is there cashback on the card?", kb, tokens, weights)
+    assert cashback < coverage("Is there cash on the card?", kb, tokens, weights) - 0.3
+    assert (
+        cashback < coverage("Is there cashback on the card?", kb, tokens, TermWeights()) - 0.2
+    )  # KB unknown
+    # what the question tells before it asks is not held against the evidence
+    assert (
+        coverage("I fly to Lisbon tomorrow with my family. Is the card free abroad?", kb, tokens, weights)
+        > 0.85
+    )
+    # ... unless what it asks is too short to ask anything alone
+    short = "The app shows error MOB-402. What's wrong?"
+    silent, says = (
+        ["If something is wrong, restart the card reader."],
+        ["The app shows error MOB-402 when it is wrong."],
+    )
+    assert (
+        coverage(short, says, tokens, TermWeights(says))
+        > coverage(short, silent, tokens, TermWeights(silent)) + 0.2
+    )
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Is Japanese yen one of the currencies I can hold in the app?",  # 30 currencies, no list
+        "Do I get cashback when I pay with my Northwind Pay card?",
+    ],
+)
+def test_a_question_about_a_name_or_a_word_the_pages_never_use_is_abstained(
+    fintech: tuple[RetrieverState, Grader], question: str
+) -> None:
+    evidence = grade(fintech, question)
+    assert evidence.passages and not evidence.answerable, evidence.reason
