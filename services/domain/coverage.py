@@ -18,6 +18,7 @@ out).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,6 +139,26 @@ class QuestionWord:
     start: int  # character offset in the text
 
 
+# A name after a preposition ("…in Tokyo?", "…on my Pixel?", "…for Christmas?") sets the scene of
+# what is asked rather than naming what is asked about ("Is India one of the countries…?").
+_PREPOSITION = re.compile(
+    r"in|on|at|to|from|for|with|like|near|during|via|through|into|onto|over|under|across|around|within",
+    re.IGNORECASE,
+)
+_DETERMINER = re.compile(r"my|your|his|her|our|their|its|the|a|an|this|that|these|those", re.IGNORECASE)
+
+
+def _sets_the_scene(text: str, start: int) -> bool:
+    """Whether the word at ``start`` follows a preposition in its sentence, across determiners and
+    other names."""
+    sentence = re.split(r"[.!?]\s", text[:start])[-1]
+    for w in reversed(re.findall(r"[A-Za-z][\w'-]*", sentence)):
+        if w[0].isupper() or _DETERMINER.fullmatch(w):
+            continue
+        return _PREPOSITION.fullmatch(w) is not None
+    return False
+
+
 def question_words(embedder: Embedder, text: str) -> list[QuestionWord]:
     """The content words (not stopwords, not numbers) of ``text`` with their tokens."""
     enc = embedder.tokenizer.encode(text)
@@ -166,7 +187,7 @@ def question_words(embedder: Embedder, text: str) -> list[QuestionWord]:
                 stem=stem(ws[0]),
                 known_as=tuple(dict.fromkeys([stem(ws[0]), *(stem(x) for x in enclosing)])),
                 meaning=meaning or tuple(range(len(positions))),
-                name=any(lo <= a < hi for lo, hi in names),
+                name=any(lo <= a < hi for lo, hi in names) and not _sets_the_scene(text, a),
                 start=a,
             )
         )

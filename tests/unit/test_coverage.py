@@ -143,6 +143,17 @@ def test_the_sentence_that_asks_names_and_meaningful_pieces(embedder: Embedder) 
         w.stem: w for w in question_words(embedder, "I'm sure. Is India one of the countries with mortgages?")
     }
     assert by_stem["india"].name and not by_stem["countr"].name and not by_stem["m"].name  # "I'm" is no name
+    scene = {
+        w.stem: w.name
+        for w in question_words(embedder, "Can I use it in Tokyo, on my Sony TV, for Christmas?")
+    }
+    assert scene == {
+        "use": False,
+        "tokyo": False,
+        "sony": False,
+        "tv": False,
+        "christma": False,
+    }  # they set the scene
     mortgages = by_stem["mortgag"]  # "mortgage" + "##s": the plural piece carries no meaning
     assert len(mortgages.positions) == 2 and mortgages.meaning == (0,)
 
