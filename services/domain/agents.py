@@ -19,7 +19,7 @@ import numpy as np
 from contracts import Passage, QueryEmbedding, RetrievalRequest, RetrievalResult, Turn
 from services.domain.coverage import TermWeights, TokenVectors, coverage
 from shared.embeddings import Embedder, VectorLRU
-from shared.text import NAME, evidence_sentences, headings, plain, stem, words
+from shared.text import NAME, evidence_sentences, headings, plain, stem, without_list_marker, words
 
 Search = Callable[[RetrievalRequest, float], Awaitable[RetrievalResult]]
 
@@ -67,6 +67,9 @@ _NEGATIVE = re.compile(_NEGATION.pattern + r"|\bfree\b", re.IGNORECASE)
 def negated(text: str) -> bool:
     """Whether a sentence says no ("not", "never", "can't", …)."""
     return bool(_NEGATION.search(text))
+
+
+_QUOTED_WHOLE = 0.6  # share of a claim's characters an evidence sentence quoted in it must make up
 
 
 @lru_cache(maxsize=8192)
@@ -178,6 +181,20 @@ class Evidence:
         """Each sentence's passage index, content words and numbers, worked out once for every
         claim the verifier checks against them (and once per sentence text: passages recur)."""
         return [(pi, *_lexical(s)) for pi, s in self.sentences]
+
+    def similarity_of(self, text: str) -> float | None:
+        """The question's similarity to ``text`` when it is one of the evidence sentences (a model
+        that copies one; evidence sentences are plain text without list markers, as the verifier's
+        form of a claim becomes), or quotes one whole with little else (a heading or a lead-in
+        before it: "Online check-in Online check-in opens 24 hours before departure…"): already
+        known, so no model run is needed to weigh it. None otherwise."""
+        text = without_list_marker(text)
+        found = [
+            sim
+            for (_, s), sim in zip(self.sentences, self.sims.tolist(), strict=True)
+            if s == text or (s in text and len(s) >= _QUOTED_WHOLE * len(text))
+        ]
+        return max(found) if found else None
 
     def best_sentences(self, n: int = 2, floor: float = -1.0) -> list[tuple[int, str, float]]:
         """The ``n`` sentences most similar to the question among those at least ``floor`` similar,

@@ -27,7 +27,7 @@ import numpy as np
 
 from shared.documents import read_documents
 from shared.embeddings import Embedder, VectorLRU, token_rows
-from shared.text import NAME, asked_span, evidence_sentences, stem, word_spans, words
+from shared.text import NAME, STOPWORDS, asked_span, evidence_sentences, stem, word_spans, words
 
 
 def knowledge_texts(folder: Path | None) -> list[str]:
@@ -162,30 +162,33 @@ def _sets_the_scene(text: str, start: int) -> bool:
 def question_words(embedder: Embedder, text: str) -> list[QuestionWord]:
     """The content words (not stopwords, not numbers) of ``text`` with their tokens."""
     enc = embedder.tokenizer.encode(text)
+    pieces = enc.tokens
+    grouped: dict[int, list[int]] = {}
     spans: dict[int, tuple[int, int]] = {}
-    for w, (a, b) in zip(enc.word_ids, enc.offsets, strict=True):
+    for i, (w, (a, b)) in enumerate(zip(enc.word_ids, enc.offsets, strict=True)):
         if w is not None:
+            grouped.setdefault(w, []).append(i)
             lo, hi = spans.get(w, (a, b))
             spans[w] = (min(lo, a), max(hi, b))
     names = [m.span() for m in NAME.finditer(text)]
     whole = word_spans(text)
-    grouped: dict[int, list[int]] = {}
-    for i, w in enumerate(enc.word_ids):
-        if w is not None:
-            grouped.setdefault(w, []).append(i)
     out = []
     for w, positions in grouped.items():
         a, b = spans[w]
-        ws = [x for x in words(text[a:b]) if not x[0].isdigit()]
+        piece = text[a:b].lower()
+        if piece in STOPWORDS or not piece[0].isalpha():
+            continue  # most words of a question: no regex run for them
+        ws = words(piece)
         if not ws:
             continue
-        enclosing = [x for lo, hi, x in whole if lo <= a < hi]
-        meaning = tuple(k for k, i in enumerate(positions) if enc.tokens[i] not in _INFLECTION)
+        own = stem(ws[0])
+        enclosing = [stem(x) for lo, hi, x in whole if lo <= a < hi and x != ws[0]]
+        meaning = tuple(k for k, i in enumerate(positions) if pieces[i] not in _INFLECTION)
         out.append(
             QuestionWord(
                 positions=tuple(i - 1 for i in positions),
-                stem=stem(ws[0]),
-                known_as=tuple(dict.fromkeys([stem(ws[0]), *(stem(x) for x in enclosing)])),
+                stem=own,
+                known_as=tuple(dict.fromkeys([own, *enclosing])),
                 meaning=meaning or tuple(range(len(positions))),
                 name=any(lo <= a < hi for lo, hi in names) and not _sets_the_scene(text, a),
                 start=a,

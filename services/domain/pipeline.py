@@ -252,10 +252,13 @@ class DomainPipeline:
             if verdict.sentence in said:
                 return  # said already: a small model repeats itself
             if verdict.supported and verdict.refs and focus_floor > -1:
-                vector = await asyncio.to_thread(
-                    self.grader.embedder.encode, [verdict.sentence], recent=False
-                )
-                if float(vector[0] @ qvec) < focus_floor:  # true, but not what was asked
+                sim = evidence.similarity_of(verdict.sentence)  # a copied sentence: known already
+                if sim is None:
+                    vector = await asyncio.to_thread(
+                        self.grader.embedder.encode, [verdict.sentence], recent=False
+                    )
+                    sim = float(vector[0] @ qvec)
+                if sim < focus_floor:  # true, but not what was asked
                     verdict = Verdict(verdict.sentence, False, verdict.support)
             verify_ms += (time.perf_counter() - v0) * 1000
             if not verdict.supported:

@@ -94,3 +94,22 @@ def test_a_question_asks_for_a_number_by_its_words() -> None:
         assert asks_for_number(q)
     for q in ("Can I bring a pet?", "How do I add a bag?", "What is the baggage policy?"):
         assert not asks_for_number(q)
+
+
+def test_a_copied_or_quoted_evidence_sentence_has_its_similarity_known() -> None:
+    """The claim-focus check weighs a claim by its similarity to the question; for a sentence the
+    evidence already holds (copied, a list item with its marker, quoted after a heading) that is
+    known, so no model run is needed."""
+    ev = evidence(
+        ("Adding a second bag online costs €40 on short-haul flights.", 0.6),
+        ("Tier: Gold — Points needed: 4,000.", 0.3),
+    )
+    assert ev.similarity_of("Adding a second bag online costs €40 on short-haul flights.") == np.float32(0.6)
+    assert ev.similarity_of("- Tier: Gold — Points needed: 4,000.") == np.float32(0.3)
+    assert ev.similarity_of("Bags Adding a second bag online costs €40 on short-haul flights.") == np.float32(
+        0.6
+    )
+    assert ev.similarity_of("A second bag costs €40.") is None  # the verifier's own words: embed it
+    assert (
+        ev.similarity_of("Gold members, read this first: Tier: Gold — Points needed: 4,000.") is None
+    )  # mostly new
