@@ -26,10 +26,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from contracts import QueryEmbedding
+
+if TYPE_CHECKING:
+    from tokenizers import Encoding
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +211,9 @@ class VectorLRU:
                 self._items.popitem(last=False)
 
 
+ENCODINGS_KEPT = 16  # tokenizer encodings of the last texts (``Embedder.encoding``)
+
+
 class Embedder:
     """Encodes texts into L2-normalised 384-d vectors (cosine similarity = dot product)."""
 
@@ -225,6 +232,7 @@ class Embedder:
         opts.inter_op_num_threads = 1
         self.session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
         self._lock = threading.Lock()
+        self._encodings: OrderedDict[str, Encoding] = OrderedDict()
         self.recent = VectorLRU()
         self.recent_tokens = VectorLRU(128)  # token vectors of short queries run last (``tokens``)
 
@@ -263,10 +271,20 @@ class Embedder:
         pooled = hidden.mean(axis=0)
         return (pooled / max(float(np.linalg.norm(pooled)), 1e-12)).astype(np.float32)
 
+    def encoding(self, text: str) -> Encoding:
+        """The tokenizer's encoding of ``text`` ([CLS] and [SEP] included), kept for the last few
+        texts: a domain reads its question's once for the token count and once for coverage."""
+        with self._lock:
+            enc = self._encodings.get(text)
+            if enc is None:
+                enc = self._encodings[text] = self.tokenizer.encode(text)
+                if len(self._encodings) > ENCODINGS_KEPT:
+                    self._encodings.popitem(last=False)
+            return enc
+
     def hidden(self, text: str) -> np.ndarray:
         """The model's last hidden state of ``text`` run alone ([CLS] and [SEP] included)."""
-        with self._lock:
-            enc = self.tokenizer.encode(text)
+        enc = self.encoding(text)
         ids = np.array([enc.ids], dtype=np.int64)
         out = self.session.run(
             ["last_hidden_state"],
@@ -280,8 +298,7 @@ class Embedder:
 
     def token_count(self, text: str) -> int:
         """Tokens of ``text`` without [CLS] and [SEP] (as many as its ``token_rows``)."""
-        with self._lock:
-            return len(self.tokenizer.encode(text).ids) - 2
+        return len(self.encoding(text).ids) - 2
 
 
 def token_rows(hidden: np.ndarray) -> np.ndarray:

@@ -161,7 +161,7 @@ def _sets_the_scene(text: str, start: int) -> bool:
 
 def question_words(embedder: Embedder, text: str) -> list[QuestionWord]:
     """The content words (not stopwords, not numbers) of ``text`` with their tokens."""
-    enc = embedder.tokenizer.encode(text)
+    enc = embedder.encoding(text)
     pieces = enc.tokens
     grouped: dict[int, list[int]] = {}
     spans: dict[int, tuple[int, int]] = {}
