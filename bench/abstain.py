@@ -304,15 +304,21 @@ async def main(argv: list[str]) -> None:
     static = TokenVectors(embedder, table - table.mean(axis=0))
     rows: list[dict[str, float]] = []
     decided: list[bool] = []
-    for qa in qas:
+
+    async def graded(qa: dict[str, object]) -> Evidence:
+        """The question searched and graded as its domain does."""
         question = str(qa["question"])
         qvec = embedder.encode_one(question)
         passages = await searcher.run(
-            [question], domain=qa["domain"], tenant="default", query_id="abstain",
+            [question], domain=str(qa["domain"]), tenant="default", query_id="abstain",
             embeddings={question: to_message(question, qvec)}, score_against=question,
         )  # fmt: skip
+        return graders[str(qa["domain"])].grade(question, passages, question_vector=qvec)
+
+    for qa in qas:
+        question = str(qa["question"])
         grader = graders[qa["domain"]]
-        evidence = grader.grade(question, passages, question_vector=qvec)
+        evidence = await graded(qa)
 
         def shipped(q: str, sentences: list[str], g: Grader = grader) -> float:
             return coverage(q, sentences, g.tokens, g.weights)
@@ -323,13 +329,7 @@ async def main(argv: list[str]) -> None:
     asked = {str(qa["id"]): ok for qa, ok in zip(qas, decided, strict=True)}
     told_answered = 0
     for qa in told:
-        question = str(qa["question"])
-        qvec = embedder.encode_one(question)
-        passages = await searcher.run(
-            [question], domain=qa["domain"], tenant="default", query_id="abstain",
-            embeddings={question: to_message(question, qvec)}, score_against=question,
-        )  # fmt: skip
-        told_answered += graders[qa["domain"]].grade(question, passages, question_vector=qvec).answerable
+        told_answered += (await graded(qa)).answerable
     if args.dump:
         args.dump.write_text(
             "".join(json.dumps({"id": qa["id"], "answerable": qa["answerable"], **r}) + "\n" for qa, r in zip(qas, rows, strict=True))
