@@ -90,6 +90,21 @@ def headings(text: str) -> set[str]:
     return {s for line in text.splitlines() if _HEADING.match(line) for s in evidence_sentences(line)}
 
 
+def lead_in_of(text: str, item: str) -> str | None:
+    """The sentence that introduces the list ``item`` (an evidence sentence of ``text``) belongs to
+    ("Unlocking is free when either of these is true:" for "the phone was bought outright …; or."),
+    or None when ``item`` is no list item or its list has no lead-in ending with a colon."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for i, line in enumerate(lines):
+        if _LIST_MARK.match(line) and item in evidence_sentences(line, min_words=1):
+            j = i - 1
+            while j >= 0 and _LIST_MARK.match(lines[j]):
+                j -= 1
+            lead = evidence_sentences(lines[j], min_words=1) if j >= 0 and lines[j].endswith(":") else []
+            return lead[-1] if lead else None
+    return None
+
+
 def list_after(text: str, sentence: str, limit: int = 8) -> list[str]:
     """The items of the list that ``sentence``, an evidence sentence of ``text`` that ends its line
     with a colon, introduces ("4K playback needs all of the following:", then "- a Premium plan",

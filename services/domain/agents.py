@@ -17,7 +17,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from contracts import Passage, QueryEmbedding, RetrievalRequest, RetrievalResult, Turn
-from services.domain.coverage import TermWeights, TokenVectors, coverage
+from services.domain.coverage import TermWeights, TokenVectors, coverages
 from shared.embeddings import Embedder, VectorLRU
 from shared.text import NAME, evidence_sentences, headings, plain, stem, without_list_marker, words
 
@@ -166,6 +166,7 @@ class Evidence:
     answerability: float  # the coverage, or 0 when the best sentence is below the similarity floor
     reason: str = ""
     computed: int = 0  # sentences the grader had to embed itself (not scored by the retriever)
+    covers: np.ndarray | None = None  # each sentence's coverage of the question (None: not computed)
 
     @property
     def coverage(self) -> float:
@@ -197,8 +198,12 @@ class Evidence:
         return max(found) if found else None
 
     def best_sentences(self, n: int = 2, floor: float = -1.0) -> list[tuple[int, str, float]]:
-        """The ``n`` sentences most similar to the question among those at least ``floor`` similar,
-        each text once (chunks overlap, so a sentence can come in two passages: the first, best
+        """The ``n`` best sentences among those at least ``floor`` similar to the question, ranked by
+        that similarity plus the sentence's own coverage of the question (``covers``, when the
+        grader computed it): similarity finds the sentence on the topic, coverage the one that
+        holds what was asked ("Calls, texts and data stop within 15 minutes." for "…how quickly
+        does it stop working?", where the most similar sentence is about blocking the SIM). Each
+        text once (chunks overlap, so a sentence can come in two passages: the first, best
         ranked, is cited), those that hold the codes the question names first (words with
         digits: error codes, flight and model numbers). Table rows embed alike ("Code: MOB-204 —
         Meaning: …" and "Code: MOB-402 — …"), and only the code tells the row that answers "What
@@ -214,9 +219,10 @@ class Evidence:
         asked = {n for n in names(self.question) if any(c.isdigit() for c in n)}
         held = [len(asked & words) for _, words, _, _ in lexical]  # codes asked about, per sentence
         titles = set().union(*(headings(p.text) for p in self.passages))
+        merit = self.sims if self.covers is None else self.sims + self.covers
         rank = sorted(
             (i for i, (_, text) in enumerate(self.sentences) if self.sims[i] >= floor and text not in titles),
-            key=lambda i: (-held[i], -float(self.sims[i]), i),
+            key=lambda i: (-held[i], -float(merit[i]), i),
         )
         out: list[tuple[int, str, float]] = []
         seen: set[str] = set()
@@ -324,9 +330,8 @@ class Grader:
         rows = [j for j, (pi, _) in enumerate(sentences) if pi in remap]
         best = max((relevance[i] for i in keep), default=0.0)
         similar = best >= self.answer_threshold
-        covered = (
-            coverage(question, [sentences[j][1] for j in rows], self.tokens, self.weights) if similar else 0.0
-        )
+        texts = [sentences[j][1] for j in rows]
+        covered, each = coverages(question, texts, self.tokens, self.weights) if similar else (0.0, {})
         answerable = similar and covered >= self.coverage_threshold
         if not similar:
             reason = f"best evidence sentence similarity {best:.2f} < {self.answer_threshold:.2f}"
@@ -346,6 +351,7 @@ class Grader:
             answerability=round(covered, 4),
             reason=reason,
             computed=computed,
+            covers=np.array([each[t] for t in texts], dtype=np.float32) if each else None,
         )
 
 

@@ -221,28 +221,44 @@ def coverage(question: str, sentences: Sequence[str], tokens: TokenVectors, weig
     "cash" alone matches the page on ATM withdrawals perfectly. A name it never mentions matches
     nothing: the contextual vector of "India" in "Is India one of the countries included…" is
     close to the page's "countries", which is exactly what the question cannot take for granted."""
+    return coverages(question, sentences, tokens, weights)[0]
+
+
+def coverages(
+    question: str, sentences: Sequence[str], tokens: TokenVectors, weights: TermWeights
+) -> tuple[float, dict[str, float]]:
+    """``coverage`` of the question by all of ``sentences``, and by each of them alone (by text):
+    the same products, read twice. The revision ranks its quotes by the second."""
     every = question_words(tokens.embedder, question)
     lo, hi = asked_span(question)
     qwords = [w for w in every if lo <= w.start < hi]
     if len({w.stem for w in qwords}) < _SHORT_QUESTION:
         qwords = every
     if not qwords:
-        return 1.0
+        return 1.0, dict.fromkeys(sentences, 1.0)
     if not sentences:
-        return 0.0
+        return 0.0, {}
     q = tokens(question)[[i for w in qwords for i in w.positions]]
     # Sentence by sentence: one product over the concatenated tokens costs twice as much (the copy,
     # and BLAS is slow on a short times long-and-wide product).
-    per_sentence = [(t @ q.T).max(axis=0) for t in map(tokens, dict.fromkeys(sentences)) if len(t)]
-    if not per_sentence:
-        return 0.0
-    best = np.max(per_sentence, axis=0)
+    rows = [(text, t) for text in dict.fromkeys(sentences) if len(t := tokens(text))]
+    if not rows:
+        return 0.0, dict.fromkeys(sentences, 0.0)
+    texts = [text for text, _ in rows]
+    per_sentence = np.stack([(t @ q.T).max(axis=0) for _, t in rows])
+    best = per_sentence.max(axis=0)
     w = np.empty(len(best), dtype=np.float32)
     k = 0
     for word in qwords:
         n = len(word.positions)
         if weights.n and not any(weights.knows(x) for x in word.known_as):
-            best[k : k + n] = 0.0 if word.name else best[k : k + n][list(word.meaning)].min()
+            if word.name:
+                best[k : k + n] = per_sentence[:, k : k + n] = 0.0
+            else:
+                meaning = [k + m for m in word.meaning]
+                best[k : k + n] = best[meaning].min()
+                per_sentence[:, k : k + n] = per_sentence[:, meaning].min(axis=1, keepdims=True)
         w[k : k + n] = weights.idf(word.stem)
         k += n
-    return float((best * w).sum() / w.sum())
+    each = dict(zip(texts, ((per_sentence @ w) / w.sum()).tolist(), strict=True))
+    return float((best * w).sum() / w.sum()), {text: each.get(text, 0.0) for text in sentences}

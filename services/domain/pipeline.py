@@ -36,7 +36,7 @@ from shared.domains import DomainDefinition
 from shared.embeddings import from_message, to_message, tokens_from_message
 from shared.inference import ChatModel, ModelUnavailable
 from shared.metrics import get_metrics
-from shared.text import list_after
+from shared.text import lead_in_of, list_after
 
 PublishDelta = Callable[[str, TokenDelta], Awaitable[None]]
 _attempt: ContextVar[int] = ContextVar("attempt", default=1)  # delivery attempt of the current task
@@ -65,8 +65,15 @@ def _closed(sentence: str) -> str:
 def _quoted(evidence: Evidence, passage_index: int, sentence: str) -> str:
     """An evidence sentence as the answer quotes it: closed (``_closed``), or, when it introduces a
     list ("Your tier depends on the points you earn in a calendar year:"), with the list's items
-    from its passage, one per line: alone it promises what it does not say."""
-    items = list_after(evidence.passages[passage_index].text, sentence)
+    from its passage, one per line: alone it promises what it does not say. A list item that
+    begins in lower case finishes its lead-in's sentence ("Unlocking is free when either of these
+    is true:" … "the phone was bought outright and your account has been active for at least 3
+    months; or"): it is quoted as that lead-in with its list, since half a sentence drops its
+    condition."""
+    text = evidence.passages[passage_index].text
+    if sentence[:1].islower():
+        sentence = lead_in_of(text, sentence) or sentence
+    items = list_after(text, sentence)
     if not items:
         return _closed(sentence)
     return "\n".join([sentence.strip(), *(f"- {item}" for item in items)])
@@ -354,7 +361,7 @@ class DomainPipeline:
             text = prompts.abstention(self.domain, task.sub_query)
             await emit(text, True)
             return self._answer(task, status="abstained", text=text, timings_ms=timings, support=support)
-        quotes = [f"{_quoted(evidence, i, sentence)} [{i + 1}]" for i, sentence, _ in best]
+        quotes = list(dict.fromkeys(f"{_quoted(evidence, i, sentence)} [{i + 1}]" for i, sentence, _ in best))
         text = ("\n" if any("\n" in q for q in quotes) else " ").join(quotes)
         await emit(text, True)
         return self._answer(

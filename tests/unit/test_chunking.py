@@ -15,7 +15,7 @@ from shared.documents import (
     read_documents,
     tables_as_sentences,
 )
-from shared.text import evidence_sentences, headings, list_after, plain
+from shared.text import evidence_sentences, headings, lead_in_of, list_after, plain
 from tests.helpers.pdf import write_pdf
 
 
@@ -226,6 +226,18 @@ def test_list_after_reads_the_items_a_lead_in_introduces() -> None:
     assert list_after(text, lead, limit=1) == ["a Premium plan"]
     assert list_after(text, "Each plan has its own price.") == []  # introduces nothing
     assert list_after("Unlocking is free when:\nThe phone is paid off.", "Unlocking is free when:") == []
+
+
+def test_lead_in_of_finds_the_sentence_a_list_item_belongs_to() -> None:
+    text = (
+        "Unlocking is free when either of these is true:\n\n- the phone was bought outright; or\n"
+        "- the phone was paid off in full.\n\nDevice payment plans run for 12 months.\n- a loose item"
+    )
+    lead = "Unlocking is free when either of these is true:"
+    assert lead_in_of(text, "the phone was paid off in full.") == lead  # across the other items
+    assert lead_in_of(text, "the phone was bought outright; or") == lead
+    assert lead_in_of(text, "Device payment plans run for 12 months.") is None  # no list item
+    assert lead_in_of(text, "a loose item") is None  # its list has no lead-in
 
 
 def test_plain_text_leaves_no_space_where_markup_stood_before_punctuation() -> None:

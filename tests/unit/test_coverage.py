@@ -10,7 +10,14 @@ import pytest
 
 from contracts import Passage, RetrievalRequest
 from services.domain.agents import Evidence, Grader
-from services.domain.coverage import TermWeights, TokenVectors, coverage, knowledge_texts, question_words
+from services.domain.coverage import (
+    TermWeights,
+    TokenVectors,
+    coverage,
+    coverages,
+    knowledge_texts,
+    question_words,
+)
 from services.retriever.handlers import RetrieverState, retrieve
 from services.retriever.ingest import ingest_path
 from services.retriever.sentences import SentenceVectors
@@ -207,3 +214,18 @@ def test_a_question_about_a_name_or_a_word_the_pages_never_use_is_abstained(
 ) -> None:
     evidence = grade(fintech, question)
     assert evidence.passages and not evidence.answerable, evidence.reason
+
+
+def test_each_sentence_covers_the_question_on_its_own(embedder: Embedder) -> None:
+    kb = [
+        "The card is free.",
+        "Cash withdrawals at ATMs are free up to 200 EUR a day.",
+        "Vaults pay interest.",
+    ]
+    tokens, weights = TokenVectors(embedder), TermWeights(kb)
+    question = "How much cash can I withdraw at ATMs in a day?"
+    whole, each = coverages(question, [*kb, kb[0]], tokens, weights)
+    assert whole == coverage(question, kb, tokens, weights)
+    assert set(each) == set(kb) and max(each.values()) <= whole + 1e-6
+    assert max(each, key=lambda text: each[text]) == kb[1]
+    assert each[kb[1]] == pytest.approx(coverage(question, [kb[1]], tokens, weights), abs=1e-5)

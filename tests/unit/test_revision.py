@@ -134,6 +134,22 @@ async def test_a_quoted_lead_in_brings_the_list_it_introduces() -> None:
     )
 
 
+async def test_a_list_item_that_finishes_its_lead_in_is_quoted_as_the_lead_in_with_its_list() -> None:
+    evidence = _evidence([0.71, 0.62, 0.40])
+    lead = "Unlocking is free when either of these is true:"
+    item = "the phone was bought outright and your account has been active for 3 months; or"
+    evidence.passages[0] = evidence.passages[0].model_copy(
+        update={
+            "text": f"{lead}\n\n- {item}\n- the phone was paid off in full.\n\nSeats can be chosen at check-in."
+        }
+    )
+    evidence.sentences[0] = (0, item)  # half a sentence: its condition is in the lead-in
+    answer = await _revised(evidence)
+    assert answer.text == (
+        f"{lead}\n- {item}\n- the phone was paid off in full. [1]\nA second bag costs 45 EUR online. [2]"
+    )
+
+
 async def test_abstains_when_even_the_best_is_below_the_bar() -> None:
     status, text, cited = await _revise([0.50, 0.45, 0.40])
     assert status == "abstained" and "does not say" in text and cited == []
@@ -181,3 +197,16 @@ async def test_the_row_that_holds_the_name_asked_about_is_quoted_first() -> None
     assert answer.text == (
         "Code: MOB-402 — Meaning: Account suspended; What to do: Pay your overdue balance. [2]"
     )  # the closer rows name other codes: not quoted beside it
+
+
+def test_quotes_are_ranked_by_similarity_plus_their_own_coverage_of_the_question() -> None:
+    """Similarity finds the topic; a sentence's coverage of the question finds the one holding what
+    was asked. The floor still applies to similarity alone."""
+    ev = _evidence([0.60, 0.50, 0.45])
+    assert ev.best_sentences(2)[0][1].startswith("Economy Classic")  # no coverage: similarity
+    ev.covers = np.array([0.40, 0.70, 0.90], dtype=np.float32)
+    assert [t for _, t, _ in ev.best_sentences(2)] == [
+        "Seats can be chosen at check-in.",  # 0.45 + 0.90
+        "A second bag costs 45 EUR online.",  # 0.50 + 0.70
+    ]
+    assert ev.best_sentences(2, floor=0.5)[0][1] == "A second bag costs 45 EUR online."
