@@ -104,6 +104,32 @@ async def test_question_the_knowledge_base_does_not_answer_is_abstained(
     assert "does not say" in final.text
 
 
+async def test_a_name_the_pages_never_mention_is_abstained_not_answered_on_topic(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """The fintech pages say "30 currencies" and never list them: the contextual vector of
+    "Japanese" sits close to "currencies", but a name the knowledge base never mentions matches
+    nothing, so the domain abstains instead of quoting the count."""
+    final = await client.ask("Is Japanese yen one of the currencies I can hold in the app?")
+    assert final.status in ("abstained", "rejected"), final
+    assert "30 currencies" not in final.text
+
+
+async def test_half_a_sentence_from_a_list_is_quoted_with_its_lead_in(
+    client: AccelClient, stub: StubModel
+) -> None:
+    stub.mode = "fixed"
+    stub.reply = "You must keep your account active for 99 years first."  # no page says it: revised
+    final = await client.ask(
+        "I paid for my phone in full up front. How long must my account be active before you'll unlock it?"
+    )
+    part = final.parts[0]
+    assert part.status == "answered" and part.revised, part
+    assert "99" not in part.text
+    lead, item = "Unlocking is free when either of these is true:", "- the phone was bought outright"
+    assert item in part.text and part.text.index(lead) < part.text.index(item)  # never the item alone
+
+
 async def test_model_server_failure_is_an_explicit_error_not_silence(
     client: AccelClient, stub: StubModel
 ) -> None:
