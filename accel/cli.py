@@ -18,6 +18,7 @@ from rich.table import Table
 from shared.settings import DEFAULT_DOMAINS_DIR
 
 if TYPE_CHECKING:
+    from contracts import FinalAnswer
     from services.retriever.store import KnowledgeStore
     from services.router.logic import Router
 
@@ -175,7 +176,10 @@ def ask(
         if as_json:
             out.print_json(final.model_dump_json())
             return 0 if final.status in ("answered", "partial", "abstained") else 2
-        if not streamed or len(final.parts) > 1 or final.status not in ("answered",):
+        if streamed and _streamed_whole(final):
+            for line in _declined_lines(final):
+                out.print(line)
+        else:
             out.print(final.text, markup=False, highlight=False)
         domains = ", ".join(p.domain for p in final.parts) or "-"
         out.print(
@@ -245,10 +249,12 @@ def chat(
                         text, conversation_id=conv, tenant_id=tenant, timeout_s=timeout
                     ):
                         if isinstance(event, FinalAnswer):
-                            if not shown or event.status not in ("answered",) or len(event.parts) > 1:
+                            if not shown or not _streamed_whole(event):
                                 out.print(("\n" if shown else "") + event.text, markup=False, highlight=False)
-                            elif shown:
+                            else:
                                 out.print()
+                                for line in _declined_lines(event):
+                                    out.print(line)
                             domains = ", ".join(p.domain for p in event.parts) or "-"
                             out.print(f"[dim]{event.status} · {domains} · {event.took_ms / 1000:.2f}s[/]")
                             for w in event.warnings:
@@ -458,6 +464,7 @@ def route(
                             {"domain": r.domain, "sub_query": r.sub_query, "score": r.score}
                             for r in outcome.routes
                         ],
+                        "declined": d.declined,
                         "path": d.path,
                         "decision_ms": d.decision_ms,
                     }
@@ -466,6 +473,19 @@ def route(
             )
 
     asyncio.run(main())
+
+
+def _streamed_whole(final: FinalAnswer) -> bool:
+    """Whether the streamed tokens were the whole answer (one domain answered, nothing missing), so
+    that only the parts of the query no domain covers are left to show."""
+    return len(final.parts) == 1 and final.parts[0].status == "answered" and not final.missing
+
+
+def _declined_lines(final: FinalAnswer) -> list[str]:
+    """The parts of the query no domain covers, one line each (rich markup)."""
+    parts = final.decision.declined if final.decision else []
+    said = "none of the configured domains covers it"
+    return [f"[yellow]not answered[/] {escape(repr(p))}: {said}" for p in parts]
 
 
 def _calibration_line(router: Router) -> str:

@@ -116,6 +116,12 @@ class RouteDecision(BaseModel):
     threshold: float | None = None
     path: RoutePath
     decision_ms: float
+    declined: list[str] = Field(
+        default_factory=list,
+        max_length=16,
+        description="Parts of a query that asks several things which no configured domain covers: "
+        "routed nowhere, and the answer says so.",
+    )
 
 
 class RoutePlan(QueryScoped):

@@ -172,7 +172,7 @@ def final_status(plan: RoutePlan, parts: list[DomainAnswer], missing: list[Missi
         return "rejected"
     answered = sum(p.status == "answered" for p in parts)
     if answered == len(plan.routes):
-        return "answered"
+        return "partial" if plan.decision.declined else "answered"
     if answered:
         return "partial"
     if not parts and missing and all(m.reason == DEADLINE for m in missing):
@@ -188,10 +188,11 @@ def compose_text(
     """The template merge: one paragraph per domain that says which domain said what."""
     if plan.decision.rejected:
         return f"Sorry, I can't help with that: {plan.decision.reason}."
+    declined = [declined_line(d) for d in plan.decision.declined]
     if len(plan.routes) == 1 and parts and not missing:
         part = parts[0]
         if part.status != "failed":
-            return part.text
+            return "\n\n".join([part.text, *declined])
         return f"The {titles.get(part.domain, part.domain)} service failed: {part.error}"
     lines = []
     for p in parts:
@@ -200,7 +201,12 @@ def compose_text(
         lines.append(f"{title}: {body}")
     for m in missing:
         lines.append(f"{titles.get(m.domain, m.domain)}: (no answer: {m.reason})")
-    return "\n\n".join(lines)
+    return "\n\n".join([*lines, *declined])
+
+
+def declined_line(part: str) -> str:
+    """What the answer says of a part of the query that no domain covers."""
+    return f"Not answered: {part!r}: none of the configured domains covers it."
 
 
 def build_final(

@@ -126,6 +126,8 @@ def build_handlers(state: RouterState) -> NatsRouter:
         span.set_attribute("accel.route.path", decision.path)
         span.set_attribute("accel.route.domains", [r.domain for r in routes])
         span.set_attribute("accel.route.sub_queries", [r.sub_query for r in routes])
+        if decision.declined:
+            span.set_attribute("accel.route.declined", decision.declined)
         span.set_attribute("accel.route.decision_ms", decision.decision_ms)
         span.set_attribute("accel.route.scores", json.dumps(decision.scores))
         if decision.reason_code:

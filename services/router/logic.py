@@ -31,15 +31,19 @@ from contracts import DomainRoute, QueryEmbedding, RouteDecision, Turn
 from contracts.messages import RoutePath, new_id
 from services.router import guard
 from services.router.classifier import OOS, DomainClassifier, Prediction
-from services.router.segment import context, cut
+from services.router.segment import asks_something, context, cut
 from shared.embeddings import to_message
 from shared.inference import ChatModel, ModelUnavailable
+from shared.text import words
 
 log = logging.getLogger(__name__)
 
 SEGMENT_CONFIDENCE = 0.5
 SIBLING_MAX_OOS = 0.9
 SIBLING_DOMINANCE = 0.6
+# A part out of scope is declined only when it asks about something: "what is the capital of
+# Australia?", not "Hi!", "thanks a lot" or "can you help me?".
+DECLINED_MIN_WORDS = 2
 _FOLLOW_UP = re.compile(
     r"^\s*(and|what about|how about|also|same|ok|okay|then)\b|\b(there|it|that|those|them|this one|these)\b",
     re.IGNORECASE,
@@ -307,19 +311,22 @@ class Router:
         known = [i for i, p in enumerate(parts) if p in vectors]  # tier 1 computes no full vectors
         if known:
             dependent[known] = self.classifier.dependent(np.stack([vectors[parts[i]] for i in known]))
-        routes = self._split_routes(
+        routes, declined = self._split_routes(
             parts, probs, scores, dependent, np.array(background, dtype=bool), text.strip()
         )
         if not routes:
             return None
-        reason = (
-            "split into " + "; ".join(f"{r.domain}: {r.sub_query!r}" for r in routes)
-            if len(routes) > 1
-            else f"{routes[0].domain}: named by the question after a statement that points elsewhere"
-        )
+        if len(routes) > 1:
+            reason = "split into " + "; ".join(f"{r.domain}: {r.sub_query!r}" for r in routes)
+        elif declined:
+            reason = f"{routes[0].domain}: {routes[0].sub_query!r}"
+        else:
+            reason = f"{routes[0].domain}: named by the question after a statement that points elsewhere"
+        if declined:
+            reason += "; no configured domain covers " + ", ".join(repr(d) for d in declined)
         decision = RouteDecision(
             rejected=False, reason=reason, scores=scores, threshold=self.margin, path="fast",
-            decision_ms=_ms(t0),
+            decision_ms=_ms(t0), declined=declined,
         )  # fmt: skip
         return Outcome(decision, routes, segments=parts, tier=prediction.tier, vectors=vectors)
 
@@ -345,8 +352,9 @@ class Router:
         dependent: np.ndarray,
         background: np.ndarray,
         text: str,
-    ) -> list[DomainRoute]:
-        """Routes when the parts of a query belong to two or more domains, else none.
+    ) -> tuple[list[DomainRoute], list[str]]:
+        """Routes when the parts of a query belong to two or more domains, else none; and the parts
+        declined, which no domain covers.
 
         A ``background`` part (a statement about the asker before their question: "I'm a freelance
         lawyer and bill 120k a year. Should I make quarterly tax payments?") opens no domain of its
@@ -360,7 +368,11 @@ class Router:
         comes first), into that sub-query; after background, it leans on the statement ("I got a
         loan offer email, is it real?"). When a statement and one question are the whole query and
         their mean is unsure (they point to different domains), the question decides, and its one
-        route takes the whole ``text``.
+        route takes the whole ``text``. A unit that asks something (a question or a request of
+        ``DECLINED_MIN_WORDS`` content words or more) and is out of scope with ``SIBLING_MAX_OOS``
+        or more goes to no domain and is declined, when every routed sub-query asks something by
+        itself too ("What is the baggage allowance on economy, and who won the world cup in
+        2018?"): the answer says that no domain covers it, rather than a domain being asked it.
         """
         units = _units(dependent, background)
         oos = self.classifier.classes.index(OOS)
@@ -380,7 +392,7 @@ class Router:
             (best, p), _ = self._ranked(row)[:2]
             chosen.append(best if best != OOS and p >= self.segment_confidence and not leans else None)
         if not any(chosen):
-            return []
+            return [], []
         for i, row in enumerate(rows):
             if chosen[i] is None and not leaning[i] and row[oos] < SIBLING_MAX_OOS:
                 dom = row[domain_cols] / max(float(row[domain_cols].sum()), 1e-9)
@@ -392,20 +404,27 @@ class Router:
             after = [d for d in chosen[k + 1 :] if d is not None]
             chosen[k] = before[-1] if before else (after[0] if after else None)
         routed: dict[str, list[str]] = {}
-        for unit, domain in zip(units, chosen, strict=True):
+        declined: list[str] = []
+        for unit, domain, row, leans in zip(units, chosen, rows, leaning, strict=True):
             if domain is not None:
                 routed.setdefault(domain, []).extend(parts[i] for i in unit)
+            elif not leans and not asked and row[oos] >= SIBLING_MAX_OOS:
+                said_here = _joined([parts[i] for i in unit])
+                if asks_something(said_here) and len(set(words(said_here))) >= DECLINED_MIN_WORDS:
+                    declined.append(said_here)
+        if declined and not all(asks_something(_joined(ps)) for ps in routed.values()):
+            declined = []  # a fragment may lean on it: "Downloads limit reached, how do I free up space"
         if asked and len(routed) == 1:
             ((domain, _),) = routed.items()
             return [
                 DomainRoute(task_id=new_id(), domain=domain, sub_query=text, score=scores.get(domain, 0.0))
-            ]
-        if len(routed) < 2:
-            return []
+            ], []
+        if len(routed) < 2 and not (routed and declined):
+            return [], []
         return [
             DomainRoute(task_id=new_id(), domain=d, sub_query=_joined(ps), score=scores.get(d, 0.0))
             for d, ps in routed.items()
-        ]
+        ], declined
 
     def _single(
         self, text: str, best: str, p1: float, p2: float, scores: dict[str, float], path: RoutePath, ms: float

@@ -122,6 +122,13 @@ def segments(text: str) -> list[str]:
     return [p for p, _ in cut(text)]
 
 
+def asks_something(part: str) -> bool:
+    """Whether a part asks something by itself: a question or a request, not a report or a bare
+    fragment ("Downloads limit reached")."""
+    part = part.strip()
+    return part.endswith("?") or bool(_QUESTION.match(part) or _REQUEST.match(part))
+
+
 def _statement(part: str) -> bool:
     return bool(_STATEMENT.match(part)) and not _QUESTION.match(part) and not _REQUEST.match(part)
 

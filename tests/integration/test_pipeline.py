@@ -231,6 +231,21 @@ async def test_multi_domain_query_fans_out_and_back_in(client: AccelClient) -> N
     assert streamed == {"travel", "fintech"}
 
 
+async def test_a_part_no_domain_covers_is_declined_and_the_answer_says_so(client: AccelClient) -> None:
+    events = [
+        e async for e in client.stream("How do I activate an eSIM? Also what is the capital of Australia?")
+    ]
+    final = events[-1]
+    assert isinstance(final, FinalAnswer)
+    assert final.decision is not None and final.decision.declined == ["What is the capital of Australia?"]
+    assert [(p.domain, p.sub_query) for p in final.parts] == [("mobile", "How do I activate an eSIM?")]
+    assert final.parts[0].status == "answered" and final.status == "partial", final
+    assert final.text.endswith(
+        "Not answered: 'What is the capital of Australia?': none of the configured domains covers it."
+    )
+    assert {e.domain for e in events if isinstance(e, TokenDelta)} <= {"mobile"}  # no domain was asked it
+
+
 async def test_follow_up_is_routed_with_the_conversation_from_redis(client: AccelClient) -> None:
     first = await client.ask(
         "What is the checked baggage allowance on an economy ticket?", conversation_id="conv-fu"

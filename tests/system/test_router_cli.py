@@ -29,6 +29,7 @@ def test_route_reads_json_lines_and_writes_one_decision_per_line() -> None:
         {"id": "b", "text": "Book a hotel in Lisbon for Friday and what is the EUR to USD rate?"},
         {"id": "c", "text": "Explain the offside rule in football"},
         {"id": "d", "text": ""},
+        {"id": "e", "text": "How do I activate an eSIM? Also what is the capital of Australia?"},
     ]
     stdin = "\n".join(json.dumps(x) for x in lines) + "\nnot json\n"
     done = run("route", "--domains", str(DEFAULT_DOMAINS_DIR), "--data-dir", str(DATA_DIR), stdin=stdin)
@@ -40,7 +41,9 @@ def test_route_reads_json_lines_and_writes_one_decision_per_line() -> None:
     assert all(r["sub_query"] and 0 <= r["score"] <= 1 for r in by_id["b"]["routes"])
     assert by_id["c"]["rejected"] and by_id["c"]["reason_code"] == "out_of_scope"
     assert by_id["d"]["rejected"] and by_id["d"]["reason_code"] == "empty"
-    assert any(o.get("line") == 5 and "error" in o for o in out)  # a bad line is reported, not fatal
+    assert by_id["e"]["declined"] == ["What is the capital of Australia?"] and not by_id["b"]["declined"]
+    assert [r["domain"] for r in by_id["e"]["routes"]] == ["mobile"]
+    assert any(o.get("line") == 6 and "error" in o for o in out)  # a bad line is reported, not fatal
 
 
 def test_router_eval_prints_the_figures(tmp_path: Path) -> None:

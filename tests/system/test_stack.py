@@ -37,6 +37,17 @@ def test_ask_out_of_scope_is_rejected_explicitly(stack: RunningStack) -> None:
     assert "out_of_scope" in result.stdout
 
 
+def test_ask_says_once_which_part_no_domain_covers(stack: RunningStack) -> None:
+    text = "How do I activate an eSIM? Also what is the capital of Australia?"
+    result = accel("ask", text, "--nats-url", stack.nats_url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "domains mobile" in result.stdout
+    out = result.stdout.lower()
+    assert out.count("not answered") == 1 and out.count("'what is the capital of australia?'") == 1, (
+        result.stdout
+    )
+
+
 async def test_client_streams_tokens_from_the_real_model(stack: RunningStack) -> None:
     async with await AccelClient.connect(stack.nats_url) as client:
         events = [e async for e in client.stream("How do I set up an eSIM on my phone?", timeout_s=60)]

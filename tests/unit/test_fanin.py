@@ -109,6 +109,25 @@ def test_statuses_and_merged_text() -> None:
     assert final.status == "rejected" and final.text.startswith("Sorry")
 
 
+def test_a_declined_part_makes_the_answer_partial_and_is_named_in_it() -> None:
+    p = plan(["travel"])
+    asked = "Who won the world cup in 2018?"
+    declined = p.model_copy(update={"decision": p.decision.model_copy(update={"declined": [asked]})})
+    final = build_final(declined, [answer(declined, 0)], [], {"travel": "Travel"}, [], 0.0)
+    assert final.status == "partial"
+    assert (
+        final.text == f"travel says yes\n\nNot answered: {asked!r}: none of the configured domains covers it."
+    )
+    assert final.decision is not None and final.decision.declined == [asked]
+    two = plan(["travel", "fintech"])
+    two = two.model_copy(update={"decision": two.decision.model_copy(update={"declined": [asked]})})
+    text = compose_text(two, [answer(two, 0), answer(two, 1)], [], {"travel": "Travel", "fintech": "Fintech"})
+    assert text.endswith(
+        f"Fintech: fintech says yes\n\nNot answered: {asked!r}: none of the configured domains covers it."
+    )
+    assert final_status(plan(["travel"]), [answer(p, 0)], []) == "answered"  # nothing declined
+
+
 async def test_a_part_that_beats_its_plan_is_kept_and_claimed() -> None:
     rec = Recorder()
     fan = FanIn(rec)

@@ -76,6 +76,56 @@ async def test_splits_a_two_domain_query_into_self_contained_sub_queries(router:
 
 
 @pytest.mark.parametrize(
+    ("text", "routes", "declined"),
+    [
+        (
+            "What is the baggage allowance on economy, and who won the world cup in 2018?",
+            [("travel", "What is the baggage allowance on economy")],
+            ["Who won the world cup in 2018?"],
+        ),
+        (
+            "How do I activate an eSIM? Also what is the capital of Australia?",
+            [("mobile", "How do I activate an eSIM?")],
+            ["What is the capital of Australia?"],
+        ),
+        (
+            "How long do refunds take after a return, and what is the EUR to USD rate? Also who painted "
+            "the Mona Lisa?",
+            [
+                ("ecommerce", "How long do refunds take after a return"),
+                ("fintech", "What is the EUR to USD rate?"),
+            ],
+            ["Who painted the Mona Lisa?"],
+        ),
+    ],
+)
+async def test_a_part_no_domain_covers_is_declined_not_sent_to_a_domain(
+    router: Router, text: str, routes: list[tuple[str, str]], declined: list[str]
+) -> None:
+    outcome = await router.decide(text)
+    assert not outcome.decision.rejected
+    assert [(r.domain, r.sub_query) for r in outcome.routes] == routes
+    assert outcome.decision.declined == declined
+    assert "no configured domain covers" in outcome.decision.reason
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Hi! What is the baggage allowance on economy?",  # a greeting asks nothing
+        "How do I activate an eSIM? Can you help me?",  # asks, but about nothing
+        "Downloads limit reached, how do I free up space",  # the routed fragment leans on the question
+    ],
+)
+async def test_a_part_that_asks_nothing_of_its_own_is_not_declined(router: Router, text: str) -> None:
+    outcome = await router.decide(text)
+    assert outcome.decision.declined == []
+    assert not outcome.decision.rejected
+    assert len(outcome.routes) == 1
+    assert outcome.routes[0].sub_query == text
+
+
+@pytest.mark.parametrize(
     ("text", "routes"),
     [
         (
