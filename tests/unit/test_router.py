@@ -305,11 +305,12 @@ def test_a_question_out_of_scope_on_its_own_leaves_its_statement_the_domain(rout
                      row(ecommerce=0.61, out_of_scope=0.29)])  # fmt: skip
     background = np.array(context(parts, ["", ",", "also"]))
     text = "I got a loan offer email, is it real? Also my return label won't print"
-    routes = router._split_routes(parts, rows, {}, np.zeros(3, dtype=bool), background, text)
+    routes, declined = router._split_routes(parts, rows, {}, np.zeros(3, dtype=bool), background, text)
     assert [(r.domain, r.sub_query) for r in routes] == [
         ("fintech", "I got a loan offer email, Is it real?"),
         ("ecommerce", "My return label won't print"),
     ]
+    assert declined == []  # "Is it real?" went with its statement
 
 
 @pytest.mark.parametrize(
