@@ -11,6 +11,8 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import ClassVar
 
+from shared.text import LIST_MARK
+
 log = logging.getLogger(__name__)
 
 SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
@@ -123,7 +125,6 @@ class _TextExtractor(HTMLParser):
 
 _SENTENCE_END = re.compile(r"[.!?:;]['\")\]]?$")
 _DIGITS = re.compile(r"\d+")
-_LIST_ITEM = re.compile(r"^(?:[-*\u2022\u2013\u00b7]|\d{1,3}(?:\.\d{1,3})*[.)])\s")  # "- x", "2) x", "1.1. x"
 
 
 def _reflow(lines: list[str]) -> str:
@@ -138,7 +139,7 @@ def _reflow(lines: list[str]) -> str:
         joins = (
             prev
             and not _SENTENCE_END.search(prev)
-            and not _LIST_ITEM.match(line)
+            and not LIST_MARK.match(line)
             and (len(prev.split()) > 8 or line[0].islower() or line[0].isdigit())
         )
         if not joins:
@@ -312,7 +313,7 @@ def _sentences(text: str) -> list[str]:
         line = line.strip()
         if not line or _RULE_LINE.match(line):
             continue
-        if _LIST_ITEM.match(line):  # one item, one unit: "1. Go to …" keeps its number
+        if LIST_MARK.match(line):  # one item, one unit: "1. Go to …" keeps its number
             out.append(line)
         else:
             out.extend(s for s in re.split(r"(?<=[.!?])\s+", line) if s.strip())

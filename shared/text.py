@@ -63,13 +63,15 @@ def plain(text: str) -> str:
     return _LOOSE_MARK.sub(r"\1", " ".join(_RULE.sub(" ", _MARKUP.sub(" ", text)).split()))
 
 
-_LIST_MARK = re.compile(r"^(?:[-+\u2022\u2013]|\d{1,3}[.)])\s+")
+# The marker a list item begins with: "- ", "* ", "• ", "· ", "2. ", "2) ", "1.1. ". One pattern for
+# the chunker (an item is a unit) and for every reader of evidence (the marker is not the item's).
+LIST_MARK = re.compile(r"^(?:[-+*\u2022\u2013\u00b7]|\d{1,3}(?:\.\d{1,3})*[.)])\s+")
 
 
 def without_list_marker(line: str) -> str:
     """A line without the marker of a list item it begins with ("- ", "2. "): not part of the
     item's sentence."""
-    return _LIST_MARK.sub("", line)
+    return LIST_MARK.sub("", line)
 
 
 def evidence_sentences(text: str, min_words: int = 3) -> list[str]:
@@ -96,9 +98,9 @@ def lead_in_of(text: str, item: str) -> str | None:
     or None when ``item`` is no list item or its list has no lead-in ending with a colon."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     for i, line in enumerate(lines):
-        if _LIST_MARK.match(line) and item in evidence_sentences(line, min_words=1):
+        if LIST_MARK.match(line) and item in evidence_sentences(line, min_words=1):
             j = i - 1
-            while j >= 0 and _LIST_MARK.match(lines[j]):
+            while j >= 0 and LIST_MARK.match(lines[j]):
                 j -= 1
             lead = evidence_sentences(lines[j], min_words=1) if j >= 0 and lines[j].endswith(":") else []
             return lead[-1] if lead else None
@@ -117,7 +119,7 @@ def list_after(text: str, sentence: str, limit: int = 8) -> list[str]:
         if line.endswith(":") and evidence_sentences(line, min_words=1)[-1:] == [sentence]:
             items: list[str] = []
             for item in lines[i + 1 :]:
-                if not _LIST_MARK.match(item) or len(items) == limit:
+                if not LIST_MARK.match(item) or len(items) == limit:
                     break
                 items.append(without_list_marker(plain(item)))
             return items

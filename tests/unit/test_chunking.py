@@ -257,3 +257,19 @@ def test_evidence_sentences_leave_list_markers_out() -> None:
         "Open the app and tap Cards.",
         "2024 was the first year.",
     ]
+    # every marker the chunker keeps an item whole by, the readers of evidence leave out
+    items = (
+        "Steps:\n1.1. Open the app and tap Cards.\n\u00b7 Choose a plan for the trip.\n+ Add a second line."
+    )
+    lines = chunk_document(Document("d", "T", items, "s"))[0].text.splitlines()
+    assert lines == [
+        "Steps:",
+        "1.1. Open the app and tap Cards.",
+        "\u00b7 Choose a plan for the trip.",
+        "+ Add a second line.",
+    ]
+    assert evidence_sentences(items) == [
+        "Open the app and tap Cards.",
+        "Choose a plan for the trip.",
+        "Add a second line.",
+    ]
