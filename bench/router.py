@@ -16,14 +16,22 @@ A third probe checks splitting on the general probe's domains: ``bench/data/gene
 written without looking at the router's method, holds 60 multi-domain questions and 60 single-domain
 ones built to tempt a split (commas, "and", two sentences, generic follow-ups such as "is that
 normal?", a clause that mentions another domain in passing).
+
+A fourth checks declined parts on our domains: ``bench/data/router_declined.jsonl`` holds 24
+questions for one domain with an unrelated general-knowledge question beside it ("How do I activate
+an eSIM? Also, who discovered penicillin?"), whose unrelated part must be declined, and 16 controls
+(a greeting, "thanks", "can you help me?", a fragment that leans on its question, two-domain
+queries) where nothing may be. It was written after the rule, so its figures are in-sample.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from threadpoolctl import threadpool_limits
@@ -31,6 +39,7 @@ from threadpoolctl import threadpool_limits
 from accel.stack import LOOPBACK, Child, free_port, llama_server_argv
 from services.router.app import build_router
 from services.router.evaluate import EvalReport, evaluate, load_labeled, render
+from services.router.logic import Router
 from services.router.settings import RouterSettings
 from shared.settings import DEFAULT_DOMAINS_DIR, REPO_ROOT
 
@@ -40,6 +49,49 @@ PROBES = {  # domain sets unlike ours, each with its own questions: a check that
     "assistant probe": (Path(__file__).parent / "data" / "assistant", "kitchen, small talk, utility"),
 }
 SPLIT_PROBE = Path(__file__).parent / "data" / "general" / "multi.jsonl"  # on the general probe's domains
+DECLINED_PROBE = Path(__file__).parent / "data" / "router_declined.jsonl"  # on our domains
+
+
+@dataclass
+class DeclinedProbe:
+    """How the router treated queries with a part no domain covers, and controls without one."""
+
+    mixed: int = 0
+    mixed_declined: int = 0  # exactly one part declined
+    mixed_right: int = 0  # ... and routed to the expected domain
+    controls: int = 0
+    controls_kept: int = 0  # nothing declined
+    controls_right: int = 0  # ... and routed to the expected domains
+
+    def line(self) -> str:
+        return (
+            f"{'declined probe':<18}: unrelated question declined in {self.mixed_declined}/{self.mixed} "
+            f"(and routed right: {self.mixed_right}); controls with nothing declined "
+            f"{self.controls_kept}/{self.controls} (and routed right: {self.controls_right})"
+        )
+
+
+def load_declined(path: Path = DECLINED_PROBE) -> list[dict[str, object]]:
+    """The declined-parts probe: rows ``{"id", "text", "domains": [...], "declined": n}``."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+async def declined_probe(router: Router, rows: list[dict[str, object]]) -> DeclinedProbe:
+    """Run the declined-parts probe (see ``load_declined``)."""
+    probe = DeclinedProbe()
+    for row in rows:
+        outcome = await router.decide(str(row["text"]), use_llm=False)
+        declined_ok = len(outcome.decision.declined) == row["declined"]
+        right = declined_ok and {r.domain for r in outcome.routes} == set(row["domains"])  # type: ignore[call-overload]
+        if row["declined"]:
+            probe.mixed += 1
+            probe.mixed_declined += declined_ok
+            probe.mixed_right += right
+        else:
+            probe.controls += 1
+            probe.controls_kept += declined_ok
+            probe.controls_right += right
+    return probe
 
 
 async def _wait_http(url: str, timeout: float = 60) -> None:
@@ -62,6 +114,7 @@ def _summary(
     cascade: EvalReport | None,
     probes: dict[str, EvalReport] | None = None,
     split: EvalReport | None = None,
+    declined: DeclinedProbe | None = None,
 ) -> str:
     lines = [
         "== summary (targets: in-scope >= 95%, OOS recall >= 90%, multi exact >= 90%, p50 <= 4 ms, p99 <= 15 ms)"
@@ -89,6 +142,8 @@ def _summary(
             f"{'split probe':<18}: single-domain kept whole {split.in_scope_accuracy:.2%}  "
             f"multi exact {split.multi_exact:.2%}  (general probe's domains, {split.n} questions)"
         )
+    if declined is not None:
+        lines.append(declined.line())
     return "\n".join(lines)
 
 
@@ -105,6 +160,7 @@ async def main(argv: list[str]) -> None:
     cache = REPO_ROOT / ".accel" / "cache"
 
     fast: dict[str, EvalReport] = {}
+    declined: DeclinedProbe | None = None
     for tiered, tolerance in ((False, 0.0), (True, 0.0), (True, 0.02)):
         t0 = time.perf_counter()
         router = build_router(
@@ -128,6 +184,9 @@ async def main(argv: list[str]) -> None:
             fast[name] = await evaluate(router, records, use_llm=False, name=f"{name}, one core")
         os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
         print(render(fast[name]))
+        if not tiered:
+            declined = await declined_probe(router, load_declined())
+            print(declined.line())
 
     # Domain sets unlike ours (the kind of public set the router will also be judged on): domains of
     # general questions, and an assistant's domains, both close to the shipped background of everyday
@@ -183,4 +242,4 @@ async def main(argv: list[str]) -> None:
             print(render(cascade))
         finally:
             server.stop()
-    print(_summary(fast, cascade, probes, split))
+    print(_summary(fast, cascade, probes, split, declined))

@@ -31,7 +31,7 @@ from contracts import DomainRoute, QueryEmbedding, RouteDecision, Turn
 from contracts.messages import RoutePath, new_id
 from services.router import guard
 from services.router.classifier import OOS, DomainClassifier, Prediction
-from services.router.segment import asks_something, context, cut
+from services.router.segment import asks_something, context, cut, is_question
 from shared.embeddings import to_message
 from shared.inference import ChatModel, ModelUnavailable
 from shared.text import words
@@ -41,8 +41,8 @@ log = logging.getLogger(__name__)
 SEGMENT_CONFIDENCE = 0.5
 SIBLING_MAX_OOS = 0.9
 SIBLING_DOMINANCE = 0.6
-# A part out of scope is declined only when it asks about something: "what is the capital of
-# Australia?", not "Hi!", "thanks a lot" or "can you help me?".
+# A part out of scope is declined only when it is a question about something: "what is the capital
+# of Australia?", not "Hi!", "thanks a lot", "can you help me?" or "please explain step by step".
 DECLINED_MIN_WORDS = 2
 _FOLLOW_UP = re.compile(
     r"^\s*(and|what about|how about|also|same|ok|okay|then)\b|\b(there|it|that|those|them|this one|these)\b",
@@ -368,11 +368,12 @@ class Router:
         comes first), into that sub-query; after background, it leans on the statement ("I got a
         loan offer email, is it real?"). When a statement and one question are the whole query and
         their mean is unsure (they point to different domains), the question decides, and its one
-        route takes the whole ``text``. A unit that asks something (a question or a request of
-        ``DECLINED_MIN_WORDS`` content words or more) and is out of scope with ``SIBLING_MAX_OOS``
-        or more goes to no domain and is declined, when every routed sub-query asks something by
-        itself too ("What is the baggage allowance on economy, and who won the world cup in
-        2018?"): the answer says that no domain covers it, rather than a domain being asked it.
+        route takes the whole ``text``. A unit that is a question (of ``DECLINED_MIN_WORDS``
+        content words or more; not a request such as "please explain step by step", which says how
+        to answer) and is out of scope with ``SIBLING_MAX_OOS`` or more goes to no domain and is
+        declined, when every routed sub-query asks something by itself too ("What is the baggage
+        allowance on economy, and who won the world cup in 2018?"): the answer says that no domain
+        covers it, rather than a domain being asked it.
         """
         units = _units(dependent, background)
         oos = self.classifier.classes.index(OOS)
@@ -410,7 +411,7 @@ class Router:
                 routed.setdefault(domain, []).extend(parts[i] for i in unit)
             elif not leans and not asked and row[oos] >= SIBLING_MAX_OOS:
                 said_here = _joined([parts[i] for i in unit])
-                if asks_something(said_here) and len(set(words(said_here))) >= DECLINED_MIN_WORDS:
+                if is_question(said_here) and len(set(words(said_here))) >= DECLINED_MIN_WORDS:
                     declined.append(said_here)
         if declined and not all(asks_something(_joined(ps)) for ps in routed.values()):
             declined = []  # a fragment may lean on it: "Downloads limit reached, how do I free up space"

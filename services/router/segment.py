@@ -122,6 +122,13 @@ def segments(text: str) -> list[str]:
     return [p for p, _ in cut(text)]
 
 
+def is_question(part: str) -> bool:
+    """Whether a part is a question: it ends in "?" or begins as one ("who won the world cup in
+    2018"), not a request ("please explain step by step") or a report."""
+    part = part.strip()
+    return part.endswith("?") or (bool(_QUESTION.match(part)) and not part.lower().startswith("please"))
+
+
 def asks_something(part: str) -> bool:
     """Whether a part asks something by itself: a question or a request, not a report or a bare
     fragment ("Downloads limit reached")."""
