@@ -434,7 +434,10 @@ def route(
     data_dir: DataDir = DEFAULT_DATA_DIR,
     max_false_rejection: MaxFalseRejection = 0.05,
 ) -> None:
-    """Route JSON lines {"id", "text"} from stdin; write one JSON line per query to stdout."""
+    """Route JSON lines {"id", "text"} from stdin; write one JSON line per query to stdout.
+
+    Each line: id, rejected, reason_code, reason, routes, declined (parts no domain covers), path.
+    """
     import json
 
     router = _router(domains, llm, model_url, data_dir, max_false_rejection)
