@@ -7,7 +7,9 @@ reports throughput, end-to-end latency p50/p99, per-agent latency p50/p99 (route
 grade, generate, verify; and ``queued``, each task's wait before a domain replica started it), the
 critical path of single-domain answers hop by hop, p50/p99 (to the plan, the task's wait, the
 domain's agents, the rest of the domain hop, to the final answer, to the caller: see
-``critical_path``), the orchestration overhead (end to end minus model and retrieval time), the
+``critical_path``), the orchestration overhead (end to end minus model and retrieval time; also
+apart for questions the stack had answered before and for first sightings, on which the router
+runs MiniLM), the
 messaging overhead (end to end minus every agent's own work, route decision included: what the
 hops, queues and serialisation cost, on single-domain answers), and lost and duplicated answers.
 Queries cycle through 192 distinct questions (the QA and out-of-scope sets), not a handful. On Linux
@@ -160,6 +162,8 @@ async def run_level(
     e2e: list[float] = []
     hops: dict[str, list[float]] = {}
     overhead: list[float] = []
+    overhead_seen: list[float] = []  # questions the stack had answered before (its caches know them)
+    overhead_new: list[float] = []  # first sightings: the router runs MiniLM on them
     messaging: list[float] = []
     path: dict[str, list[float]] = {}
     sent: list[str] = []
@@ -175,7 +179,8 @@ async def run_level(
             while time.monotonic() < stop:
                 q = QUESTIONS[n % len(QUESTIONS)]
                 n += 1
-                repeated += q in ASKED
+                seen = q in ASKED
+                repeated += seen
                 ASKED.add(q)
                 t0, sent_at = time.perf_counter(), time.time()
                 try:
@@ -201,6 +206,7 @@ async def run_level(
                     )
                 if final.parts and all(p.status != "failed" for p in final.parts):
                     overhead.append(took - model_and_retrieval)
+                    (overhead_seen if seen else overhead_new).append(took - model_and_retrieval)
                 if len(final.parts) == 1 and final.parts[0].status != "failed" and final.decision:
                     hops_of = critical_path(final, sent_at, received_at)
                     messaging.append(took - final.decision.decision_ms - hops_of["domain agents"])
@@ -223,6 +229,8 @@ async def run_level(
         "e2e_p50_ms": round(pct(e2e, 0.5), 1),
         "e2e_p99_ms": round(pct(e2e, 0.99), 1),
         "overhead_p50_ms": round(pct(overhead, 0.5), 1),
+        "overhead_p50_ms_seen_before": round(pct(overhead_seen, 0.5), 1),
+        "overhead_p50_ms_first_seen": round(pct(overhead_new, 0.5), 1),
         "messaging_p50_ms": round(pct(messaging, 0.5), 1),
         "hops_p50_ms": {k: round(statistics.median(v), 1) for k, v in sorted(hops.items())},
         "hops_p99_ms": {k: round(pct(v, 0.99), 1) for k, v in sorted(hops.items())},
@@ -267,6 +275,18 @@ def summary(results: list[dict[str, object]], stub: bool = True) -> str:
             f"{backends:>8} {qps:>10.1f} {num(r, 'e2e_p50_ms'):>6.1f}ms {num(r, 'e2e_p99_ms'):>6.1f}ms "
             f"{overhead:>7.1f}ms {cpu:>10} {lost:>5} {dup:>4}  " + "; ".join(checks)
         )
+    split = [r for r in results if "overhead_p50_ms_seen_before" in r]
+    if split:
+        lines.append(
+            "overhead p50 of questions the stack answered before / of first sightings (a MiniLM run):"
+        )
+        for r in split:
+            new = num(r, "overhead_p50_ms_first_seen")
+            first = "none" if new != new else f"{new:.1f} ms"  # NaN: no first sighting at this level
+            lines.append(
+                f"{int(num(r, 'backends')):>8} backends: {num(r, 'overhead_p50_ms_seen_before'):.1f} ms / {first} "
+                f"({1 - num(r, 'repeated_questions'):.0%} first seen)"
+            )
     paths = [(int(num(r, "backends")), p) for r in results if isinstance(p := r.get("path_p50_ms"), dict)]
     if paths:
         names = list(dict.fromkeys(str(k) for _, p in paths for k in p))

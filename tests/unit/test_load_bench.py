@@ -48,3 +48,24 @@ def test_the_summary_checks_each_level_against_its_targets() -> None:
     assert lines[3].startswith("critical path") and "to plan, task wait" in lines[3]
     assert lines[4].split(":")[1].split(" / ")[0].strip() == "2.6"
     assert ">= 300 q/s" not in summary([many], stub=False)  # the target is for the fast stub only
+
+
+def test_the_summary_gives_the_overhead_of_seen_and_new_questions_apart() -> None:
+    one = {"backends": 1, "throughput_qps": 92.4, "overhead_p50_ms": 5.3, "repeated_questions": 0.8,
+           "overhead_p50_ms_seen_before": 4.9, "overhead_p50_ms_first_seen": 11.2}  # fmt: skip
+    many = {**one, "backends": 32, "repeated_questions": 1.0, "overhead_p50_ms_first_seen": float("nan")}
+    lines = summary([one, many]).splitlines()
+    at = lines.index(next(x for x in lines if x.startswith("overhead p50 of questions")))
+    assert lines[at + 1].split() == [
+        "1",
+        "backends:",
+        "4.9",
+        "ms",
+        "/",
+        "11.2",
+        "ms",
+        "(20%",
+        "first",
+        "seen)",
+    ]
+    assert lines[at + 2].split()[2:6] == ["4.9", "ms", "/", "none"]
