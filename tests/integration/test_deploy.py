@@ -583,6 +583,7 @@ async def test_direct_plans_work_through_the_service_permissions(
         connect_as(secured_nats, core, "accel-core-aggregator") as aggregator,
     ):
         heard = await router.subscribe(subjects.AGGREGATORS)
+        await router.flush()  # the subscription is on the server before the announcement is sent
 
         async def accept(msg: Any) -> None:
             await msg.respond(b"accepted")
