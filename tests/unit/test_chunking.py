@@ -34,9 +34,14 @@ def test_empty_document_has_no_chunks() -> None:
     assert chunk_document(Document("d", "T", "", "s")) == []
 
 
+def chunk_lines(text: str) -> list[str]:
+    """The lines of the first chunk of a document holding ``text``."""
+    return chunk_document(Document("d", "T", text, "s"))[0].text.splitlines()
+
+
 def test_a_list_item_stays_one_line_with_its_marker() -> None:
     text = "To claim it:\n1. Go to **Account > Orders**. Pick the item.\n2) Choose Request.\n- 1.2. Wait.\nDone. Now."
-    lines = chunk_document(Document("d", "T", text, "s"))[0].text.splitlines()
+    lines = chunk_lines(text)
     assert lines == [
         "To claim it:",
         "1. Go to **Account > Orders**. Pick the item.",
@@ -261,13 +266,8 @@ def test_evidence_sentences_leave_list_markers_out() -> None:
     items = (
         "Steps:\n1.1. Open the app and tap Cards.\n\u00b7 Choose a plan for the trip.\n+ Add a second line."
     )
-    lines = chunk_document(Document("d", "T", items, "s"))[0].text.splitlines()
-    assert lines == [
-        "Steps:",
-        "1.1. Open the app and tap Cards.",
-        "\u00b7 Choose a plan for the trip.",
-        "+ Add a second line.",
-    ]
+    assert chunk_lines(items) == ["Steps:", "1.1. Open the app and tap Cards.", "\u00b7 Choose a plan for the trip.",
+                                  "+ Add a second line."]  # fmt: skip
     assert evidence_sentences(items) == [
         "Open the app and tap Cards.",
         "Choose a plan for the trip.",
