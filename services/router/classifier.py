@@ -42,7 +42,8 @@ from services.router.linear import LinearScorer, Tfidf
 from shared.documents import read_documents
 from shared.domains import DomainDefinition
 from shared.embeddings import MODEL_ID, Embedder, StaticEmbedder, VectorLRU
-from shared.text import without_list_marker
+from shared.text import stem, without_list_marker
+from shared.text import words as content_words
 
 log = logging.getLogger(__name__)
 
@@ -311,6 +312,7 @@ class DomainClassifier:
         self.background_used = 0
         self._follow_ups = np.zeros((0, 0), dtype=np.float32)
         self.background_set_aside: list[str] = []  # lines too close to a domain to count as out of scope
+        self.domain_stems: frozenset[str] = frozenset()  # every word stem the domains' own texts use
         self._decided = VectorLRU()  # the full model's probabilities, by text (see ``predict_tiered``)
 
     # ---- training ---------------------------------------------------------------------------
@@ -347,6 +349,9 @@ class DomainClassifier:
                     add(t, name, KNOWLEDGE_WEIGHT)
             for t in d.counter_examples:
                 add(t, OOS, 1.0)
+        self.domain_stems = frozenset(
+            stem(w) for t, label in zip(texts, labels, strict=True) if label != OOS for w in content_words(t)
+        )
         background = list(background if background is not None else load_lines(BACKGROUND_FILE))
         vectors = self.cache.encode([*texts, *background])
         full, bg = vectors[: len(texts)], vectors[len(texts) :]

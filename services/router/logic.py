@@ -34,7 +34,7 @@ from services.router.classifier import OOS, DomainClassifier, Prediction
 from services.router.segment import asks_something, context, cut, is_question
 from shared.embeddings import to_message
 from shared.inference import ChatModel, ModelUnavailable
-from shared.text import words
+from shared.text import stem, words
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,8 @@ SEGMENT_CONFIDENCE = 0.5
 SIBLING_MAX_OOS = 0.9
 SIBLING_DOMINANCE = 0.6
 # A part out of scope is declined only when it is a question about something: "what is the capital
-# of Australia?", not "Hi!", "thanks a lot", "can you help me?" or "please explain step by step".
+# of Australia?" (or one word no domain uses: "what is photosynthesis?"), not "Hi!", "thanks a lot",
+# "can you help me?" or "please explain step by step".
 DECLINED_MIN_WORDS = 2
 _FOLLOW_UP = re.compile(
     r"^\s*(and|what about|how about|also|same|ok|okay|then)\b|\b(there|it|that|those|them|this one|these)\b",
@@ -368,8 +369,8 @@ class Router:
         comes first), into that sub-query; after background, it leans on the statement ("I got a
         loan offer email, is it real?"). When a statement and one question are the whole query and
         their mean is unsure (they point to different domains), the question decides, and its one
-        route takes the whole ``text``. A unit that is a question (of ``DECLINED_MIN_WORDS``
-        content words or more; not a request such as "please explain step by step", which says how
+        route takes the whole ``text``. A unit that is a question about something (see
+        ``_about_something``; not a request such as "please explain step by step", which says how
         to answer) and is out of scope with ``SIBLING_MAX_OOS`` or more goes to no domain and is
         declined, when every routed sub-query asks something by itself too ("What is the baggage
         allowance on economy, and who won the world cup in 2018?"): the answer says that no domain
@@ -411,7 +412,7 @@ class Router:
                 routed.setdefault(domain, []).extend(parts[i] for i in unit)
             elif not leans and not asked and row[oos] >= SIBLING_MAX_OOS:
                 said_here = _joined([parts[i] for i in unit])
-                if is_question(said_here) and len(set(words(said_here))) >= DECLINED_MIN_WORDS:
+                if is_question(said_here) and self._about_something(said_here):
                     declined.append(said_here)
         if declined and not all(asks_something(_joined(ps)) for ps in routed.values()):
             declined = []  # a fragment may lean on it: "Downloads limit reached, how do I free up space"
@@ -426,6 +427,17 @@ class Router:
             DomainRoute(task_id=new_id(), domain=d, sub_query=_joined(ps), score=scores.get(d, 0.0))
             for d, ps in routed.items()
         ], declined
+
+    def _about_something(self, question: str) -> bool:
+        """Whether a question names something to be asked about: ``DECLINED_MIN_WORDS`` content
+        words, or, in a whole question (ending in "?": not a fragment such as "Is click" cut from
+        "Is click and collect available?"), one that none of the domains' texts uses ("What is
+        photosynthesis?", not "Can you help me?")."""
+        said = set(words(question))
+        if len(said) >= DECLINED_MIN_WORDS:
+            return True
+        whole = question.rstrip().endswith("?")
+        return whole and len(said) == 1 and stem(next(iter(said))) not in self.classifier.domain_stems
 
     def _single(
         self, text: str, best: str, p1: float, p2: float, scores: dict[str, float], path: RoutePath, ms: float

@@ -88,6 +88,11 @@ async def test_splits_a_two_domain_query_into_self_contained_sub_queries(router:
             [("mobile", "How do I activate an eSIM?")],
             ["What is the capital of Australia?"],
         ),
+        (  # one word, but one that none of the domains uses
+            "How do I activate an eSIM? Also what is photosynthesis?",
+            [("mobile", "How do I activate an eSIM?")],
+            ["What is photosynthesis?"],
+        ),
         (
             "How long do refunds take after a return, and what is the EUR to USD rate? Also who painted "
             "the Mona Lisa?",
@@ -107,6 +112,12 @@ async def test_a_part_no_domain_covers_is_declined_not_sent_to_a_domain(
     assert [(r.domain, r.sub_query) for r in outcome.routes] == routes
     assert outcome.decision.declined == declined
     assert "no configured domain covers" in outcome.decision.reason
+
+
+async def test_a_fragment_cut_from_a_question_is_not_declined(router: Router) -> None:
+    outcome = await router.decide("Is click and collect available at the Leeds store?")  # cut at "and"
+    assert "Is click" in outcome.segments  # a fragment of one word no domain uses, without "?"
+    assert outcome.decision.declined == []
 
 
 @pytest.mark.parametrize(
