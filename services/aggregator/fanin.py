@@ -188,11 +188,10 @@ def compose_text(
     """The template merge: one paragraph per domain that says which domain said what."""
     if plan.decision.rejected:
         return f"Sorry, I can't help with that: {plan.decision.reason}."
-    declined = [declined_line(d) for d in plan.decision.declined]
     if len(plan.routes) == 1 and parts and not missing:
         part = parts[0]
         if part.status != "failed":
-            return "\n\n".join([part.text, *declined])
+            return with_declined(part.text, plan.decision.declined)
         return f"The {titles.get(part.domain, part.domain)} service failed: {part.error}"
     lines = []
     for p in parts:
@@ -201,12 +200,17 @@ def compose_text(
         lines.append(f"{title}: {body}")
     for m in missing:
         lines.append(f"{titles.get(m.domain, m.domain)}: (no answer: {m.reason})")
-    return "\n\n".join([*lines, *declined])
+    return "\n\n".join([*lines, *map(declined_line, plan.decision.declined)])
 
 
 def declined_line(part: str) -> str:
     """What the answer says of a part of the query that no domain covers."""
     return f"Not answered: {part!r}: none of the configured domains covers it."
+
+
+def with_declined(text: str, declined: list[str]) -> str:
+    """An answer's text followed by what it says of each part of the query no domain covers."""
+    return "\n\n".join([text, *map(declined_line, declined)])
 
 
 def build_final(

@@ -23,7 +23,7 @@ from contracts import (
     Turn,
     subjects,
 )
-from services.aggregator.fanin import FanIn, build_final, declined_line
+from services.aggregator.fanin import FanIn, build_final, with_declined
 from services.aggregator.synthesis import Synthesizer
 from shared.broker import Spawner
 from shared.memory import ConversationMemory, MemoryUnavailable
@@ -68,8 +68,8 @@ def build_handlers(state: AggregatorState) -> NatsRouter:
             merged, why = await state.synthesizer.merge(plan.text, parts, state.titles)
             if merged is None:
                 warnings.append(why)
-            if merged is not None:
-                merged = "\n\n".join([merged, *map(declined_line, plan.decision.declined)])
+            else:
+                merged = with_declined(merged, plan.decision.declined)
             final = final.model_copy(update={"text": merged or final.text, "warnings": warnings})
         turn = None
         if not plan.decision.rejected:

@@ -14,8 +14,11 @@ from contracts import (
     RoutePlan,
     subjects,
 )
+from services.aggregator.fanin import declined_line
 from services.aggregator.handlers import AggregatorState, build_handlers
+from services.aggregator.synthesis import Synthesizer
 from shared.broker import make_broker
+from shared.inference import Completion
 from shared.memory import MemoryUnavailable
 
 
@@ -115,4 +118,53 @@ async def test_the_reply_does_not_wait_for_redis_unless_the_last_write_failed() 
     await ask(5)
     assert events == ["memory", "caller", subjects.ANSWERS, "caller", "memory", subjects.ANSWERS]
     assert sent["caller"][-1].warnings == [] and sent["caller"][-2].warnings == []
+    await state.fanin.close()
+
+
+class MergingModel:
+    """A synthesis model that merges faithfully (every domain named, no number invented)."""
+
+    async def complete(self, *args: object, **kwargs: object) -> Completion:
+        return Completion(text="Travel says yes; Fintech says yes too.", prompt_tokens=1, completion_tokens=1)
+
+
+async def test_llm_synthesis_keeps_what_the_answer_says_of_a_declined_part() -> None:
+    state = AggregatorState(
+        aggregator_id="agg1",
+        titles={"travel": "Travel", "fintech": "Fintech"},
+        memory=NoMemory(),  # type: ignore[arg-type]
+        synthesizer=Synthesizer(MergingModel()),  # type: ignore[arg-type]
+    )
+    sent: list[FinalAnswer] = []
+
+    async def publish(message: BaseModel, subject: str) -> None:
+        assert isinstance(message, FinalAnswer)
+        sent.append(message)
+
+    state.publish = publish
+    build_handlers(state)
+    asked = "Who painted the Mona Lisa?"
+    plan = RoutePlan(
+        query_id="q1", conversation_id="c1", deadline=datetime.now(UTC) + timedelta(seconds=5), text="t",
+        routes=[DomainRoute(task_id=f"t{i}", domain=d, sub_query="t", score=0.9)
+                for i, d in enumerate(("travel", "fintech"))],
+        decision=RouteDecision(rejected=False, reason="r", path="fast", decision_ms=1.0, declined=[asked]),
+    )  # fmt: skip
+    assert state.fanin is not None and state.fanin.add(plan)
+    for i, domain in enumerate(("travel", "fintech")):
+        await state.fanin.part(
+            DomainAnswer(
+                query_id="q1",
+                conversation_id="c1",
+                deadline=plan.deadline,
+                task_id=f"t{i}",
+                domain=domain,
+                sub_query="t",
+                status="answered",
+                text="yes",
+            )
+        )
+    final = sent[-1]
+    assert final.text == f"Travel says yes; Fintech says yes too.\n\n{declined_line(asked)}"
+    assert final.status == "partial"
     await state.fanin.close()
