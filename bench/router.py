@@ -33,6 +33,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypedDict
 
 from threadpoolctl import threadpool_limits
 
@@ -71,18 +72,27 @@ class DeclinedProbe:
         )
 
 
-def load_declined(path: Path = DECLINED_PROBE) -> list[dict[str, object]]:
+class DeclinedRow(TypedDict):
+    """One query of the declined-parts probe."""
+
+    id: str
+    text: str
+    domains: list[str]
+    declined: int  # parts that no domain covers
+
+
+def load_declined(path: Path = DECLINED_PROBE) -> list[DeclinedRow]:
     """The declined-parts probe: rows ``{"id", "text", "domains": [...], "declined": n}``."""
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-async def declined_probe(router: Router, rows: list[dict[str, object]]) -> DeclinedProbe:
+async def declined_probe(router: Router, rows: list[DeclinedRow]) -> DeclinedProbe:
     """Run the declined-parts probe (see ``load_declined``)."""
     probe = DeclinedProbe()
     for row in rows:
-        outcome = await router.decide(str(row["text"]), use_llm=False)
+        outcome = await router.decide(row["text"], use_llm=False)
         declined_ok = len(outcome.decision.declined) == row["declined"]
-        right = declined_ok and {r.domain for r in outcome.routes} == set(row["domains"])  # type: ignore[call-overload]
+        right = declined_ok and {r.domain for r in outcome.routes} == set(row["domains"])
         if row["declined"]:
             probe.mixed += 1
             probe.mixed_declined += declined_ok

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from bench.router import declined_probe, load_declined
+from bench.router import DeclinedRow, declined_probe, load_declined
 from contracts import DomainRoute, RouteDecision
 
 
@@ -23,11 +23,11 @@ def test_the_probe_pairs_questions_with_unrelated_ones_and_has_controls() -> Non
     mixed = [r for r in rows if r["declined"]]
     controls = [r for r in rows if not r["declined"]]
     assert len(mixed) == 24 and len(controls) == 16
-    assert {d for r in rows for d in r["domains"]} == {"ecommerce", "fintech", "media", "mobile", "travel"}  # type: ignore[attr-defined]
+    assert {d for r in rows for d in r["domains"]} == {"ecommerce", "fintech", "media", "mobile", "travel"}
 
 
 async def test_the_probe_counts_declines_and_routes() -> None:
-    rows = [
+    rows: list[DeclinedRow] = [
         {
             "id": "m1",
             "text": "Where do I check in? Also who wrote Hamlet?",
