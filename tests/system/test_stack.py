@@ -90,6 +90,26 @@ def test_chat_keeps_the_conversation_for_follow_ups(stack: RunningStack) -> None
     assert all("travel" in line for line in lines)  # the follow-up went to travel through the conversation
 
 
+def test_chat_says_once_which_part_no_domain_covers(stack: RunningStack) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "accel.cli", "chat", "--nats-url", stack.nats_url],
+        input="How do I activate an eSIM? Also what is the capital of Australia?\n/quit\n",
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+    )
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.lower()
+    assert "partial · mobile" in out, result.stdout  # the domain answered its own question
+    assert out.count("not answered") == 1 and out.count("'what is the capital of australia?'") == 1, (
+        result.stdout
+    )
+
+
 def test_status_lists_every_service(stack: RunningStack) -> None:
     result = accel("status", "--nats-url", stack.nats_url)
     assert result.returncode == 0, result.stderr
