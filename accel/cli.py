@@ -510,7 +510,12 @@ def _calibration_line(router: Router) -> str:
 
 @router_app.command("eval")
 def router_eval(
-    data: Annotated[Path, typer.Option("--data", help="Labeled JSON lines {id, text, domains: [...]}.")],
+    data: Annotated[
+        Path,
+        typer.Option(
+            "--data", help='Labeled JSON lines {id, text, domains: [...]} ([] or "oos": out of scope).'
+        ),
+    ],
     domains: DomainsDir = DEFAULT_DOMAINS_DIR,
     llm: LlmOption = "off",
     model_url: Annotated[str | None, typer.Option(help="Base URL for --llm embedded.")] = None,
@@ -522,13 +527,17 @@ def router_eval(
     """In-scope accuracy, out-of-scope recall/precision, multi-domain exact set, confusion, latency."""
     import json
 
-    from services.router.evaluate import evaluate, load_labeled, render
+    from services.router.evaluate import check_labels, evaluate, load_labeled, render
 
     try:
         records = load_labeled(data)
     except (OSError, ValueError) as exc:
         raise _fail(str(exc)) from None
     router = _router(domains, llm, model_url, data_dir, max_false_rejection)
+    try:
+        check_labels(records, router.classifier.names)
+    except ValueError as exc:
+        raise _fail(f"{data}: {exc}") from None
     report = asyncio.run(evaluate(router, records, use_llm=llm != "off", name=f"{data.name} (llm: {llm})"))
     if as_json:
         out.print_json(json.dumps(report.as_dict()))

@@ -39,7 +39,7 @@ from threadpoolctl import threadpool_limits
 
 from accel.stack import LOOPBACK, Child, free_port, llama_server_argv
 from services.router.app import build_router
-from services.router.evaluate import EvalReport, evaluate, load_labeled, render
+from services.router.evaluate import EvalReport, check_labels, evaluate, load_labeled, render
 from services.router.logic import Router
 from services.router.settings import RouterSettings
 from shared.settings import DEFAULT_DOMAINS_DIR, REPO_ROOT
@@ -188,6 +188,10 @@ async def main(argv: list[str]) -> None:
             f"{args.max_examples or 'all'} examples per domain"
         )
         print(f"calibration: {router.classifier.calibration}")
+        try:
+            check_labels(records, router.classifier.names)
+        except ValueError as exc:
+            raise SystemExit(f"error: {args.data}: {exc}") from None
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})  # one core, as the target says
         with threadpool_limits(limits=1):
             name = f"fast path, tiered {tolerance}" if tiered else "fast path"

@@ -1,7 +1,9 @@
 """Router evaluation on labeled JSON lines: the figures teams check before a deploy.
 
 Input lines: ``{"id": …, "text": …, "domains": [...]}`` (an empty list means out of scope). ``"domain":
-"name"`` or ``"domain": null`` is accepted too.
+"name"`` or ``"domain": null`` is accepted too, and the label ``"oos"`` (as in the confusion table, and
+in public sets such as CLINC150) means out of scope as well. Every other label must name a configured
+domain (``check_labels``): a typo would otherwise count as a routing error.
 
 Figures:
 - in-scope accuracy: single-domain queries whose predicted domain set is exactly the gold one;
@@ -25,6 +27,8 @@ import numpy as np
 
 from services.router.logic import Outcome, Router
 
+OOS_LABEL = "oos"
+
 
 @dataclass(frozen=True)
 class Labeled:
@@ -34,7 +38,21 @@ class Labeled:
 
     @property
     def label(self) -> str:
-        return "oos" if not self.domains else ("multi" if len(self.domains) > 1 else self.domains[0])
+        return OOS_LABEL if not self.domains else ("multi" if len(self.domains) > 1 else self.domains[0])
+
+
+def _labels(row: dict[str, object]) -> tuple[str, ...]:
+    """The gold domains of one line (none: out of scope)."""
+    if "domains" in row:
+        given = row["domains"] or []
+        if not isinstance(given, list) or not all(isinstance(d, str) and d for d in given):
+            raise TypeError(f"'domains' must be a list of domain names, not {given!r}")
+    else:
+        one = row.get("domain")
+        if one is not None and not (isinstance(one, str) and one):
+            raise TypeError(f"'domain' must be a domain name or null, not {one!r}")
+        given = [one] if one else []
+    return tuple(dict.fromkeys(d for d in given if d != OOS_LABEL))
 
 
 def parse_labeled(lines: Iterable[str], source: str = "input") -> Iterator[Labeled]:
@@ -43,23 +61,50 @@ def parse_labeled(lines: Iterable[str], source: str = "input") -> Iterator[Label
             continue
         try:
             row = json.loads(line)
-            if "domains" in row:
-                domains = tuple(row["domains"] or ())
-            else:
-                domains = (row["domain"],) if row.get("domain") else ()
-            yield Labeled(id=str(row.get("id", n)), text=str(row["text"]), domains=domains)
+            if not isinstance(row, dict):
+                raise TypeError(f"a JSON object per line, not {type(row).__name__}")
+            text = row["text"]
+            if not isinstance(text, str):
+                raise TypeError(f"'text' must be a string, not {text!r}")
+            yield Labeled(id=str(row.get("id", n)), text=text, domains=_labels(row))
         except (ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"{source}:{n}: expected {{'id', 'text', 'domains': [...]}}: {exc}") from exc
 
 
 def load_labeled(path: Path) -> list[Labeled]:
     with path.open(encoding="utf-8") as fh:
-        return list(parse_labeled(fh, str(path)))
+        records = list(parse_labeled(fh, str(path)))
+    if not records:
+        raise ValueError(
+            f"{path}: no labelled queries (expected JSON lines {{'id', 'text', 'domains': [...]}})"
+        )
+    return records
+
+
+def check_labels(records: Iterable[Labeled], domains: Iterable[str]) -> None:
+    """Raise ValueError when a gold label names no configured domain (a typo, or the wrong
+    ``--domains`` folder), saying which labels, on which queries, and what is configured."""
+    known = set(domains)
+    unknown: dict[str, list[str]] = {}
+    for rec in records:
+        for d in rec.domains:
+            if d not in known:
+                unknown.setdefault(d, []).append(rec.id)
+    if unknown:
+        said = "; ".join(
+            f"{d!r} (ids {', '.join(ids[:3])}{', …' if len(ids) > 3 else ''})"
+            for d, ids in sorted(unknown.items())
+        )
+        raise ValueError(
+            f"labels that name no configured domain: {said}. Configured: {', '.join(sorted(known))}; "
+            f"use [] or {OOS_LABEL!r} for out of scope, or point --domains at the folder these labels "
+            "come from"
+        )
 
 
 def predicted_label(outcome: Outcome) -> str:
     if outcome.decision.rejected:
-        return "oos"
+        return OOS_LABEL
     domains = {r.domain for r in outcome.routes}
     return "multi" if len(domains) > 1 else next(iter(domains))
 
@@ -175,7 +220,7 @@ def render(report: EvalReport) -> str:
         "confusion (rows: gold, columns: predicted)",
     ]
     labels = sorted({*report.confusion, *(p for c in report.confusion.values() for p in c)})
-    width = max(8, *(len(label) for label in labels))
+    width = max([8, *(len(label) for label in labels)])
     lines.append(" " * width + "".join(f"{label:>{width + 1}}" for label in labels))
     for gold in labels:
         row = report.confusion.get(gold, Counter())

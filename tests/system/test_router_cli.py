@@ -72,3 +72,24 @@ def test_router_eval_prints_the_figures(tmp_path: Path) -> None:
     assert "calibration (3-fold on" in table.stdout and "background lines" in table.stdout
     missing = run("router", "eval", "--data", str(tmp_path / "nope.jsonl"), "--data-dir", str(DATA_DIR))
     assert missing.returncode != 0 and "nope.jsonl" in (missing.stdout + missing.stderr)
+
+
+def test_router_eval_says_what_is_wrong_with_the_labels(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    done = run("router", "eval", "--data", str(empty), "--data-dir", str(DATA_DIR))
+    assert done.returncode != 0 and "no labelled queries" in done.stdout + done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
+    typo = tmp_path / "typo.jsonl"
+    rows = [
+        {"id": "1", "text": "What is the checked baggage allowance on an economy ticket?", "domains": ["travle"]},
+        {"id": "2", "text": "Explain the offside rule in football", "domain": "oos"},  # CLINC150's label
+    ]  # fmt: skip
+    typo.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    done = run("router", "eval", "--domains", str(DEFAULT_DOMAINS_DIR), "--data", str(typo),
+               "--data-dir", str(DATA_DIR))  # fmt: skip
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode != 0 and "'travle' (ids 1)" in said and "Configured: ecommerce, fintech" in said, (
+        said
+    )
+    assert "Traceback" not in done.stderr

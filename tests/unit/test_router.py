@@ -2,6 +2,7 @@
 
 import copy
 import dataclasses
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -18,7 +19,7 @@ from services.router.classifier import (
     knowledge_sentences,
     similarities,
 )
-from services.router.evaluate import load_labeled
+from services.router.evaluate import Labeled, check_labels, load_labeled, parse_labeled
 from services.router.logic import SIBLING_DOMINANCE, Router, RouterLLM, _agreement
 from services.router.segment import context, cut, segments
 from shared.domains import load_domains
@@ -541,3 +542,47 @@ def test_knowledge_sentences_leave_list_and_table_row_markers_out() -> None:
     )
     assert "Go to Account Orders and select the item." in sentences  # was "1. Go to **Account > Orders** …"
     assert not [s for s in sentences if s.startswith(("- ", "1. ", "2. "))]
+
+
+@pytest.mark.parametrize(
+    ("line", "domains"),
+    [
+        ('{"id": 1, "text": "t", "domains": ["travel", "fintech"]}', ("travel", "fintech")),
+        ('{"id": 1, "text": "t", "domains": []}', ()),
+        ('{"id": 1, "text": "t", "domains": null}', ()),
+        ('{"id": 1, "text": "t", "domain": "travel"}', ("travel",)),
+        ('{"id": 1, "text": "t", "domain": null}', ()),
+        ('{"id": 1, "text": "t", "domain": "oos"}', ()),  # CLINC150's out-of-scope label
+        ('{"id": 1, "text": "t", "domains": ["oos"]}', ()),
+    ],
+)
+def test_labelled_lines_read_their_gold_domains(line: str, domains: tuple[str, ...]) -> None:
+    (row,) = parse_labeled([line])
+    assert row.domains == domains and row.id == "1" and row.text == "t"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"id": 1, "text": "t", "domains": "travel"}',  # a string is not a list (it was read letter by letter)
+        '{"id": 1, "text": "t", "domains": [3]}',
+        '{"id": 1, "text": null, "domains": []}',  # was read as the query "None"
+        '{"id": 1, "domains": []}',
+        '["t", "travel"]',
+        "not json",
+    ],
+)
+def test_a_malformed_labelled_line_is_an_error_naming_its_line(line: str) -> None:
+    with pytest.raises(ValueError, match=r"^data:2: expected"):
+        list(parse_labeled(["", line], "data"))
+
+
+def test_labels_must_name_configured_domains(tmp_path: Path) -> None:
+    rows = [Labeled(id=str(i), text="t", domains=("travle",)) for i in range(5)]
+    with pytest.raises(ValueError, match=r"'travle' \(ids 0, 1, 2, …\)\. Configured: fintech, travel"):
+        check_labels([*rows, Labeled(id="x", text="t", domains=("travel",))], ["travel", "fintech"])
+    check_labels([Labeled(id="1", text="t", domains=())], ["travel"])  # out of scope needs no domain
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n")
+    with pytest.raises(ValueError, match="no labelled queries"):
+        load_labeled(empty)
