@@ -328,7 +328,14 @@ def _store(data_dir: Path) -> KnowledgeStore:
     return make_store(settings)
 
 
-@app.command()
+@app.command(
+    # one string per paragraph: rich keeps a docstring's line breaks after its first paragraph
+    help="Chunk, embed and index documents (idempotent: unchanged files are skipped), with a progress "
+    "bar.\n\nWrites to the store the retriever uses (ACCEL_STORE: the embedded index under --data-dir, "
+    "or Weaviate). A running retriever serves the changes from its next search on. A file that cannot "
+    "be read (a damaged or encrypted PDF, a scan without text) is skipped with the reason; the rest "
+    "goes in."
+)
 def ingest(
     domain: Annotated[str, typer.Argument(help="Domain whose knowledge base receives the documents.")],
     path: Annotated[Path, typer.Argument(help="A file or folder of .md, .txt, .html or .pdf documents.")],
@@ -337,16 +344,23 @@ def ingest(
     prune: Annotated[
         bool, typer.Option(help="Delete documents indexed from PATH that are gone from it.")
     ] = False,
+    domains: DomainsDir = DEFAULT_DOMAINS_DIR,
 ) -> None:
-    """Chunk, embed and index documents (idempotent: unchanged files are skipped), with a progress bar.
-
-    Writes to the store the retriever uses (ACCEL_STORE: the embedded index under --data-dir, or
-    Weaviate). A running retriever serves the changes from its next search on. A file that cannot be
-    read (a damaged or encrypted PDF, a scan without text) is skipped with the reason; the rest goes in.
-    """
     from services.retriever.ingest import ingest_path
+    from shared.domains import DomainConfigError, load_domains
     from shared.embeddings import default_embedder
 
+    try:
+        configured = sorted(load_domains(domains))
+    except DomainConfigError:
+        configured = []  # nothing to check against (the retriever serves any domain's index)
+    if configured and domain not in configured:
+        err.print(
+            f"[yellow]warning:[/] {escape(repr(domain))} is not a domain under {domains} "
+            f"({', '.join(configured)}): no domain service searches this index until one is configured "
+            "under that name (a typo?)",
+            highlight=False,
+        )
     try:
         report = ingest_path(
             _store(data_dir),

@@ -20,7 +20,8 @@ CHUNKING_VERSION = 5  # 3: table rows read with their headers; 4: a list item ke
 
 
 class DocumentError(ValueError):
-    """A file that cannot be read as a document: a damaged or encrypted PDF, or one without text."""
+    """A file that cannot be read as a document: a damaged or encrypted PDF, a binary file with a
+    text file's name, or one without text."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,21 @@ def _without_running_lines(pages: list[str]) -> list[str]:
     return out
 
 
+def _decoded(path: Path) -> str:
+    """A text file's text: UTF-8 (a byte-order mark dropped), UTF-16 when it starts with that
+    mark, else Windows-1252, the usual encoding of legacy text that is not UTF-8 (a byte it leaves
+    undefined becomes U+FFFD). A file with NUL bytes and no UTF-16 mark is not text: skipped."""
+    raw = path.read_bytes()
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16", errors="replace")
+    if b"\x00" in raw[:8192]:  # git's test for a binary file
+        raise DocumentError(f"{path}: not a text file (it holds NUL bytes); ingest its text instead")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace")
+
+
 def _read_pdf(path: Path) -> tuple[str, str]:
     """(text, title) of a PDF: its pages' text reflowed, and the title in its metadata ("" if none)."""
     from pypdf import PdfReader
@@ -207,14 +223,14 @@ def document_id(path: Path, root: Path) -> str:
 
 
 def read_document(path: Path, root: Path) -> Document:
-    """The document in ``path`` (id: ``document_id``). Raises ``DocumentError`` for a PDF that
-    cannot be read; text files are read as UTF-8, undecodable bytes replaced."""
+    """The document in ``path`` (id: ``document_id``). Raises ``DocumentError`` for a file that
+    cannot be read as a document (see ``_decoded`` for text files, ``_read_pdf``) or has no text."""
     doc_id = document_id(path, root)
     suffix = path.suffix.lower()
     if suffix == ".pdf":
         text, title = _read_pdf(path)
     else:
-        raw = path.read_text(encoding="utf-8", errors="replace")
+        raw = _decoded(path)
         if suffix in (".html", ".htm"):
             parser = _TextExtractor()
             parser.feed(raw)
@@ -227,6 +243,8 @@ def read_document(path: Path, root: Path) -> Document:
                 text = raw.lstrip()[len(first) :]
     text = tables_as_sentences(re.sub(r"[ \t]+", " ", text))
     text = re.sub(r"\n{3,}", "\n\n", text).strip()
+    if not text:
+        raise DocumentError(f"{path}: no text in it")
     return Document(
         doc_id=doc_id, title=title or path.stem.replace("-", " ").title(), text=text, source=str(path)
     )

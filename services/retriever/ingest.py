@@ -26,7 +26,7 @@ class IngestReport:
     chunks: int = 0
 
     def summary(self) -> str:
-        skipped = f", {len(self.skipped)} skipped (unreadable)" if self.skipped else ""
+        skipped = f", {len(self.skipped)} skipped (no text read)" if self.skipped else ""
         return (
             f"{self.domain}: {len(self.added)} added, {len(self.updated)} updated, "
             f"{len(self.unchanged)} unchanged, {len(self.removed)} removed{skipped}, "

@@ -49,8 +49,20 @@ def test_ingest_is_idempotent_and_forget_deletes_one_document(tmp_path: Path) ->
     pdfs = run("ingest", "travel", str(docs), "--data-dir", str(data))
     assert pdfs.returncode == 0, pdfs.stderr
     # the PDF, and pets.txt again (forgotten above)
-    assert "2 added" in pdfs.stdout and "1 skipped (unreadable)" in pdfs.stdout, pdfs.stdout
+    assert "2 added" in pdfs.stdout and "1 skipped (no text read)" in pdfs.stdout, pdfs.stdout
     assert "skipped:" in pdfs.stderr and "broken.pdf: not a readable PDF" in pdfs.stderr, pdfs.stderr
 
     nowhere = run("ingest", "travel", str(tmp_path / "nope"), "--data-dir", str(data))
     assert nowhere.returncode != 0 and "nope" in nowhere.stdout + nowhere.stderr
+
+
+def test_ingest_warns_when_the_domain_is_not_configured(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "lounges.md").write_text("# Lounges\n\nGold members may use airport lounges with one guest.\n")
+    typo = run("ingest", "travle", str(docs), "--data-dir", str(tmp_path / "state"))
+    assert typo.returncode == 0 and "1 added" in typo.stdout, typo.stdout + typo.stderr
+    said = " ".join(typo.stderr.split())
+    assert "warning: 'travle' is not a domain under" in said and "ecommerce, fintech, media" in said, said
+    right = run("ingest", "travel", str(docs), "--data-dir", str(tmp_path / "state"))
+    assert right.returncode == 0 and "warning" not in right.stderr, right.stderr

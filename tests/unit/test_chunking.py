@@ -162,6 +162,27 @@ def test_unreadable_pdfs_say_why_and_are_skipped_by_read_documents(tmp_path: Pat
     assert [d.doc_id for d in read_documents(tmp_path)] == ["plain.pdf"]
 
 
+def test_text_files_are_decoded_and_files_that_are_not_text_are_skipped_with_the_reason(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "bom.md").write_bytes("\ufeff# Fares\n\nCafé fares.\n".encode())
+    (tmp_path / "legacy.txt").write_bytes("Café crème costs €5.".encode("cp1252"))
+    (tmp_path / "wide.txt").write_bytes("Crème brûlée.".encode("utf-16"))  # with its byte-order mark
+    (tmp_path / "image.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (tmp_path / "empty.md").write_text("\n  \n")
+    (tmp_path / "heading.md").write_text("# Only a heading\n")
+    bom = read_document(tmp_path / "bom.md", tmp_path)
+    assert (bom.title, bom.text) == ("Fares", "Café fares.")  # the mark does not hide the heading
+    assert read_document(tmp_path / "legacy.txt", tmp_path).text == "Café crème costs €5."
+    assert read_document(tmp_path / "wide.txt", tmp_path).text == "Crème brûlée."
+    with pytest.raises(DocumentError, match="not a text file"):
+        read_document(tmp_path / "image.txt", tmp_path)
+    for name in ("empty.md", "heading.md"):
+        with pytest.raises(DocumentError, match="no text in it"):
+            read_document(tmp_path / name, tmp_path)
+    assert [d.doc_id for d in read_documents(tmp_path)] == ["bom.md", "legacy.txt", "wide.txt"]
+
+
 def test_table_rows_are_read_with_their_column_headers(tmp_path: Path) -> None:
     (tmp_path / "plans.md").write_text(
         "# Plans\n\nThree plans.\n\n| | Standard | Plus | Premium |\n|---|:--:|---|---|\n"

@@ -47,7 +47,7 @@ def test_pdfs_are_ingested_and_unreadable_files_skipped_with_the_reason(
     report = ingest_path(store, embedder, tenant="t1", domain="travel", path=kb)
     assert sorted(report.added) == ["bags.md", "lounges.pdf", "meals.md", "pets.md"]
     assert list(report.skipped) == ["scan.pdf"] and "not a readable PDF" in report.skipped["scan.pdf"]
-    assert "1 skipped (unreadable)" in report.summary()
+    assert "1 skipped (no text read)" in report.summary()
     q = "can I bring a guest to the lounge"
     hit = store.search("t1", "travel", q, embedder.encode_one(q), k=1)[0]
     assert hit.doc_id == "lounges.pdf" and hit.title == "Lounges"
