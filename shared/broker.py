@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
+import time
 from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from typing import Any
@@ -176,13 +178,44 @@ class TracePassthrough(BaseMiddleware):
         return await call_next(cmd)
 
 
+class ConnectionLog:
+    """Says what a service's NATS connection goes through: why NATS cannot be reached or reports an
+    error (each kind once, then at most once every ``every_s`` while it lasts), a lost connection
+    and a regained one. With FastStream's logger off (``make_broker``), a service that cannot reach
+    NATS otherwise waits in silence, retrying for ever."""
+
+    def __init__(self, servers: list[str], every_s: float = 60.0) -> None:
+        self.servers = ", ".join(servers)
+        self.every_s = every_s
+        self._said: dict[str, float] = {}  # kind of error -> when it was last logged
+
+    async def error(self, err: Exception) -> None:
+        kind, now = type(err).__name__, time.monotonic()
+        if now - self._said.get(kind, -math.inf) < self.every_s:
+            return
+        self._said[kind] = now
+        log.warning("NATS at %s: %s: %s (retrying)", self.servers, kind, str(err) or "no detail")
+
+    async def disconnected(self) -> None:
+        log.warning("disconnected from NATS at %s; reconnecting", self.servers)
+
+    async def reconnected(self) -> None:
+        self._said.clear()
+        log.info("reconnected to NATS at %s", self.servers)
+
+
 def make_broker(nats_url: str, service: str, *, tracing: bool | None = None, **kwargs: Any) -> NatsBroker:
-    """The one way services build their broker: per-message INFO logs off, error events on, and
-    spans when this process has a tracer installed (``tracing=None`` looks; see
-    ``shared.telemetry``), else the caller's trace context passed through."""
+    """The one way services build their broker: per-message INFO logs off, error events on, the
+    connection's troubles logged (``ConnectionLog``), and spans when this process has a tracer
+    installed (``tracing=None`` looks; see ``shared.telemetry``), else the caller's trace context
+    passed through."""
     servers = [u.strip() for u in nats_url.split(",") if u.strip()]
     if tracing is None:
         tracing = isinstance(trace.get_tracer_provider(), TracerProvider)
+    said = ConnectionLog(servers)
+    kwargs.setdefault("error_cb", said.error)
+    kwargs.setdefault("disconnected_cb", said.disconnected)
+    kwargs.setdefault("reconnected_cb", said.reconnected)
     return NatsBroker(
         servers,
         logger=None,

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import nats as nats_py
 import pytest
 from faststream.nats import JStream, NatsRouter, PullSub
 
+from accel.stack import find_nats_server, free_port
 from shared.broker import Handling, make_broker
-from tests.helpers.servers import Server
+from tests.helpers.servers import Server, _spawn
 
 pytestmark = pytest.mark.integration
 
@@ -155,3 +157,46 @@ async def test_a_malformed_jetstream_message_on_a_manual_ack_subscriber_is_answe
     finally:
         await broker.stop()
         await nc.close()
+
+
+class Heard(logging.Handler):
+    """Collects a logger's lines; ``said`` waits for one that contains a text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+        self.changed = asyncio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+        self.changed.set()
+
+    async def said(self, text: str) -> None:
+        async with asyncio.timeout(10):
+            while not any(text in line for line in self.lines):
+                self.changed.clear()
+                await self.changed.wait()
+
+
+async def test_a_service_says_why_it_cannot_reach_nats_and_when_it_is_back() -> None:
+    heard, logger = Heard(), logging.getLogger("shared.broker")
+    logger.addHandler(heard)
+    logger.setLevel(logging.INFO)
+    port = free_port()
+    argv = [str(find_nats_server()), "-a", "127.0.0.1", "-p", str(port)]
+    broker = make_broker(f"nats://127.0.0.1:{port}", "test")
+    connecting = asyncio.create_task(broker.connect())
+    server: Server | None = None
+    try:
+        await heard.said(f"NATS at nats://127.0.0.1:{port}: ConnectionRefusedError")  # not a silent wait
+        server = Server(f"nats://127.0.0.1:{port}", port, await asyncio.to_thread(_spawn, argv, port), argv)
+        await asyncio.wait_for(connecting, 10)
+        await asyncio.to_thread(server.restart)
+        await heard.said("reconnected to NATS")
+        assert any("disconnected from NATS" in line for line in heard.lines), heard.lines
+    finally:
+        logger.removeHandler(heard)
+        connecting.cancel()
+        await broker.stop()
+        if server is not None:
+            server.stop()

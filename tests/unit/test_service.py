@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 
+import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
 
+from shared.broker import ConnectionLog
 from shared.metrics import Metrics
 from shared.service import freeze_startup_heap, watch_gc_pauses
 
@@ -40,3 +43,16 @@ def test_every_collection_pause_is_recorded_by_generation() -> None:
     assert {0, 2} <= set(by_generation)
     full = by_generation[2]
     assert isinstance(full, HistogramDataPoint) and full.count >= 1 and full.sum > 0
+
+
+async def test_connection_errors_are_logged_once_a_minute_each(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="shared.broker")
+    said = ConnectionLog(["nats://a:4222", "nats://b:4222"], every_s=60)
+    for _ in range(3):
+        await said.error(ConnectionRefusedError(111, "Connection refused"))
+    await said.error(TimeoutError())
+    assert caplog.text.count("ConnectionRefusedError") == 1 and caplog.text.count("TimeoutError") == 1
+    assert "NATS at nats://a:4222, nats://b:4222: TimeoutError: no detail (retrying)" in caplog.text
+    await said.reconnected()  # a new outage is told again
+    await said.error(ConnectionRefusedError(111, "Connection refused"))
+    assert caplog.text.count("ConnectionRefusedError") == 2
