@@ -213,6 +213,22 @@ class StackInfo:
     def load(cls, path: Path) -> StackInfo:
         return cls(**json.loads(path.read_text()))
 
+    def running(self) -> bool:
+        """Whether the stack this file describes is still up: its ``accel up`` process exists and
+        something listens on its NATS port (a file left by a killed stack describes neither)."""
+        try:
+            os.kill(self.pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            pass  # someone else's process: it exists
+        host, _, port = self.nats_url.removeprefix("nats://").rpartition(":")
+        try:
+            with socket.create_connection((host, int(port)), timeout=0.5):
+                return True
+        except (OSError, ValueError):
+            return False
+
 
 class Stack:
     def __init__(
@@ -246,6 +262,7 @@ class Stack:
     # ---- start -------------------------------------------------------------------------------
     async def start(self, timeout: float = 120.0) -> StackInfo:
         domains = load_domains(self.domains_dir)  # fail early, with the file named, on a bad domain
+        self._refuse_a_second_stack()
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._tmp = Path(tempfile.mkdtemp(prefix="accel-"))
         logs = self.data_dir / "logs"
@@ -469,6 +486,20 @@ class Stack:
                 child.restarts.append(now)
                 child.start()
             await asyncio.sleep(0.5)
+
+    def _refuse_a_second_stack(self) -> None:
+        """Two stacks on one data folder would share its index and its stack.json (which ``accel
+        ask`` reads, and which the first to stop deletes)."""
+        try:
+            other = StackInfo.load(self.info_path)
+        except (OSError, ValueError, TypeError):
+            return  # none, or unreadable: this stack's own replaces it
+        if other.pid != os.getpid() and other.running():
+            raise StackError(
+                f"a stack is already running on {self.data_dir} (accel up, pid {other.pid}, NATS "
+                f"{other.nats_url}): use it (`accel ask ...`), stop it (Ctrl-C in its terminal, or "
+                f"`kill {other.pid}`), or start another with a different --data-dir"
+            )
 
     def stop(self) -> None:
         self._stopping = True

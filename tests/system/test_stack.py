@@ -110,6 +110,15 @@ def test_chat_says_once_which_part_no_domain_covers(stack: RunningStack) -> None
     )
 
 
+def test_a_second_stack_on_the_same_data_folder_is_refused(stack: RunningStack) -> None:
+    second = accel("up", "--data-dir", str(stack.data_dir), timeout=60)
+    assert second.returncode != 0, second.stdout + second.stderr
+    said = " ".join((second.stdout + second.stderr).split())
+    assert f"a stack is already running on {stack.data_dir.resolve()}" in said, said
+    assert stack.proc.poll() is None and (stack.data_dir / "stack.json").exists()  # the first is untouched
+    assert accel("status", "--nats-url", str(stack.info["nats_url"])).returncode == 0
+
+
 def test_status_lists_every_service(stack: RunningStack) -> None:
     result = accel("status", "--nats-url", stack.nats_url)
     assert result.returncode == 0, result.stderr
