@@ -23,12 +23,16 @@ _INJECTION = re.compile(
     r"|\b(pretend|imagine|act\s+as\s+if)\s+(that\s+)?you\s+(have|had|are|were)\s+(no|not\s+bound\s+by|free\s+of)"
     r"\s+(\w+\s+)?(restrictions|rules|limits|filters|guidelines)"
     r"|\byou\s+are\s+now\s+(in\s+)?(dan|developer\s+mode|jailbroken|unrestricted|unfiltered)"
+    # wiping what the assistant was told (a customer's "forget what I said" is a correction)
+    r"|\b(forget|ignore|disregard)\s+(everything|all|anything)\s+(that\s+)?you(\s+were|\s+have\s+been|'ve\s+been)\s+"
+    r"(told|given|instructed)"
+    r"|\b(act|behave|respond)\s+(as|like)\s+an?\s+(unrestricted|unfiltered|uncensored|jailbroken)\b"
     r"|\bjailbreak\b|^\s*(system|developer)\s*:|<\|im_start\|>|\[/?(system|inst)\]",
     re.IGNORECASE,
 )
 _UNSAFE = re.compile(
     r"\b(make|build|assemble|synthesi[sz]e|cook)\b.{0,40}"
-    r"\b(bomb|explosive|nerve agent|meth|ricin|pipe bomb)s?\b"
+    r"\b(bomb|explosive|nerve agent|meth|methamphetamine|fentanyl|ricin|sarin|pipe bomb)s?\b"
     # harming a person or an animal ("hurt my back", "hurt my credit score" are ordinary questions)
     r"|\b(kill|hurt|poison|harm)\s+(someone|somebody|a\s+person|people|(my|his|her|their|our)\s+"
     r"(wife|husband|partner|spouse|ex|girlfriend|boyfriend|boss|neighbou?r|mum|mom|mother|dad|father|"
@@ -38,7 +42,7 @@ _UNSAFE = re.compile(
     # covert access to another person's accounts, devices or messages
     r"|\b(someone|somebody|another\s+person)('s|\s+else's)\b.{0,60}\bwithout\s+(them|him|her|their)\b.{0,12}"
     r"\b(knowing|knowledge|noticing|consent|permission)\b"
-    r"|\b(hack(ing)?|break(ing)?\s+into)\s+(into\s+)?(someone|somebody|my\s+\w+'s|an?\s+\w+'s|(his|her|their)\s+)"
+    r"|\b(hack(ing)?|break(ing)?\s+into)\s+(into\s+)?(someone|somebody|my\s+[\w-]+'s|an?\s+[\w-]+'s|(his|her|their)\s+)"
     r"|\b(clone|cloning)\s+(a|an|someone'?s|somebody'?s|his|her|their)?\s*sim\b"
     r"|\b(read|intercept|spy\s+on|monitor)\s+(my\s+(wife|husband|partner|girlfriend|boyfriend|spouse|ex)'?s?|"
     r"someone('s|\s+else's)|somebody('s|\s+else's)|(his|her)\s+)\s*(texts?|messages|emails?|calls|whatsapp)\b"
