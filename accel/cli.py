@@ -54,7 +54,8 @@ DEFAULT_DATA_DIR = Path(".accel")
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}")
+    """Print ``message`` as one line (not cut at the terminal's width: paths stay whole in logs)."""
+    err.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True, highlight=False)
     return typer.Exit(code)
 
 
@@ -434,10 +435,17 @@ def _router(
         max_false_rejection=max_false_rejection,
         embedding_cache=0,  # evaluation times every decision's own embedding
     )
+    err.print(f"[dim]training the router from {domains} (cached embeddings in {data_dir / 'cache'})…[/]")
+    t0 = time.perf_counter()
     try:
-        return build_router(settings)
+        router = build_router(settings)
     except DomainConfigError as exc:
         raise _fail(str(exc)) from None
+    names = router.classifier.names
+    err.print(
+        f"[dim]trained on {len(names)} domains ({', '.join(names)}) in {time.perf_counter() - t0:.1f}s[/]"
+    )
+    return router
 
 
 @app.command()
@@ -455,6 +463,8 @@ def route(
     import json
 
     router = _router(domains, llm, model_url, data_dir, max_false_rejection)
+    if sys.stdin.isatty():
+        err.print('reading JSON lines {"id": …, "text": …} from the terminal; Ctrl-D ends', highlight=False)
 
     async def main() -> None:
         for n, line in enumerate(sys.stdin, start=1):

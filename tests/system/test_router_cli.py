@@ -78,7 +78,8 @@ def test_router_eval_says_what_is_wrong_with_the_labels(tmp_path: Path) -> None:
     empty = tmp_path / "empty.jsonl"
     empty.write_text("\n")
     done = run("router", "eval", "--data", str(empty), "--data-dir", str(DATA_DIR))
-    assert done.returncode != 0 and "no labelled queries" in done.stdout + done.stderr, done.stderr
+    said = " ".join((done.stdout + done.stderr).split())  # rich wraps long lines
+    assert done.returncode != 0 and "no labelled queries" in said, said
     assert "Traceback" not in done.stderr
     typo = tmp_path / "typo.jsonl"
     rows = [
