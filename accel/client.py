@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -40,6 +41,9 @@ def _final(data: bytes) -> FinalAnswer:
     return reply
 
 
+log = logging.getLogger(__name__)
+
+
 class AccelClient:
     def __init__(self, nc: Client, *, grace_s: float = 5.0) -> None:
         self.nc = nc
@@ -47,11 +51,20 @@ class AccelClient:
 
     @classmethod
     async def connect(cls, url: str, **kwargs: float) -> AccelClient:
+        seen: list[Exception] = []
+
+        async def on_error(exc: Exception) -> None:
+            """nats-py's default logs a traceback for every failed attempt: keep the last one for
+            the AccelError instead (a later outage is the failing request's own error)."""
+            seen[:] = [exc]
+            log.debug("NATS connection error: %r", exc)
+
         try:
-            nc = await nats.connect(url, connect_timeout=2, max_reconnect_attempts=3)
+            nc = await nats.connect(url, connect_timeout=2, max_reconnect_attempts=3, error_cb=on_error)
         except Exception as exc:
+            why = seen[-1] if seen else exc
             raise AccelError(
-                f"cannot reach NATS at {url} ({type(exc).__name__}); is the stack up (`accel up`)?"
+                f"cannot reach NATS at {url} ({type(why).__name__}: {why}); is the stack up (`accel up`)?"
             ) from exc
         return cls(nc, **kwargs)
 
