@@ -10,23 +10,51 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import re
+import sys
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from faststream import FastStream
 from faststream.nats import NatsBroker
 from nats.micro import ServiceConfig, add_service
 from nats.micro.service import Service
 from opentelemetry.metrics import Histogram
+from pydantic import ValidationError
 
 from shared.broker import connection
+from shared.domains import DomainConfigError
 from shared.logs import configure_logging
 from shared.metrics import get_metrics
+from shared.settings import ServiceSettings
 from shared.telemetry import setup_metrics, setup_tracing
 
 VERSION = "0.1.0"
+CONFIG_EXIT = 2  # a configuration error: restarting the process as it is cannot help
+_SECRET = re.compile(r"key|token|secret|password", re.IGNORECASE)
+
+S = TypeVar("S", bound=ServiceSettings)
+log = logging.getLogger(__name__)
+
+
+def read_settings(cls: type[S]) -> S:
+    """``cls()`` from the environment; on a bad value, exit with ``CONFIG_EXIT`` and one line per
+    variable (``ACCEL_PLAN_TIMEOUT_S='abc': Input should be a valid number…``) instead of a
+    traceback. Values of variables named like secrets are not shown."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        prefix = str(cls.model_config.get("env_prefix", "")).upper()
+        lines = []
+        for e in exc.errors():
+            name = prefix + "_".join(str(p) for p in e["loc"]).upper()
+            shown = e["type"] != "missing" and not _SECRET.search(name)
+            value = f"={str(e.get('input'))[:60]!r}" if shown else ""
+            lines.append(f"  {name}{value}: {e['msg']}")
+        print(f"error: invalid configuration ({cls.__name__}):", *lines, sep="\n", file=sys.stderr)
+        raise SystemExit(CONFIG_EXIT) from None
 
 
 def service_name(service: str, qualifier: str | None = None) -> str:
@@ -131,6 +159,10 @@ def run(app_factory: Callable[[], FastStream], service: str, log_level: str) -> 
     setup_tracing(service)
     setup_metrics(service)
     watch_gc_pauses(get_metrics().gc_pause)
-    app = app_factory()
+    try:
+        app = app_factory()
+    except DomainConfigError as exc:  # the file and the fault are named: a traceback adds nothing
+        log.error("cannot start %s: %s", service, exc)
+        raise SystemExit(CONFIG_EXIT) from None
     app.after_startup(freeze_startup_heap)
     run_loop(app.run())

@@ -2,11 +2,11 @@
 
 from services.aggregator.app import create_app
 from services.aggregator.settings import AggregatorSettings
-from shared.service import run
+from shared.service import read_settings, run
 
 
 def main() -> None:
-    settings = AggregatorSettings()
+    settings = read_settings(AggregatorSettings)
     run(lambda: create_app(settings), "aggregator", settings.log_level)
 
 

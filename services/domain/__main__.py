@@ -2,11 +2,11 @@
 
 from services.domain.app import create_app
 from services.domain.settings import DomainSettings
-from shared.service import run
+from shared.service import read_settings, run
 
 
 def main() -> None:
-    settings = DomainSettings()  # ACCEL_DOMAIN comes from the environment
+    settings = read_settings(DomainSettings)  # ACCEL_DOMAIN comes from the environment
     run(lambda: create_app(settings), f"domain-{settings.domain}", settings.log_level)
 
 

@@ -2,11 +2,11 @@
 
 from services.retriever.app import create_app
 from services.retriever.settings import RetrieverSettings
-from shared.service import run
+from shared.service import read_settings, run
 
 
 def main() -> None:
-    settings = RetrieverSettings()
+    settings = read_settings(RetrieverSettings)
     run(lambda: create_app(settings), "retriever", settings.log_level)
 
 

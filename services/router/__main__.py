@@ -2,11 +2,11 @@
 
 from services.router.app import create_app
 from services.router.settings import RouterSettings
-from shared.service import run
+from shared.service import read_settings, run
 
 
 def main() -> None:
-    settings = RouterSettings()
+    settings = read_settings(RouterSettings)
     run(lambda: create_app(settings), "router", settings.log_level)
 
 

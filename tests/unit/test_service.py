@@ -10,9 +10,11 @@ import pytest
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader
 
+from services.domain.settings import DomainSettings
+from services.router.settings import RouterSettings
 from shared.broker import ConnectionLog
 from shared.metrics import Metrics
-from shared.service import freeze_startup_heap, watch_gc_pauses
+from shared.service import CONFIG_EXIT, freeze_startup_heap, read_settings, watch_gc_pauses
 
 
 def test_freeze_startup_heap_takes_the_heap_out_of_collections() -> None:
@@ -56,3 +58,21 @@ async def test_connection_errors_are_logged_once_a_minute_each(caplog: pytest.Lo
     await said.reconnected()  # a new outage is told again
     await said.error(ConnectionRefusedError(111, "Connection refused"))
     assert caplog.text.count("ConnectionRefusedError") == 2
+
+
+def test_bad_settings_exit_with_one_line_a_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("ACCEL_PLAN_TIMEOUT_S", "abc")
+    with pytest.raises(SystemExit) as exit_:
+        read_settings(RouterSettings)
+    assert exit_.value.code == CONFIG_EXIT
+    err = capsys.readouterr().err
+    assert "error: invalid configuration (RouterSettings):" in err
+    assert "ACCEL_PLAN_TIMEOUT_S='abc': Input should be a valid number" in err and "Traceback" not in err
+    monkeypatch.delenv("ACCEL_PLAN_TIMEOUT_S")
+    monkeypatch.delenv("ACCEL_DOMAIN", raising=False)
+    with pytest.raises(SystemExit):
+        read_settings(DomainSettings)
+    assert "ACCEL_DOMAIN: Field required" in capsys.readouterr().err
+    assert read_settings(RouterSettings).plan_timeout_s > 0  # once the variable is fixed
