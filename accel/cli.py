@@ -66,7 +66,13 @@ def _resolve_nats(nats_url: str | None, data_dir: Path) -> str:
 
     info = data_dir / "stack.json"
     if info.exists():
-        return StackInfo.load(info).nats_url
+        stack = StackInfo.load(info)
+        if not stack.running():  # fail now, not after the client's connection attempts (~7 s)
+            raise _fail(
+                f"the stack of {data_dir} is not running ({info} is left from `accel up`, pid "
+                f"{stack.pid}, which has stopped): start it again with `accel up`, or pass --nats-url"
+            )
+        return stack.nats_url
     raise _fail(f"no running stack found ({info} is missing): start one with `accel up`, or pass --nats-url")
 
 

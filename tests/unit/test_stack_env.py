@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from accel.stack import Stack, StackError, StackInfo, nats_server_env, usable_cores
+from accel.stack import Stack, StackError, StackInfo, free_port, nats_server_env, usable_cores
 from shared.settings import DEFAULT_DOMAINS_DIR
 
 
@@ -65,3 +65,18 @@ def test_a_second_stack_on_one_data_folder_is_refused_before_it_starts_anything(
         finally:
             other.kill()
             other.wait()
+
+
+def test_asking_a_stack_that_has_stopped_says_so_at_once(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from accel.cli import app
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    url = f"nats://127.0.0.1:{free_port()}"
+    StackInfo(url, "", None, str(tmp_path), [], gone.pid).save(tmp_path / "stack.json")
+    done = CliRunner().invoke(app, ["ask", "hello", "--data-dir", str(tmp_path)])
+    said = " ".join(done.output.split())
+    assert done.exit_code == 1 and f"pid {gone.pid}, which has stopped" in said, said
+    assert "start it again with `accel up`" in said
