@@ -18,6 +18,9 @@ from rich.table import Table
 from shared.settings import DEFAULT_DOMAINS_DIR
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from accel.render import Kind
     from contracts import FinalAnswer
     from services.retriever.store import KnowledgeStore
     from services.router.logic import Router
@@ -151,6 +154,7 @@ def ask(
 ) -> None:
     """Send a query as a backend would (NATS) and print the streamed answer, domains, sources and time."""
     from accel.client import AccelClient, AccelError
+    from accel.render import StreamView, streamed_everything
     from contracts import FinalAnswer
 
     url = _resolve_nats(nats_url, data_dir)
@@ -158,7 +162,7 @@ def ask(
     async def main() -> int:
         t0 = time.perf_counter()
         async with await AccelClient.connect(url) as client:
-            streamed: dict[str, int] = {}  # task id -> delivery attempt being shown
+            view = StreamView(_terminal_show(""))
             final: FinalAnswer | None = None
             async for event in client.stream(
                 text, conversation_id=conversation, tenant_id=tenant, timeout_s=timeout
@@ -166,28 +170,20 @@ def ask(
                 if isinstance(event, FinalAnswer):
                     final = event
                     break
-                if as_json:
-                    continue
-                if event.task_id not in streamed:
-                    if streamed:
-                        out.print()
-                    out.print(f"[bold cyan]{event.domain}[/] ", end="")
-                    streamed[event.task_id] = event.attempt
-                elif event.attempt > streamed[event.task_id]:
-                    out.print(f"\n[yellow]{event.domain} worker lost; answer restarted:[/] ", end="")
-                    streamed[event.task_id] = event.attempt
-                out.print(event.text, end="", markup=False, highlight=False)
-            if streamed and not as_json:
+                if not as_json:
+                    view.add(event)
+            view.finish()
+            if view.order and not as_json:
                 out.print()
         assert final is not None
         if as_json:
             out.print_json(final.model_dump_json())
             return 0 if final.status in ("answered", "partial", "abstained") else 2
-        if streamed and _streamed_whole(final):
+        if view.order and streamed_everything(final, view):
             for line in _declined_lines(final):
                 out.print(line)
         else:
-            out.print(final.text, markup=False, highlight=False)
+            out.print(("\n" if view.order else "") + final.text, markup=False, highlight=False)
         domains = ", ".join(p.domain for p in final.parts) or "-"
         out.print(
             f"\n[bold]status[/] {final.status}   [bold]domains[/] {domains}   "
@@ -227,6 +223,7 @@ def chat(
     import uuid
 
     from accel.client import AccelClient, AccelError
+    from accel.render import StreamView, streamed_everything
     from contracts import FinalAnswer
 
     url = _resolve_nats(nats_url, data_dir)
@@ -249,31 +246,30 @@ def chat(
                     conv = uuid.uuid4().hex[:12]
                     out.print(f"conversation [bold]{conv}[/]")
                     continue
-                shown = False
-                attempts: dict[str, int] = {}
+                view = StreamView(_terminal_show(">"))
                 try:
                     async for event in client.stream(
                         text, conversation_id=conv, tenant_id=tenant, timeout_s=timeout
                     ):
-                        if isinstance(event, FinalAnswer):
-                            if not shown or not _streamed_whole(event):
-                                out.print(("\n" if shown else "") + event.text, markup=False, highlight=False)
-                            else:
-                                out.print()
-                                for line in _declined_lines(event):
-                                    out.print(line)
-                            domains = ", ".join(p.domain for p in event.parts) or "-"
-                            out.print(f"[dim]{event.status} · {domains} · {event.took_ms / 1000:.2f}s[/]")
-                            for w in event.warnings:
-                                out.print(f"[yellow]warning[/] {w}")
-                            break
-                        if not shown:
-                            out.print(f"[bold cyan]{event.domain}>[/] ", end="")
-                            shown = True
-                        if event.attempt > attempts.get(event.task_id, 1):
-                            out.print(f"\n[yellow]{event.domain} worker lost; answer restarted:[/] ", end="")
-                        attempts[event.task_id] = event.attempt
-                        out.print(event.text, end="", markup=False, highlight=False)
+                        if not isinstance(event, FinalAnswer):
+                            view.add(event)
+                            continue
+                        view.finish()
+                        if view.order and streamed_everything(event, view):
+                            out.print()
+                            for line in _declined_lines(event):
+                                out.print(line)
+                            for m in event.missing:
+                                out.print(f"[yellow]missing[/] {m.domain}: {escape(m.reason)}")
+                        else:
+                            out.print(
+                                ("\n" if view.order else "") + event.text, markup=False, highlight=False
+                            )
+                        domains = ", ".join(p.domain for p in event.parts) or "-"
+                        out.print(f"[dim]{event.status} · {domains} · {event.took_ms / 1000:.2f}s[/]")
+                        for w in event.warnings:
+                            out.print(f"[yellow]warning[/] {w}")
+                        break
                 except AccelError as exc:
                     err.print(f"[bold red]error:[/] {exc}")
 
@@ -508,10 +504,21 @@ def route(
     asyncio.run(main())
 
 
-def _streamed_whole(final: FinalAnswer) -> bool:
-    """Whether the streamed tokens were the whole answer (one domain answered, nothing missing), so
-    that only the parts of the query no domain covers are left to show."""
-    return len(final.parts) == 1 and final.parts[0].status == "answered" and not final.missing
+def _terminal_show(mark: str) -> Callable[[Kind, str, str], None]:
+    """What ``StreamView`` shows, printed: each domain's text after its name (and ``mark``), one
+    domain a line."""
+    started = [False]
+
+    def show(kind: Kind, domain: str, text: str) -> None:
+        if kind == "header":
+            out.print(("\n" if started[0] else "") + f"[bold cyan]{domain}{mark}[/] ", end="")
+            started[0] = True
+        elif kind == "restart":
+            out.print(f"\n[yellow]{domain} worker lost; answer restarted:[/] ", end="")
+        else:
+            out.print(text, end="", markup=False, highlight=False)
+
+    return show
 
 
 def _declined_lines(final: FinalAnswer) -> list[str]:

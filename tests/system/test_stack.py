@@ -48,6 +48,20 @@ def test_ask_says_once_which_part_no_domain_covers(stack: RunningStack) -> None:
     )
 
 
+def test_ask_shows_each_domain_of_a_multi_domain_answer_once_under_its_name(stack: RunningStack) -> None:
+    text = "What is the checked baggage allowance on an economy ticket, and how do I activate an eSIM?"
+    result = accel("ask", text, "--nats-url", stack.nats_url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "domains travel, mobile" in result.stdout or "domains mobile, travel" in result.stdout, (
+        result.stdout
+    )
+    lines = result.stdout.splitlines()
+    for domain, foreign in (("travel", "esim"), ("mobile", " kg")):
+        (said,) = [line for line in lines if line.startswith(f"{domain} ")]  # its streamed answer, one line
+        assert foreign not in said.lower(), result.stdout  # no sentence of the other domain's answer
+        assert result.stdout.count(said.removeprefix(f"{domain} ")) == 1, result.stdout  # not printed again
+
+
 async def test_client_streams_tokens_from_the_real_model(stack: RunningStack) -> None:
     async with await AccelClient.connect(stack.nats_url) as client:
         events = [e async for e in client.stream("How do I set up an eSIM on my phone?", timeout_s=60)]
