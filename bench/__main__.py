@@ -22,8 +22,13 @@ BENCHES = {
 def main() -> None:
     # --help after a name is that benchmark's own (``python -m bench load --help``)
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__, add_help=False)
-    parser.add_argument("names", nargs="*", choices=[*BENCHES, []], help="which benchmarks (default: all)")
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"which benchmarks, of {', '.join(BENCHES)} (default: all)"
+    )
     args, rest = parser.parse_known_args()
+    unknown = [n for n in args.names if n not in BENCHES]
+    if unknown:
+        parser.error(f"no benchmark named {', '.join(unknown)}; choose from {', '.join(BENCHES)}")
     if not args.names and {"-h", "--help"} & set(rest):
         parser.print_help()
         print("\n`python -m bench NAME --help` lists that benchmark's options.")
