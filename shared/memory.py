@@ -13,6 +13,7 @@ import logging
 
 import redis.asyncio as aioredis
 from pydantic import ValidationError
+from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import RedisError
 
 from contracts import Turn
@@ -68,6 +69,31 @@ class ConversationMemory:
         except (RedisError, OSError, TimeoutError) as exc:
             raise MemoryUnavailable(f"conversation memory unavailable ({type(exc).__name__})") from exc
 
+    async def send_append(self, tenant_id: str, conversation_id: str, turn: Turn) -> PendingWrite:
+        """Send a turn's write without waiting for Redis's reply (``PendingWrite.done`` waits).
+
+        When this returns, the command is in Redis's socket. A caller that replies only then can
+        overlap Redis's work with its reply, and a follow-up still finds the turn: its read reaches
+        Redis after the reply reached the asker, so after the write (on loopback and on one network
+        alike, the bytes sent first are read first). Raises MemoryUnavailable when it cannot be sent."""
+        key = conversation_key(tenant_id, conversation_id)
+        args: list[str | int] = [turn.model_dump_json(), self.max_turns, self.ttl_s]
+        pool = self._r.connection_pool
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                conn = await pool.get_connection()
+                try:
+                    # the script itself, not its digest: a Redis that restarted and lost its
+                    # scripts would refuse EVALSHA, and the turn would be written only after the reply
+                    await conn.send_command("EVAL", _APPEND, 1, key, *args)
+                except BaseException:
+                    await conn.disconnect()
+                    await pool.release(conn)
+                    raise
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise MemoryUnavailable(f"conversation memory unavailable ({type(exc).__name__})") from exc
+        return PendingWrite(self, conn)
+
     async def recent(self, tenant_id: str, conversation_id: str, limit: int = 5) -> list[Turn]:
         """The last ``limit`` turns, oldest first."""
         key = conversation_key(tenant_id, conversation_id)
@@ -86,3 +112,25 @@ class ConversationMemory:
 
     async def close(self) -> None:
         await self._r.aclose()
+
+
+class PendingWrite:
+    """A turn's write on its way to Redis (see ``ConversationMemory.send_append``)."""
+
+    def __init__(self, memory: ConversationMemory, conn: AbstractConnection) -> None:
+        self._memory, self._conn = memory, conn
+
+    async def done(self) -> None:
+        """Wait for Redis's reply. Raises MemoryUnavailable when the write failed."""
+        pool, conn = self._memory._r.connection_pool, self._conn
+        clean = False  # its reply was read: another command may use the connection
+        try:
+            async with asyncio.timeout(self._memory.timeout_s):
+                await conn.read_response()
+            clean = True
+        except (RedisError, OSError, TimeoutError) as exc:
+            raise MemoryUnavailable(f"conversation memory unavailable ({type(exc).__name__})") from exc
+        finally:
+            if not clean:  # its reply may still come: no later command may take it for its own
+                await conn.disconnect()
+            await pool.release(conn)

@@ -26,7 +26,7 @@ from contracts import (
 from services.aggregator.fanin import FanIn, build_final, with_declined
 from services.aggregator.synthesis import Synthesizer
 from shared.broker import Spawner
-from shared.memory import ConversationMemory, MemoryUnavailable
+from shared.memory import ConversationMemory, MemoryUnavailable, PendingWrite
 from shared.metrics import get_metrics
 
 log = logging.getLogger(__name__)
@@ -75,12 +75,17 @@ def build_handlers(state: AggregatorState) -> NatsRouter:
         if not plan.decision.rejected:
             domains = [p.domain for p in parts]
             turn = Turn(query_id=plan.query_id, question=plan.text, answer=final.text, domains=domains)
-        # While Redis answers, the turn is written as the reply goes out: the caller does not wait
-        # for Redis. The write is sent as soon as the reply is handed to the NATS client, long
-        # before a follow-up can reach Redis through the caller and the router. While the last
-        # write failed, the turn is written first, so that the reply can say it was not kept.
-        overlap = turn is not None and state.memory_ok
-        if turn is not None and not overlap:
+        # While Redis answers, the turn's write is sent before the reply and its acknowledgement
+        # awaited after it: the caller does not wait for Redis, and a follow-up's read reaches
+        # Redis after the write (see ``ConversationMemory.send_append``). While the last write
+        # failed, the turn is written first, so that the reply can say it was not kept.
+        pending: PendingWrite | None = None
+        if turn is not None and state.memory_ok:
+            try:
+                pending = await state.memory.send_append(plan.tenant_id, plan.conversation_id, turn)
+            except MemoryUnavailable as exc:
+                final = forgotten(final, exc)
+        elif turn is not None:
             final = await remember(plan, turn, final)
         with trace.get_tracer("accel.aggregator").start_as_current_span("aggregate") as span:
             span.set_attribute("accel.aggregate.parts", len(parts))
@@ -92,8 +97,12 @@ def build_handlers(state: AggregatorState) -> NatsRouter:
             m.cost.record(final.cost, {"status": final.status})
             if plan.reply_to:  # the caller first: it is waiting
                 await send(plan, final, plan.reply_to)
-            if turn is not None and overlap:  # the answers event says whether the turn was kept
-                final = await remember(plan, turn, final)
+            if pending is not None:  # the answers event says whether the turn was kept
+                try:
+                    await pending.done()
+                    state.memory_ok = True
+                except MemoryUnavailable as exc:
+                    final = forgotten(final, exc)
             await send(plan, final, subjects.ANSWERS)
 
     async def remember(plan: RoutePlan, turn: Turn, final: FinalAnswer) -> FinalAnswer:
@@ -101,14 +110,19 @@ def build_handlers(state: AggregatorState) -> NatsRouter:
         try:
             await state.memory.append(plan.tenant_id, plan.conversation_id, turn)
         except MemoryUnavailable as exc:
-            if state.memory_ok:
-                log.warning("conversation memory unavailable: %s", exc)
-            state.memory_ok = False
-            return final.model_copy(
-                update={"warnings": [*final.warnings, f"{exc}; this turn was not remembered"]}
-            )
+            return forgotten(final, exc)
         state.memory_ok = True
         return final
+
+    def forgotten(final: FinalAnswer, exc: MemoryUnavailable) -> FinalAnswer:
+        """The answer with a warning that its turn was not remembered; later turns are written
+        before their reply until a write succeeds again."""
+        if state.memory_ok:
+            log.warning("conversation memory unavailable: %s", exc)
+        state.memory_ok = False
+        return final.model_copy(
+            update={"warnings": [*final.warnings, f"{exc}; this turn was not remembered"]}
+        )
 
     async def send(plan: RoutePlan, final: FinalAnswer, subject: str) -> None:
         assert state.publish is not None, "the app factory sets the publisher"

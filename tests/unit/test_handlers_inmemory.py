@@ -1,5 +1,7 @@
 """Handlers on FastStream's in-memory broker: fast checks of wiring (the integration tier uses real NATS)."""
 
+from __future__ import annotations
+
 from datetime import UTC, datetime, timedelta
 
 from faststream.nats import TestNatsBroker
@@ -22,9 +24,19 @@ from shared.inference import Completion
 from shared.memory import MemoryUnavailable
 
 
+class Written:
+    """A write Redis took: its acknowledgement is there at once."""
+
+    async def done(self) -> None:
+        return None
+
+
 class NoMemory:
     async def append(self, *args: object) -> None:
         return None
+
+    async def send_append(self, *args: object) -> Written:
+        return Written()
 
 
 async def test_aggregator_accepts_a_plan_and_names_its_partial_subject() -> None:
@@ -60,11 +72,22 @@ class FlakyMemory:
         if self.down:
             raise MemoryUnavailable("conversation memory unavailable (ConnectionError)")
 
+    async def send_append(self, *args: object) -> FlakyMemory:
+        """The write goes out; whether Redis took it shows in ``done`` (a timeout, say)."""
+        self.log.append("send")
+        return self
+
+    async def done(self) -> None:
+        self.log.append("ack")
+        if self.down:
+            raise MemoryUnavailable("conversation memory unavailable (TimeoutError)")
+
 
 async def test_the_reply_does_not_wait_for_redis_unless_the_last_write_failed() -> None:
-    """While Redis answers, the caller's reply goes out before the turn's write and the answers event
-    after it. Once a write fails, the next turns are written first, so that their replies say the
-    turn was not remembered, until a write succeeds again."""
+    """While Redis answers, the turn's write is sent before the caller's reply (a follow-up's read
+    comes after it) and its acknowledgement awaited after the reply, before the answers event. Once
+    a write fails, the next turns are written first, so that their replies say the turn was not
+    remembered, until a write succeeds again."""
     events: list[str] = []
     memory = FlakyMemory(events)
     state = AggregatorState(aggregator_id="agg1", titles={}, memory=memory)  # type: ignore[arg-type]
@@ -101,11 +124,11 @@ async def test_the_reply_does_not_wait_for_redis_unless_the_last_write_failed() 
         )
 
     await ask(1)
-    assert events == ["caller", "memory", subjects.ANSWERS]
+    assert events == ["send", "caller", "ack", subjects.ANSWERS]
     memory.down = True
     events.clear()
     await ask(2)  # the failure is not yet known when the reply goes: only the answers event says it
-    assert events == ["caller", "memory", subjects.ANSWERS]
+    assert events == ["send", "caller", "ack", subjects.ANSWERS]
     assert sent["caller"][-1].warnings == []
     assert "not remembered" in sent[subjects.ANSWERS][-1].warnings[0]
     events.clear()
@@ -116,7 +139,7 @@ async def test_the_reply_does_not_wait_for_redis_unless_the_last_write_failed() 
     events.clear()
     await ask(4)
     await ask(5)
-    assert events == ["memory", "caller", subjects.ANSWERS, "caller", "memory", subjects.ANSWERS]
+    assert events == ["memory", "caller", subjects.ANSWERS, "send", "caller", "ack", subjects.ANSWERS]
     assert sent["caller"][-1].warnings == [] and sent["caller"][-2].warnings == []
     await state.fanin.close()
 
