@@ -176,9 +176,10 @@ def ask(
             if view.order and not as_json:
                 out.print()
         assert final is not None
+        courteous = final.decision is not None and final.decision.reason_code == "courtesy"
         if as_json:
             out.print_json(final.model_dump_json())
-            return 0 if final.status in ("answered", "partial", "abstained") else 2
+            return 0 if final.status in ("answered", "partial", "abstained") or courteous else 2
         if view.order and streamed_everything(final, view):
             for line in _declined_lines(final):
                 out.print(line)
@@ -189,7 +190,7 @@ def ask(
             f"\n[bold]status[/] {final.status}   [bold]domains[/] {domains}   "
             f"[bold]time[/] {time.perf_counter() - t0:.2f}s   [bold]cost[/] {final.cost:.6f}"
         )
-        if final.decision is not None and final.decision.rejected:
+        if final.decision is not None and final.decision.rejected and not courteous:
             out.print(f"[bold]reason[/] {final.decision.reason_code}: {final.decision.reason}")
         if not conversation:  # the router started one: say how to go on with it
             out.print(f"[dim]follow up with: accel ask --conversation {final.conversation_id} '…'[/]")
@@ -200,7 +201,7 @@ def ask(
             out.print(f"[yellow]missing[/] {m.domain}: {m.reason}")
         for w in final.warnings:
             out.print(f"[yellow]warning[/] {w}")
-        return 0 if final.status in ("answered", "partial", "abstained") else 2
+        return 0 if final.status in ("answered", "partial", "abstained") or courteous else 2
 
     try:
         code = asyncio.run(main())

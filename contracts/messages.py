@@ -100,7 +100,9 @@ class DomainRoute(BaseModel):
     score: float
 
 
-RejectReason = Literal["out_of_scope", "empty", "oversize", "not_text", "unsafe", "injection", "no_domains"]
+RejectReason = Literal[
+    "out_of_scope", "empty", "oversize", "not_text", "unsafe", "injection", "no_domains", "courtesy"
+]
 RoutePath = Literal["fast", "llm", "context", "guard"]
 
 

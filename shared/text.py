@@ -1,9 +1,11 @@
-"""Small text helpers shared by the retriever (BM25) and the domain agents (verification)."""
+"""Small text helpers shared by the retriever (BM25), the domain agents (verification), the router
+and the aggregator (courtesy messages)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Literal
 
 STOPWORDS = frozenset((Path(__file__).with_name("stopwords.txt")).read_text(encoding="utf-8").split())
 _WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
@@ -124,3 +126,40 @@ def list_after(text: str, sentence: str, limit: int = 8) -> list[str]:
                 items.append(without_list_marker(plain(item)))
             return items
     return []
+
+
+CourtesyKind = Literal["greeting", "thanks", "acknowledgement", "goodbye"]
+
+
+def _word_set(spaced: str) -> frozenset[str]:
+    return frozenset(spaced.split())
+
+
+_COURTESY: dict[CourtesyKind, frozenset[str]] = {
+    "goodbye": _word_set("bye goodbye byebye cya farewell later"),
+    "thanks": _word_set("thanks thank thx ty cheers appreciated appreciate"),
+    "acknowledgement": _word_set(
+        "ok okay k kk great cool perfect nice awesome alright fine understood noted brilliant excellent "
+        "helpful got gotcha sure lovely"
+    ),
+    "greeting": _word_set("hi hello hey hiya howdy greetings morning afternoon evening"),
+}
+_COURTESY_FILLER = _word_set(
+    "a all and again day for good have help i it just lot many much no now oh really see so that "
+    "that's thats the there u very well yeah yep yes you your was is this everyone"
+)
+_COURTESY_KNOWN = frozenset().union(*_COURTESY.values(), _COURTESY_FILLER)
+_COURTESY_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
+
+
+def courtesy(text: str) -> CourtesyKind | None:
+    """What a message made only of courtesy words is ("Thanks a lot!", "ok great", "hi there",
+    "bye for now"), or None when it says anything else. Nothing to look up: answering it from a
+    knowledge base would repeat the previous answer or invent one."""
+    said = _COURTESY_WORD.findall(text.lower())
+    if not said or len(said) > 8 or len(text) > 80:
+        return None
+    kinds = [k for k, ws in _COURTESY.items() if any(w in ws for w in said)]
+    if not kinds or any(w not in _COURTESY_KNOWN for w in said):
+        return None
+    return kinds[0]  # in the order above: "thanks, bye" is a goodbye

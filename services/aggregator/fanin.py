@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from contracts import DomainAnswer, FinalAnswer, MissingPart, RoutePlan
 from contracts.messages import FinalStatus, utcnow
+from shared.text import courtesy
 
 log = logging.getLogger(__name__)
 
@@ -187,6 +188,8 @@ def compose_text(
 ) -> str:
     """The template merge: one paragraph per domain that says which domain said what."""
     if plan.decision.rejected:
+        if plan.decision.reason_code == "courtesy":
+            return courtesy_reply(plan.text, titles)
         return f"Sorry, I can't help with that: {plan.decision.reason}."
     if len(plan.routes) == 1 and parts and not missing:
         part = parts[0]
@@ -201,6 +204,19 @@ def compose_text(
     for m in missing:
         lines.append(f"{titles.get(m.domain, m.domain)}: (no answer: {m.reason})")
     return "\n\n".join([*lines, *map(declined_line, plan.decision.declined)])
+
+
+_OPENERS = {"greeting": "Hello!", "thanks": "You're welcome!", "acknowledgement": "Glad to help."}
+
+
+def courtesy_reply(text: str, titles: dict[str, str]) -> str:
+    """The reply to a greeting, thanks or goodbye (see ``shared.text.courtesy``): no domain is
+    asked, and the caller is told what can be asked."""
+    kind = courtesy(text)
+    if kind == "goodbye":
+        return "Goodbye!"
+    topics = ", ".join(sorted(titles.values()))
+    return f"{_OPENERS.get(kind or 'greeting', 'Hello!')} Ask me anything about {topics}."
 
 
 def declined_line(part: str) -> str:

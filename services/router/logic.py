@@ -34,7 +34,7 @@ from services.router.classifier import OOS, DomainClassifier, Prediction
 from services.router.segment import asks_something, context, cut, is_question
 from shared.embeddings import to_message
 from shared.inference import ChatModel, ModelUnavailable
-from shared.text import stem, words
+from shared.text import courtesy, stem, words
 
 log = logging.getLogger(__name__)
 
@@ -480,7 +480,19 @@ class Router:
         t0: float | None = None,
     ) -> Outcome:
         """The decision after the fast path: its own when it was sure, else the context's or the router
-        LLM's. Split from ``decide`` so a caller can fetch the history while the fast path runs."""
+        LLM's. Split from ``decide`` so a caller can fetch the history while the fast path runs. A
+        greeting, thanks or goodbye that no domain claims is told apart (``courtesy``): taken as a
+        follow-up, "ok thanks" would have had the last question answered again."""
+        kind = courtesy(text)
+        if kind is not None and self._unclaimed(outcome, unsure):
+            decision = outcome.decision.model_copy(
+                update={
+                    "rejected": True,
+                    "reason_code": "courtesy",
+                    "reason": f"a {kind}: nothing to look up",
+                }
+            )
+            return Outcome(decision, [])
         if not unsure:
             return outcome
         t0 = time.perf_counter() if t0 is None else t0
@@ -517,6 +529,13 @@ class Router:
             chosen.vectors = outcome.vectors
             return chosen
         return outcome
+
+    @staticmethod
+    def _unclaimed(outcome: Outcome, unsure: bool) -> bool:
+        """Whether no domain claims the text: the fast path found it out of scope, or was unsure
+        (a team may configure a small-talk domain, which the fast path is then sure of)."""
+        d = outcome.decision
+        return d.reason_code == "out_of_scope" if d.rejected else unsure
 
     async def _with_context(self, text: str, history: list[Turn], t0: float) -> Outcome | None:
         last = history[-1]

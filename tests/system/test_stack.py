@@ -92,7 +92,7 @@ def test_chat_keeps_the_conversation_for_follow_ups(stack: RunningStack) -> None
 
     result = subprocess.run(
         [sys.executable, "-m", "accel.cli", "chat", "--nats-url", stack.nats_url],
-        input="What is the checked baggage allowance on an economy ticket?\nand for business?\n/quit\n",
+        input="What is the checked baggage allowance on an economy ticket?\nand for business?\nok thanks\n/quit\n",
         capture_output=True,
         text=True,
         timeout=180,
@@ -100,8 +100,11 @@ def test_chat_keeps_the_conversation_for_follow_ups(stack: RunningStack) -> None
     )
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if " · " in line]
-    assert len(lines) == 2, result.stdout
-    assert all("travel" in line for line in lines)  # the follow-up went to travel through the conversation
+    assert len(lines) == 3, result.stdout
+    # the follow-up went to travel through the conversation
+    assert all("travel" in line for line in lines[:2]), result.stdout
+    assert lines[2].startswith("rejected · - ·"), result.stdout  # "ok thanks" was not taken for a follow-up
+    assert "You're welcome! Ask me anything about E-commerce, Fintech" in result.stdout
 
 
 def test_chat_says_once_which_part_no_domain_covers(stack: RunningStack) -> None:

@@ -187,3 +187,24 @@ async def test_an_error_event_that_beats_its_plan_fails_the_part_when_the_plan_c
     await fan.part(answer(p, 0))
     assert len(rec.calls) == 1
     assert [(m.domain, m.reason) for m in rec.calls[0][2]] == [("fintech", "domain error: boom")]
+
+
+def test_a_courtesy_message_gets_a_courtesy_reply_naming_what_can_be_asked() -> None:
+    titles = {"travel": "Travel", "fintech": "Fintech"}
+    rejected = plan(["travel"])
+    thanks = rejected.model_copy(
+        update={
+            "text": "ok thanks",
+            "routes": [],
+            "decision": RouteDecision(
+                rejected=True, reason_code="courtesy", reason="a thanks: nothing to look up", path="fast",
+                decision_ms=1.0,
+            ),
+        }
+    )  # fmt: skip
+    final = build_final(thanks, [], [], titles, [], 0.0)
+    assert (
+        final.status == "rejected" and final.text == "You're welcome! Ask me anything about Fintech, Travel."
+    )
+    bye = thanks.model_copy(update={"text": "bye!"})
+    assert build_final(bye, [], [], titles, [], 0.0).text == "Goodbye!"

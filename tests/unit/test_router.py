@@ -25,6 +25,7 @@ from services.router.segment import context, cut, segments
 from shared.domains import load_domains
 from shared.embeddings import default_embedder
 from shared.settings import DEFAULT_DOMAINS_DIR, REPO_ROOT
+from shared.text import courtesy
 
 
 @pytest.fixture(scope="module")
@@ -483,7 +484,7 @@ class _ModelSays:
 
 @pytest.mark.parametrize(
     ("text", "oos_close"),
-    [("How much does it cost to add a second suitcase online?", False), ("thanks, bye", True)],
+    [("How much does it cost to add a second suitcase online?", False), ("tell me a joke", True)],
 )
 async def test_the_router_llm_may_reject_only_when_out_of_scope_was_a_close_call(
     router: Router, text: str, oos_close: bool
@@ -586,3 +587,49 @@ def test_labels_must_name_configured_domains(tmp_path: Path) -> None:
     empty.write_text("\n\n")
     with pytest.raises(ValueError, match="no labelled queries"):
         load_labeled(empty)
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("ok thanks", "thanks"),
+        ("Thank you so much!", "thanks"),
+        ("hi there", "greeting"),
+        ("Good morning!", "greeting"),
+        ("thanks, bye", "goodbye"),
+        ("great, got it", "acknowledgement"),
+        ("hi, how do I activate an eSIM?", None),
+        ("thanks, and what about business class?", None),
+        ("ok and for business?", None),
+        ("yes", None),
+        ("How are you?", None),
+    ],
+)
+def test_courtesy_messages_are_told_from_questions(text: str, kind: str | None) -> None:
+    assert courtesy(text) == kind
+
+
+async def test_a_thanks_is_not_taken_for_a_follow_up_nor_sent_to_a_domain(router: Router) -> None:
+    history = [
+        Turn(
+            query_id="q1",
+            question="What is the checked baggage allowance?",
+            answer="23 kg",
+            domains=["travel"],
+        )
+    ]
+    for text, kind in (("ok thanks", "thanks"), ("Hello!", "greeting")):
+        outcome = await router.decide(text, history)
+        assert outcome.decision.rejected and outcome.decision.reason_code == "courtesy", outcome.decision
+        assert outcome.decision.reason == f"a {kind}: nothing to look up" and not outcome.routes
+    follow_up = await router.decide("ok, and for business?", history)  # a real follow-up still is one
+    assert [r.domain for r in follow_up.routes] == ["travel"], follow_up.decision
+
+
+async def test_a_small_talk_domain_keeps_its_greetings() -> None:
+    clf = DomainClassifier(default_embedder(), cache_dir=REPO_ROOT / ".accel" / "cache")
+    assistant = Router(clf.fit(load_domains(REPO_ROOT / "bench" / "data" / "assistant" / "domains")))
+    for text in ("thanks!", "good morning!", "bye for now"):
+        outcome = await assistant.decide(text)
+        assert [r.domain for r in outcome.routes] == ["smalltalk"], (text, outcome.decision)
+    await assistant.batcher.close()
