@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -86,17 +88,21 @@ async def test_a_caller_that_does_not_stream_gets_the_real_model_answer_whole(st
     assert part.usage.completion_tokens > 0  # the model ran: its count (llama-server reports usage)
 
 
-def test_chat_keeps_the_conversation_for_follow_ups(stack: RunningStack) -> None:
-    import subprocess
-    import sys
-
-    result = subprocess.run(
+def chat(stack: RunningStack, *lines: str) -> subprocess.CompletedProcess[str]:
+    """`accel chat` with ``lines`` typed ahead (each sent as soon as the answer before it is shown)."""
+    return subprocess.run(
         [sys.executable, "-m", "accel.cli", "chat", "--nats-url", stack.nats_url],
-        input="What is the checked baggage allowance on an economy ticket?\nand for business?\nok thanks\n/quit\n",
+        input="".join(f"{line}\n" for line in (*lines, "/quit")),
         capture_output=True,
         text=True,
         timeout=180,
         env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
+    )
+
+
+def test_chat_keeps_the_conversation_for_follow_ups(stack: RunningStack) -> None:
+    result = chat(
+        stack, "What is the checked baggage allowance on an economy ticket?", "and for business?", "ok thanks"
     )
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stdout.splitlines() if " · " in line]
@@ -108,17 +114,7 @@ def test_chat_keeps_the_conversation_for_follow_ups(stack: RunningStack) -> None
 
 
 def test_chat_says_once_which_part_no_domain_covers(stack: RunningStack) -> None:
-    import subprocess
-    import sys
-
-    result = subprocess.run(
-        [sys.executable, "-m", "accel.cli", "chat", "--nats-url", stack.nats_url],
-        input="How do I activate an eSIM? Also what is the capital of Australia?\n/quit\n",
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**os.environ, "COLUMNS": "200", "NO_COLOR": "1"},
-    )
+    result = chat(stack, "How do I activate an eSIM? Also what is the capital of Australia?")
     assert result.returncode == 0, result.stderr
     out = result.stdout.lower()
     assert "partial · mobile" in out, result.stdout  # the domain answered its own question
