@@ -608,27 +608,54 @@ def contracts_check() -> None:
 
 @app.command()
 def status(nats_url: NatsUrl = None, data_dir: DataDir = DEFAULT_DATA_DIR) -> None:
-    """Show every service answering NATS service-API pings ($SRV.INFO)."""
-    import nats
-
-    from accel.stack import ping
+    """Show every service answering NATS service-API pings ($SRV.INFO); for the `accel up` stack,
+    also the services that do not answer, Valkey and the model server (exit code 1 if any is down)."""
+    from accel.client import AccelClient, AccelError
+    from accel.stack import Stack, StackInfo, ping
+    from shared.service import service_name
 
     url = _resolve_nats(nats_url, data_dir)
+    local = None if nats_url else StackInfo.load(data_dir / "stack.json")
 
-    async def main() -> list[dict[str, object]]:
-        nc = await nats.connect(url, connect_timeout=2)
+    async def up(check: Callable[[], object]) -> bool:
         try:
-            return await ping(nc, "", wait=0.5)
-        finally:
-            await nc.close()
+            return bool(await asyncio.wait_for(check(), 2.0))  # type: ignore[arg-type]
+        except Exception:
+            return False
 
-    replies = asyncio.run(main())
+    async def main() -> tuple[list[dict[str, object]], dict[str, bool]]:
+        async with await AccelClient.connect(url) as client:
+            replies = await ping(client.nc, "", wait=0.5)
+        servers: dict[str, bool] = {}
+        if local is not None:
+            servers["valkey"] = await up(Stack._check_redis(local.redis_url))
+            if local.model_url:
+                servers["model server"] = await up(Stack._check_model(local.model_url))
+        return replies, servers
+
+    try:
+        replies, servers = asyncio.run(main())
+    except AccelError as exc:
+        raise _fail(str(exc)) from None
     table = Table("service", "id", "version", "subjects")
     for r in sorted(replies, key=lambda r: str(r.get("name"))):
         meta = r.get("metadata")
         subjects = meta.get("subjects", "") if isinstance(meta, dict) else ""
         table.add_row(str(r.get("name")), str(r.get("id")), str(r.get("version")), str(subjects))
+    expected = []
+    if local is not None:
+        expected = [service_name(s) for s in ("aggregator", "retriever", "router")]
+        expected += [service_name("domain", d) for d in local.domains]
+    answering = {str(r.get("name")) for r in replies}
+    missing = [name for name in expected if name not in answering]
+    logs = f"see {Path(local.data_dir) / 'logs'}" if local is not None else ""
+    for name in missing:
+        table.add_row(name, "[bold red]not answering[/]", "", logs)
+    for name, ok in servers.items():
+        table.add_row(name, "ok" if ok else "[bold red]down[/]", "", "")
     out.print(table)
+    if missing or not all(servers.values()):
+        raise typer.Exit(1)
 
 
 def main() -> None:

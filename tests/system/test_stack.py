@@ -143,6 +143,11 @@ def test_status_lists_every_service(stack: RunningStack) -> None:
         "accel-domain-media",
     ]:
         assert name in result.stdout
+    local = accel("status", "--data-dir", str(stack.data_dir))  # the stack's own: its servers too
+    assert local.returncode == 0, local.stdout + local.stderr
+    rows = {line.split("│")[1].strip(): line for line in local.stdout.splitlines() if line.count("│") > 2}
+    assert "ok" in rows["valkey"] and "ok" in rows["model server"], local.stdout
+    assert "not answering" not in local.stdout
 
 
 def test_ctrl_c_stops_everything_and_leaves_nothing_behind(stack: RunningStack) -> None:
