@@ -267,7 +267,8 @@ def chat(
                                 ("\n" if view.order else "") + event.text, markup=False, highlight=False
                             )
                         domains = ", ".join(p.domain for p in event.parts) or "-"
-                        out.print(f"[dim]{event.status} · {domains} · {event.took_ms / 1000:.2f}s[/]")
+                        if not (event.decision and event.decision.reason_code == "courtesy"):
+                            out.print(f"[dim]{event.status} · {domains} · {event.took_ms / 1000:.2f}s[/]")
                         for w in event.warnings:
                             out.print(f"[yellow]warning[/] {w}")
                         break

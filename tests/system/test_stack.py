@@ -105,12 +105,12 @@ def test_chat_keeps_the_conversation_for_follow_ups(stack: RunningStack) -> None
         stack, "What is the checked baggage allowance on an economy ticket?", "and for business?", "ok thanks"
     )
     assert result.returncode == 0, result.stderr
-    lines = [line for line in result.stdout.splitlines() if " · " in line]
-    assert len(lines) == 3, result.stdout
+    lines = [line for line in result.stdout.splitlines() if " · " in line]  # one status line an answer
+    assert len(lines) == 2, result.stdout  # none under the reply to "ok thanks"
     # the follow-up went to travel through the conversation
-    assert all("travel" in line for line in lines[:2]), result.stdout
-    assert lines[2].startswith("rejected · - ·"), result.stdout  # "ok thanks" was not taken for a follow-up
-    assert "You're welcome! Ask me anything about E-commerce, Fintech" in result.stdout
+    assert all("travel" in line for line in lines), result.stdout
+    # "ok thanks" was not taken for a follow-up
+    assert "you> You're welcome! Ask me anything about E-commerce, Fintech" in result.stdout, result.stdout
 
 
 def test_chat_says_once_which_part_no_domain_covers(stack: RunningStack) -> None:
