@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from accel.render import Kind
+    from accel.stack import StackInfo
     from contracts import FinalAnswer
     from services.retriever.store import KnowledgeStore
     from services.router.logic import Router
@@ -63,8 +64,11 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _resolve_nats(nats_url: str | None, data_dir: Path) -> str:
-    if nats_url:
-        return nats_url
+    return nats_url or _local_stack(data_dir).nats_url
+
+
+def _local_stack(data_dir: Path) -> StackInfo:
+    """The running `accel up` stack of ``data_dir``, or a failure that says what to do."""
     from accel.stack import StackInfo
 
     info = data_dir / "stack.json"
@@ -75,7 +79,7 @@ def _resolve_nats(nats_url: str | None, data_dir: Path) -> str:
                 f"the stack of {data_dir} is not running ({info} is left from `accel up`, pid "
                 f"{stack.pid}, which has stopped): start it again with `accel up`, or pass --nats-url"
             )
-        return stack.nats_url
+        return stack
     raise _fail(f"no running stack found ({info} is missing): start one with `accel up`, or pass --nats-url")
 
 
@@ -176,7 +180,7 @@ def ask(
             if view.order and not as_json:
                 out.print()
         assert final is not None
-        courteous = final.decision is not None and final.decision.reason_code == "courtesy"
+        courteous = _courteous(final)
         if as_json:
             out.print_json(final.model_dump_json())
             return 0 if final.status in ("answered", "partial", "abstained") or courteous else 2
@@ -267,7 +271,7 @@ def chat(
                                 ("\n" if view.order else "") + event.text, markup=False, highlight=False
                             )
                         domains = ", ".join(p.domain for p in event.parts) or "-"
-                        if not (event.decision and event.decision.reason_code == "courtesy"):
+                        if not _courteous(event):
                             out.print(f"[dim]{event.status} · {domains} · {event.took_ms / 1000:.2f}s[/]")
                         for w in event.warnings:
                             out.print(f"[yellow]warning[/] {w}")
@@ -523,6 +527,11 @@ def _terminal_show(mark: str) -> Callable[[Kind, str, str], None]:
     return show
 
 
+def _courteous(final: FinalAnswer) -> bool:
+    """Whether the answer replies to a greeting or thanks (a rejection only in name)."""
+    return final.decision is not None and final.decision.reason_code == "courtesy"
+
+
 def _declined_lines(final: FinalAnswer) -> list[str]:
     """The parts of the query no domain covers, one line each (rich markup)."""
     parts = final.decision.declined if final.decision else []
@@ -612,11 +621,11 @@ def status(nats_url: NatsUrl = None, data_dir: DataDir = DEFAULT_DATA_DIR) -> No
     """Show every service answering NATS service-API pings ($SRV.INFO); for the `accel up` stack,
     also the services that do not answer, Valkey and the model server (exit code 1 if any is down)."""
     from accel.client import AccelClient, AccelError
-    from accel.stack import Stack, StackInfo, ping
+    from accel.stack import Stack, ping
     from shared.service import service_name
 
-    url = _resolve_nats(nats_url, data_dir)
-    local = None if nats_url else StackInfo.load(data_dir / "stack.json")
+    local = None if nats_url else _local_stack(data_dir)
+    url = local.nats_url if local is not None else str(nats_url)
 
     async def up(check: Callable[[], object]) -> bool:
         try:
@@ -629,9 +638,9 @@ def status(nats_url: NatsUrl = None, data_dir: DataDir = DEFAULT_DATA_DIR) -> No
             replies = await ping(client.nc, "", wait=0.5)
         servers: dict[str, bool] = {}
         if local is not None:
-            servers["valkey"] = await up(Stack._check_redis(local.redis_url))
+            servers["valkey"] = await up(Stack.check_redis(local.redis_url))
             if local.model_url:
-                servers["model server"] = await up(Stack._check_model(local.model_url))
+                servers["model server"] = await up(Stack.check_model(local.model_url))
         return replies, servers
 
     try:

@@ -325,9 +325,9 @@ class Stack:
                 child.start()
             await self._wait_all(
                 [
-                    ("nats", self._check_nats(nats_url)),
-                    ("valkey", self._check_redis(redis_url)),
-                    *([("model", self._check_model(model_url))] if self.external_model_url is None else []),
+                    ("nats", self.check_nats(nats_url)),
+                    ("valkey", self.check_redis(redis_url)),
+                    *([("model", self.check_model(model_url))] if self.external_model_url is None else []),
                 ],
                 timeout,
             )
@@ -407,7 +407,7 @@ class Stack:
             await asyncio.sleep(0.1)
 
     @staticmethod
-    def _check_nats(url: str) -> Callable[[], object]:
+    def check_nats(url: str) -> Callable[[], object]:
         async def check() -> bool:
             nc = await nats.connect(
                 url, connect_timeout=0.5, max_reconnect_attempts=0, allow_reconnect=False, error_cb=_quiet
@@ -418,7 +418,7 @@ class Stack:
         return check
 
     @staticmethod
-    def _check_redis(url: str) -> Callable[[], object]:
+    def check_redis(url: str) -> Callable[[], object]:
         async def check() -> bool:
             r = aioredis.Redis.from_url(url, socket_connect_timeout=0.5)
             try:
@@ -429,7 +429,7 @@ class Stack:
         return check
 
     @staticmethod
-    def _check_model(url: str) -> Callable[[], object]:
+    def check_model(url: str) -> Callable[[], object]:
         health = url.removesuffix("/v1") + "/health"
 
         async def check() -> bool:

@@ -25,6 +25,10 @@ log = logging.getLogger(__name__)
 class MemoryUnavailable(Exception):
     """Redis could not be reached; the message says so for the caller's warnings."""
 
+    @classmethod
+    def because(cls, exc: BaseException) -> MemoryUnavailable:
+        return cls(f"conversation memory unavailable ({type(exc).__name__})")
+
 
 def conversation_key(tenant_id: str, conversation_id: str) -> str:
     for value, what in ((tenant_id, "tenant"), (conversation_id, "conversation")):
@@ -61,13 +65,17 @@ class ConversationMemory:
         )
         return cls(client, **kwargs)  # type: ignore[arg-type]
 
+    def _append_args(self, turn: Turn) -> list[str | int]:
+        """The append script's arguments: the turn, the list's length and its TTL."""
+        return [turn.model_dump_json(), self.max_turns, self.ttl_s]
+
     async def append(self, tenant_id: str, conversation_id: str, turn: Turn) -> None:
         key = conversation_key(tenant_id, conversation_id)
         try:
             async with asyncio.timeout(self.timeout_s):
-                await self._append(keys=[key], args=[turn.model_dump_json(), self.max_turns, self.ttl_s])
+                await self._append(keys=[key], args=self._append_args(turn))
         except (RedisError, OSError, TimeoutError) as exc:
-            raise MemoryUnavailable(f"conversation memory unavailable ({type(exc).__name__})") from exc
+            raise MemoryUnavailable.because(exc) from exc
 
     async def send_append(self, tenant_id: str, conversation_id: str, turn: Turn) -> PendingWrite:
         """Send a turn's write without waiting for Redis's reply (``PendingWrite.done`` waits).
@@ -77,7 +85,6 @@ class ConversationMemory:
         Redis after the reply reached the asker, so after the write (on loopback and on one network
         alike, the bytes sent first are read first). Raises MemoryUnavailable when it cannot be sent."""
         key = conversation_key(tenant_id, conversation_id)
-        args: list[str | int] = [turn.model_dump_json(), self.max_turns, self.ttl_s]
         pool = self._r.connection_pool
         try:
             async with asyncio.timeout(self.timeout_s):
@@ -85,13 +92,13 @@ class ConversationMemory:
                 try:
                     # the script itself, not its digest: a Redis that restarted and lost its
                     # scripts would refuse EVALSHA, and the turn would be written only after the reply
-                    await conn.send_command("EVAL", _APPEND, 1, key, *args)
+                    await conn.send_command("EVAL", _APPEND, 1, key, *self._append_args(turn))
                 except BaseException:
                     await conn.disconnect()
                     await pool.release(conn)
                     raise
         except (RedisError, OSError, TimeoutError) as exc:
-            raise MemoryUnavailable(f"conversation memory unavailable ({type(exc).__name__})") from exc
+            raise MemoryUnavailable.because(exc) from exc
         return PendingWrite(self, conn)
 
     async def recent(self, tenant_id: str, conversation_id: str, limit: int = 5) -> list[Turn]:
@@ -101,7 +108,7 @@ class ConversationMemory:
             async with asyncio.timeout(self.timeout_s):
                 raw = await self._r.lrange(key, 0, max(0, limit - 1))
         except (RedisError, OSError, TimeoutError) as exc:
-            raise MemoryUnavailable(f"conversation memory unavailable ({type(exc).__name__})") from exc
+            raise MemoryUnavailable.because(exc) from exc
         turns = []
         for item in reversed(raw):
             try:
@@ -129,7 +136,7 @@ class PendingWrite:
                 await conn.read_response()
             clean = True
         except (RedisError, OSError, TimeoutError) as exc:
-            raise MemoryUnavailable(f"conversation memory unavailable ({type(exc).__name__})") from exc
+            raise MemoryUnavailable.because(exc) from exc
         finally:
             if not clean:  # its reply may still come: no later command may take it for its own
                 await conn.disconnect()

@@ -483,8 +483,7 @@ class Router:
         LLM's. Split from ``decide`` so a caller can fetch the history while the fast path runs. A
         greeting, thanks or goodbye that no domain claims is told apart (``courtesy``): taken as a
         follow-up, "ok thanks" would have had the last question answered again."""
-        kind = courtesy(text)
-        if kind is not None and self._unclaimed(outcome, unsure):
+        if self._unclaimed(outcome, unsure) and (kind := courtesy(text)) is not None:
             decision = outcome.decision.model_copy(
                 update={
                     "rejected": True,
