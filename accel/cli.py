@@ -200,11 +200,14 @@ def ask(
             out.print(f"[dim]follow up with: accel ask --conversation {final.conversation_id} '…'[/]")
         for part in final.parts:
             for c in part.citations:
-                out.print(f"  [{c.ref}] {part.domain}: {c.title} ({c.doc_id}#{c.chunk}, score {c.score:.2f})")
+                where = f"{c.doc_id}#{c.chunk}, score {c.score:.2f}"
+                out.print(f"  [{c.ref}] {part.domain}: {escape(c.title)} ({where})")
+        for line in _abstained_lines(final):
+            out.print(line)
         for m in final.missing:
-            out.print(f"[yellow]missing[/] {m.domain}: {m.reason}")
+            out.print(f"[yellow]missing[/] {m.domain}: {escape(m.reason)}")
         for w in final.warnings:
-            out.print(f"[yellow]warning[/] {w}")
+            out.print(f"[yellow]warning[/] {escape(w)}")
         return 0 if final.status in ("answered", "partial", "abstained") or courteous else 2
 
     try:
@@ -273,8 +276,10 @@ def chat(
                         domains = ", ".join(p.domain for p in event.parts) or "-"
                         if not _courteous(event):
                             out.print(f"[dim]{event.status} · {domains} · {event.took_ms / 1000:.2f}s[/]")
+                        for line in _abstained_lines(event):
+                            out.print(line)
                         for w in event.warnings:
-                            out.print(f"[yellow]warning[/] {w}")
+                            out.print(f"[yellow]warning[/] {escape(w)}")
                         break
                 except AccelError as exc:
                     err.print(f"[bold red]error:[/] {exc}")
@@ -530,6 +535,15 @@ def _terminal_show(mark: str) -> Callable[[Kind, str, str], None]:
 def _courteous(final: FinalAnswer) -> bool:
     """Whether the answer replies to a greeting or thanks (a rejection only in name)."""
     return final.decision is not None and final.decision.reason_code == "courtesy"
+
+
+def _abstained_lines(final: FinalAnswer) -> list[str]:
+    """Why each abstaining domain abstained (its grader's figures), dimmed: for whoever tunes it."""
+    return [
+        f"[dim]abstained {p.domain}: {escape(p.reason)}[/]"
+        for p in final.parts
+        if p.status == "abstained" and p.reason
+    ]
 
 
 def _declined_lines(final: FinalAnswer) -> list[str]:

@@ -341,6 +341,11 @@ class DomainAnswer(QueryScoped):
     text: str
     citations: list[Citation] = Field(default_factory=list)
     error: str | None = None
+    reason: str | None = Field(
+        default=None,
+        description="Why the domain abstained: the grader's figures against its thresholds and the "
+        "question's least covered words, or why the revision found nothing to quote.",
+    )
     model: str | None = None
     usage: Usage = Field(default_factory=Usage)
     timings_ms: dict[str, float] = Field(default_factory=dict)

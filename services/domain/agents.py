@@ -17,7 +17,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from contracts import Passage, QueryEmbedding, RetrievalRequest, RetrievalResult, Turn
-from services.domain.coverage import TermWeights, TokenVectors, coverages
+from services.domain.coverage import TermWeights, TokenVectors, coverages, word_coverage
 from shared.embeddings import Embedder, VectorLRU
 from shared.text import NAME, evidence_sentences, headings, plain, stem, without_list_marker, words
 
@@ -238,6 +238,9 @@ class Evidence:
         return out
 
 
+LEAST_COVERED = 3  # question words an abstention's reason names
+
+
 class Grader:
     """Drops passages that do not bear on the question and decides whether the rest answer it.
 
@@ -333,7 +336,14 @@ class Grader:
         texts = [sentences[j][1] for j in rows]
         covered, each = coverages(question, texts, self.tokens, self.weights) if similar else (0.0, {})
         answerable = similar and covered >= self.coverage_threshold
-        if not similar:
+        if not passages:
+            reason = "the retriever found no passage"
+        elif not kept:
+            reason = (
+                f"no passage is on the question (best sentence similarity {max(relevance):.2f} "
+                f"< {self.min_relevance:.2f})"
+            )
+        elif not similar:
             reason = f"best evidence sentence similarity {best:.2f} < {self.answer_threshold:.2f}"
         else:
             reason = (
@@ -341,6 +351,9 @@ class Grader:
                 f"coverage of the question {covered:.2f} "
                 f"{'>=' if answerable else '<'} {self.coverage_threshold:.2f}"
             )
+            if not answerable:  # the words the passages did not cover: what a page would have to say
+                weak = word_coverage(question, texts, self.tokens, self.weights)[:LEAST_COVERED]
+                reason += "; least covered: " + ", ".join(f"{w!r} {c:.2f}" for w, c in weak)
         return Evidence(
             question=question,
             passages=kept,

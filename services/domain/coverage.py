@@ -136,7 +136,8 @@ class QuestionWord:
     known_as: tuple[str, ...]
     meaning: tuple[int, ...]  # indices into ``positions``
     name: bool
-    start: int  # character offset in the text
+    start: int  # character offsets of the word in the text
+    end: int
 
 
 # A name after a preposition ("…in Tokyo?", "…on my Pixel?", "…for Christmas?") sets the scene of
@@ -192,6 +193,7 @@ def question_words(embedder: Embedder, text: str) -> list[QuestionWord]:
                 meaning=meaning or tuple(range(len(positions))),
                 name=any(lo <= a < hi for lo, hi in names) and not _sets_the_scene(text, a),
                 start=a,
+                end=b,
             )
         )
     return out
@@ -224,27 +226,36 @@ def coverage(question: str, sentences: Sequence[str], tokens: TokenVectors, weig
     return coverages(question, sentences, tokens, weights)[0]
 
 
-def coverages(
+@dataclass
+class _Matches:
+    """Each content-word token of the sentence that asks, matched against every evidence sentence."""
+
+    words: list[QuestionWord]
+    texts: list[str]  # the distinct evidence sentences, in order
+    per_sentence: np.ndarray  # (sentence, token): the token's best cosine in that sentence
+    best: np.ndarray  # (token,): its best over all of them
+    weights: np.ndarray  # (token,): the IDF of its word
+
+
+def _matches(
     question: str, sentences: Sequence[str], tokens: TokenVectors, weights: TermWeights
-) -> tuple[float, dict[str, float]]:
-    """``coverage`` of the question by all of ``sentences``, and by each of them alone (by text):
-    the same products, read twice. The revision ranks its quotes by the second."""
+) -> _Matches | None:
+    """None when the question has no content words (nothing to miss)."""
     every = question_words(tokens.embedder, question)
     lo, hi = asked_span(question)
     qwords = [w for w in every if lo <= w.start < hi]
     if len({w.stem for w in qwords}) < _SHORT_QUESTION:
         qwords = every
     if not qwords:
-        return 1.0, dict.fromkeys(sentences, 1.0)
-    if not sentences:
-        return 0.0, {}
-    q = tokens(question)[[i for w in qwords for i in w.positions]]
+        return None
+    positions = [i for w in qwords for i in w.positions]
     # Sentence by sentence: one product over the concatenated tokens costs twice as much (the copy,
     # and BLAS is slow on a short times long-and-wide product).
     rows = [(text, t) for text in dict.fromkeys(sentences) if len(t := tokens(text))]
     if not rows:
-        return 0.0, dict.fromkeys(sentences, 0.0)
-    texts = [text for text, _ in rows]
+        zeros = np.zeros(len(positions), dtype=np.float32)
+        return _Matches(qwords, [], np.zeros((0, len(positions)), dtype=np.float32), zeros, zeros + 1)
+    q = tokens(question)[positions]
     per_sentence = np.stack([(t @ q.T).max(axis=0) for _, t in rows])
     best = per_sentence.max(axis=0)
     w = np.empty(len(best), dtype=np.float32)
@@ -260,5 +271,37 @@ def coverages(
                 per_sentence[:, k : k + n] = per_sentence[:, meaning].min(axis=1, keepdims=True)
         w[k : k + n] = weights.idf(word.stem)
         k += n
-    each = dict(zip(texts, ((per_sentence @ w) / w.sum()).tolist(), strict=True))
-    return float((best * w).sum() / w.sum()), {text: each.get(text, 0.0) for text in sentences}
+    return _Matches(qwords, [text for text, _ in rows], per_sentence, best, w)
+
+
+def coverages(
+    question: str, sentences: Sequence[str], tokens: TokenVectors, weights: TermWeights
+) -> tuple[float, dict[str, float]]:
+    """``coverage`` of the question by all of ``sentences``, and by each of them alone (by text):
+    the same products, read twice. The revision ranks its quotes by the second."""
+    m = _matches(question, sentences, tokens, weights)
+    if m is None:
+        return 1.0, dict.fromkeys(sentences, 1.0)
+    if not m.texts:
+        return 0.0, dict.fromkeys(sentences, 0.0)
+    each = dict(zip(m.texts, ((m.per_sentence @ m.weights) / m.weights.sum()).tolist(), strict=True))
+    covered = float((m.best * m.weights).sum() / m.weights.sum())
+    return covered, {text: each.get(text, 0.0) for text in sentences}
+
+
+def word_coverage(
+    question: str, sentences: Sequence[str], tokens: TokenVectors, weights: TermWeights
+) -> list[tuple[str, float]]:
+    """How well ``sentences`` cover each content word of the sentence that asks (the mean of its
+    tokens' best cosines), least covered first: what an abstention was missing."""
+    m = _matches(question, sentences, tokens, weights)
+    if m is None:
+        return []
+    out: dict[str, float] = {}
+    k = 0
+    for word in m.words:
+        n = len(word.positions)
+        text = question[word.start : word.end]
+        out[text] = min(out.get(text, 1.0), float(m.best[k : k + n].mean()))
+        k += n
+    return sorted(out.items(), key=lambda kv: kv[1])

@@ -235,11 +235,14 @@ class DomainPipeline:
             span.set_attribute("accel.grade.kept", len(evidence.passages))
             span.set_attribute("accel.grade.answerability", evidence.answerability)
             span.set_attribute("accel.grade.sentences_embedded_here", evidence.computed)
+            span.set_attribute("accel.grade.reason", evidence.reason)
         t = lap("grade", t)
         if not evidence.passages or not evidence.answerable:
             text = prompts.abstention(self.domain, task.sub_query)
             await emit(text, done=True)
-            return self._answer(task, status="abstained", text=text, timings_ms=timings, support=0.0)
+            return self._answer(
+                task, status="abstained", text=text, timings_ms=timings, support=0.0, reason=evidence.reason
+            )
 
         messages = prompts.build_messages(self.domain, task.sub_query, evidence.passages, task.history)
         gen = self.domain.generation
@@ -360,7 +363,13 @@ class DomainPipeline:
         if not best:
             text = prompts.abstention(self.domain, task.sub_query)
             await emit(text, True)
-            return self._answer(task, status="abstained", text=text, timings_ms=timings, support=support)
+            reason = (
+                f"the model's draft failed verification (support {support:.2f}) and no evidence "
+                f"sentence reaches the quoting floor {first:.2f}"
+            )
+            return self._answer(
+                task, status="abstained", text=text, timings_ms=timings, support=support, reason=reason
+            )
         quotes = list(dict.fromkeys(f"{_quoted(evidence, i, sentence)} [{i + 1}]" for i, sentence, _ in best))
         text = ("\n" if any("\n" in q for q in quotes) else " ").join(quotes)
         await emit(text, True)

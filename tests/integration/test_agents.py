@@ -113,6 +113,8 @@ async def test_a_name_the_pages_never_mention_is_abstained_not_answered_on_topic
     final = await client.ask("Is Japanese yen one of the currencies I can hold in the app?")
     assert final.status in ("abstained", "rejected"), final
     assert "30 currencies" not in final.text
+    if final.parts:  # the part says why, for whoever tunes the domain
+        assert "least covered: 'Japanese'" in (final.parts[0].reason or ""), final.parts[0]
 
 
 async def test_half_a_sentence_from_a_list_is_quoted_with_its_lead_in(

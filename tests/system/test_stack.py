@@ -39,6 +39,15 @@ def test_ask_out_of_scope_is_rejected_explicitly(stack: RunningStack) -> None:
     assert "out_of_scope" in result.stdout
 
 
+def test_ask_says_why_a_domain_abstained(stack: RunningStack) -> None:
+    result = accel("ask", "Can I return a laptop I bought 40 days ago?", "--nats-url", stack.nats_url)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "status abstained" in result.stdout and "does not say" in result.stdout
+    why = re.search(r"abstained ecommerce: (.*)", result.stdout)
+    assert why, result.stdout  # the grader's figures, and the word no page covers first
+    assert "coverage of the question" in why[1] and "least covered: 'laptop'" in why[1], why[1]
+
+
 def test_ask_says_once_which_part_no_domain_covers(stack: RunningStack) -> None:
     text = "How do I activate an eSIM? Also what is the capital of Australia?"
     result = accel("ask", text, "--nats-url", stack.nats_url)

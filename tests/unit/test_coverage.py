@@ -17,6 +17,7 @@ from services.domain.coverage import (
     coverages,
     knowledge_texts,
     question_words,
+    word_coverage,
 )
 from services.retriever.handlers import RetrieverState, retrieve
 from services.retriever.ingest import ingest_path
@@ -203,17 +204,30 @@ def test_a_name_or_word_the_knowledge_base_never_uses_is_not_matched_by_its_neig
 
 
 @pytest.mark.parametrize(
-    "question",
+    ("question", "missing"),
     [
-        "Is Japanese yen one of the currencies I can hold in the app?",  # 30 currencies, no list
-        "Do I get cashback when I pay with my Northwind Pay card?",
+        ("Is Japanese yen one of the currencies I can hold in the app?", "Japanese"),  # 30, no list
+        ("Do I get cashback when I pay with my Northwind Pay card?", "cashback"),
     ],
 )
 def test_a_question_about_a_name_or_a_word_the_pages_never_use_is_abstained(
-    fintech: tuple[RetrieverState, Grader], question: str
+    fintech: tuple[RetrieverState, Grader], question: str, missing: str
 ) -> None:
     evidence = grade(fintech, question)
     assert evidence.passages and not evidence.answerable, evidence.reason
+    # the reason says so: the figures against the thresholds, and the word the pages lack first
+    assert "coverage of the question" in evidence.reason and "< 0.64" in evidence.reason
+    assert evidence.reason.split("least covered: ")[1].startswith(repr(missing)), evidence.reason
+
+
+def test_word_coverage_puts_the_word_the_evidence_lacks_first(embedder: Embedder) -> None:
+    kb = ["Cash withdrawals at ATMs are free up to 200 EUR a day.", "Vaults pay interest."]
+    tokens, weights = TokenVectors(embedder), TermWeights(kb)
+    each = word_coverage("How much cash can I withdraw at ATMs on a submarine?", kb, tokens, weights)
+    assert each[0][0] == "submarine"
+    assert {w for w, _ in each} == {"much", "cash", "withdraw", "ATMs", "submarine"}
+    assert dict(each)["ATMs"] > dict(each)["submarine"] + 0.3 and all(0 <= c <= 1.0001 for _, c in each)
+    assert word_coverage("How much cash?", [], tokens, weights) == [("much", 0.0), ("cash", 0.0)]
 
 
 def test_each_sentence_covers_the_question_on_its_own(embedder: Embedder) -> None:
