@@ -9,16 +9,29 @@ from typing import Literal
 
 STOPWORDS = frozenset((Path(__file__).with_name("stopwords.txt")).read_text(encoding="utf-8").split())
 _WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
+# A pronoun or an auxiliary with its contraction ("won't", "I'm", "you'll") is a function word.
+_CONTRACTED = ("n't", "'re", "'ve", "'ll", "'d", "'m")
+
+
+def _lower(text: str) -> str:
+    """Lower case, with typographic apostrophes as straight ones (same length: offsets hold)."""
+    return text.lower().replace("\u2019", "'")
+
+
+def stopword(word: str) -> bool:
+    """Whether a lower-cased word (as ``word_spans`` reads it) carries no content of its own."""
+    return word in STOPWORDS or word.endswith(_CONTRACTED) or word.removesuffix("'s") in STOPWORDS
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens without stopwords."""
-    return [w for w in _WORD.findall(text.lower()) if w not in STOPWORDS]
+    """Lower-cased word tokens without stopwords, without a possessive's "'s" ("daughter's" is
+    "daughter")."""
+    return [w.removesuffix("'s").rstrip("'") for w in _WORD.findall(_lower(text)) if not stopword(w)]
 
 
 def word_spans(text: str) -> list[tuple[int, int, str]]:
-    """(start, end, lower-cased word) of every word, stopwords included, as ``words`` reads them."""
-    return [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text.lower())]
+    """(start, end, lower-cased word) of every word, stopwords and possessives included."""
+    return [(m.start(), m.end(), m.group()) for m in _WORD.finditer(_lower(text))]
 
 
 def stem(word: str) -> str:

@@ -27,7 +27,7 @@ import numpy as np
 
 from shared.documents import read_documents
 from shared.embeddings import Embedder, VectorLRU, token_rows
-from shared.text import NAME, STOPWORDS, asked_span, evidence_sentences, stem, word_spans, words
+from shared.text import NAME, STOPWORDS, asked_span, evidence_sentences, stem, stopword, word_spans, words
 
 
 def knowledge_texts(folder: Path | None) -> list[str]:
@@ -179,11 +179,12 @@ def question_words(embedder: Embedder, text: str) -> list[QuestionWord]:
         piece = text[a:b].lower()
         if piece in STOPWORDS or not piece[0].isalpha():
             continue  # most words of a question: no regex run for them
+        around = [x for lo, hi, x in whole if lo <= a < hi]  # "won't" around the model's "won" and "t"
         ws = words(piece)
-        if not ws:
+        if not ws or any(stopword(x) for x in around):
             continue
         own = stem(ws[0])
-        enclosing = [stem(x) for lo, hi, x in whole if lo <= a < hi and x != ws[0]]
+        enclosing = [stem(x) for x in around if x != ws[0]]
         meaning = tuple(k for k, i in enumerate(positions) if pieces[i] not in _INFLECTION)
         out.append(
             QuestionWord(

@@ -1,0 +1,25 @@
+"""How words are read for BM25, the grader's IDF and the verifier: contractions are function words,
+a possessive is its noun, and a typographic apostrophe reads as a straight one."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.text import stopword, word_spans, words
+
+
+def test_contractions_and_modals_are_function_words() -> None:
+    text = "My phone won't connect, what should I do? I'm sure you'll know; it can't be that I must wait"
+    assert words(text) == ["phone", "connect", "sure", "know", "wait"]
+
+
+@pytest.mark.parametrize("apostrophe", ["'", "\u2019"])
+def test_a_possessive_is_its_noun_whichever_apostrophe(apostrophe: str) -> None:
+    text = f"My daughter{apostrophe}s phone won{apostrophe}t take the users{apostrophe} cards"
+    assert words(text) == ["daughter", "phone", "take", "users", "cards"]
+
+
+def test_word_spans_keep_every_word_where_it_stands() -> None:
+    text = "It\u2019s Anna\u2019s"
+    assert word_spans(text) == [(0, 4, "it's"), (5, 11, "anna's")]
+    assert stopword("it's") and stopword("shouldn't") and not stopword("anna's") and not stopword("o'clock")
