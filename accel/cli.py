@@ -156,7 +156,8 @@ def ask(
     ] = 60.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the final answer as JSON.")] = False,
 ) -> None:
-    """Send a query as a backend would (NATS) and print the streamed answer, domains, sources and time."""
+    """Send a query as a backend would (NATS) and print the streamed answer, domains, sources and time
+    (and why a domain abstained)."""
     from accel.client import AccelClient, AccelError
     from accel.render import StreamView, streamed_everything
     from contracts import FinalAnswer

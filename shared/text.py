@@ -43,7 +43,11 @@ def stem(word: str) -> str:
 
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n+")
-_MARKUP = re.compile(r"[*_`#>|]+")
+_CODE = re.compile(r"(`+)(.+?)\1")
+_HEADING_LINE = re.compile(r"^ {0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", re.MULTILINE)
+_QUOTE_MARK = re.compile(r"^ {0,3}>[> ]*", re.MULTILINE)
+_EMPHASIS = re.compile(r"(?<!\w)[*_]+|[*_]+(?!\w)")  # not inside a word: "snake_case" keeps its "_"
+_BARS = re.compile(r"\|+")
 _RULE = re.compile(r"(?<!\w):?-{3,}:?(?!\w)")
 
 
@@ -69,13 +73,28 @@ NAME = re.compile(r"(?<=[\w,;:)]\s)(?!I\b)[A-Z][A-Za-z0-9'-]+")
 
 
 _LOOSE_MARK = re.compile(r" ([.,;:!?])(?=\s|$)")
+_LOOSE_BRACKET = re.compile(r"(?<=[(\[]) | (?=[)\]])")
+
+
+def unmark(text: str) -> str:
+    """Markdown without its markup: emphasis, heading and quote markers go; a code span's text stays
+    as written ("dial `*#06#`" is "dial *#06#"), and so do "#" and ">" inside a line ("order #123",
+    "Settings > eSIM": a menu path)."""
+    pieces = _CODE.split(text)  # text, fence, code, text, fence, code, …, text
+    out = []
+    for i in range(0, len(pieces), 3):
+        out.append(_EMPHASIS.sub("", _QUOTE_MARK.sub("", _HEADING_LINE.sub(r"\1", pieces[i]))))
+        if i + 2 < len(pieces):
+            out.append(pieces[i + 2])
+    return "".join(out)
 
 
 def plain(text: str) -> str:
-    """Text without Markdown emphasis, table bars and rules, and without the space their removal
-    leaves before punctuation ("choose **Request price adjustment**." reads "choose Request price
-    adjustment.")."""
-    return _LOOSE_MARK.sub(r"\1", " ".join(_RULE.sub(" ", _MARKUP.sub(" ", text)).split()))
+    """One line of text without Markdown (``unmark``), table bars and rules, and without the space
+    their removal leaves before punctuation or inside brackets ("choose **Request price
+    adjustment**." reads "choose Request price adjustment.", "(see *Plans*)" reads "(see Plans)")."""
+    flat = " ".join(_RULE.sub(" ", _BARS.sub(" ", unmark(text))).split())
+    return _LOOSE_MARK.sub(r"\1", _LOOSE_BRACKET.sub("", flat))
 
 
 # The marker a list item begins with: "- ", "* ", "• ", "· ", "2. ", "2) ", "1.1. ". One pattern for

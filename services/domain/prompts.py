@@ -7,15 +7,16 @@ from functools import lru_cache
 
 from contracts import Passage, Turn
 from shared.domains import DomainDefinition
+from shared.text import unmark
 
-_MARKUP = re.compile(r"[*_`#>]+")
 _TABLE_RULE = re.compile(r"\|?(\s*:?-{3,}:?\s*\|)+\s*(:?-{3,}:?)?")
 
 
 @lru_cache(maxsize=4096)  # passages recur across questions; four regex passes cost ~50 µs a passage
 def clean_passage(text: str) -> str:
-    """Markdown emphasis and table rules confuse a small model: keep only the words."""
-    text = _MARKUP.sub("", text)
+    """Markdown emphasis and table rules confuse a small model: keep only the words (and what a code
+    span holds: "dial *#06#")."""
+    text = unmark(text)
     text = _TABLE_RULE.sub(" ", text)
     text = re.sub(r"\s*\|\s*", " | ", text)
     return re.sub(r"\s+", " ", text).strip(" |")

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfWriter
 
+from services.domain.prompts import clean_passage
 from shared.documents import (
     Document,
     DocumentError,
@@ -51,11 +52,11 @@ def test_a_list_item_stays_one_line_with_its_marker() -> None:
         "Now.",
     ]
     assert list_after("\n".join(lines), "To claim it:") == [
-        "Go to Account Orders. Pick the item.",
+        "Go to Account > Orders. Pick the item.",
         "Choose Request.",
         "1.2. Wait.",
     ]
-    assert evidence_sentences(lines[1]) == ["Go to Account Orders.", "Pick the item."]  # graded one by one
+    assert evidence_sentences(lines[1]) == ["Go to Account > Orders.", "Pick the item."]  # graded one by one
 
 
 def test_markdown_title_and_html_text(tmp_path: Path) -> None:
@@ -271,7 +272,7 @@ def test_plain_text_leaves_no_space_where_markup_stood_before_punctuation() -> N
         plain("Choose **Request price adjustment**. Is it **free**?")
         == "Choose Request price adjustment. Is it free?"
     )
-    assert plain("under **Account > Gift cards** , then | a |") == "under Account Gift cards, then a"
+    assert plain("under **Account > Gift cards** , then | a |") == "under Account > Gift cards, then a"
     assert plain("3 : 1 ratio, €5 .50") == "3: 1 ratio, €5 .50"  # only before a space or the end
 
 
@@ -294,3 +295,18 @@ def test_evidence_sentences_leave_list_markers_out() -> None:
         "Choose a plan for the trip.",
         "Add a second line.",
     ]
+
+
+def test_markup_goes_and_what_it_marks_stays() -> None:
+    """A code span is quoted as written, and "#" or ">" inside a line is text: "dial `*#06#`" read
+    "dial 06" and "**Settings > Block SIM**" read "Settings Block SIM", in answers and prompts."""
+    assert plain("Find your IMEI by dialling `*#06#`.") == "Find your IMEI by dialling *#06#."
+    assert plain("Choose **Settings > Block SIM**, or call order line #2.") == (
+        "Choose Settings > Block SIM, or call order line #2."
+    )
+    assert plain("> A *quoted* note (see *Subscription plans*).") == "A quoted note (see Subscription plans)."
+    assert plain("### Using a gift card") == "Using a gift card"
+    assert plain("snake_case stays, __bold__ goes") == "snake_case stays, bold goes"
+    assert clean_passage("## Unlocking\n\nDial `*#06#` under **Plan > My device**; then *wait*.") == (
+        "Unlocking Dial *#06# under Plan > My device; then wait."
+    )
