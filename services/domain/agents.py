@@ -19,7 +19,16 @@ import numpy as np
 from contracts import Passage, QueryEmbedding, RetrievalRequest, RetrievalResult, Turn
 from services.domain.coverage import TermWeights, TokenVectors, coverages, word_coverage
 from shared.embeddings import Embedder, VectorLRU
-from shared.text import NAME, evidence_sentences, headings, plain, stem, without_list_marker, words
+from shared.text import (
+    NAME,
+    asked_span,
+    evidence_sentences,
+    headings,
+    plain,
+    stem,
+    without_list_marker,
+    words,
+)
 
 Search = Callable[[RetrievalRequest, float], Awaitable[RetrievalResult]]
 
@@ -50,6 +59,17 @@ _QUANTITY = re.compile(
     r"|\bwhat (?:time|percentage|age)\b",
     re.IGNORECASE,
 )
+
+
+_OPEN = re.compile(r"^\W*(?:how|what|where|when|which|who|whom|whose|why)\b", re.IGNORECASE)
+
+
+def asks_open(question: str) -> bool:
+    """Whether the sentence that asks is a wh-question ("How do I…", "Where…"): its answer must say
+    something the question does not. A yes/no question ("Can I pay with points?") is answered by
+    saying its words back ("You can pay with points.")."""
+    lo, hi = asked_span(question)
+    return bool(_OPEN.match(question[lo:hi]))
 
 
 def asks_for_number(question: str) -> bool:
@@ -176,6 +196,14 @@ class Evidence:
     @cached_property
     def question_words(self) -> frozenset[str]:
         return frozenset(content_words(self.question))
+
+    @cached_property
+    def question_numbers(self) -> frozenset[str]:
+        return frozenset(numbers(self.question))
+
+    @cached_property
+    def asks_open(self) -> bool:
+        return asks_open(self.question)
 
     @cached_property
     def lexical(self) -> list[tuple[int, frozenset[str], frozenset[str], bool]]:
@@ -369,6 +397,21 @@ class Grader:
 
 
 # ---- verifier -----------------------------------------------------------------------------------
+# Stopwords that answer "which…?" or "how…?" by themselves: "All plans include 5G."
+_QUANTIFIER = re.compile(
+    r"\b(?:all|every|each|any|both|only|always|none|no|never|not)\b|n't\b", re.IGNORECASE
+)
+
+
+def says_nothing_new(claim: str, words: set[str], nums: set[str], evidence: Evidence) -> bool:
+    """Whether a claim only says the question's own words back: no content word, number, quantifier
+    or negation the question lacks."""
+    if not (words <= evidence.question_words and nums <= evidence.question_numbers):
+        return False
+    asked = {w.lower() for w in _QUANTIFIER.findall(evidence.question)}
+    return all(w.lower() in asked for w in _QUANTIFIER.findall(claim))
+
+
 @dataclass
 class Verdict:
     sentence: str
@@ -410,6 +453,8 @@ class Verifier:
             return Verdict(clean, not nums, 1.0 if not nums else 0.0)
         if _LEAD_IN.search(clean):
             return Verdict(clean, False, 0.0)  # promises a list that does not follow
+        if evidence.asks_open and says_nothing_new(clean, words, nums, evidence):
+            return Verdict(clean, False, 0.0)  # the question said back ("This is where you can find…")
         named = names(clean) - evidence.question_words
         says_no = negated(clean)
         best, refs = 0.0, []

@@ -3,7 +3,14 @@
 import numpy as np
 
 from contracts import Passage
-from services.domain.agents import Evidence, Verifier, asks_for_number
+from services.domain.agents import (
+    Evidence,
+    Verifier,
+    asks_for_number,
+    content_words,
+    numbers,
+    says_nothing_new,
+)
 
 
 def evidence(*sentences: tuple[str, float]) -> Evidence:
@@ -113,3 +120,18 @@ def test_a_copied_or_quoted_evidence_sentence_has_its_similarity_known() -> None
     assert (
         ev.similarity_of("Gold members, read this first: Tier: Gold — Points needed: 4,000.") is None
     )  # mostly new
+
+
+def test_the_question_said_back_answers_a_wh_question_but_not_a_yes_no_one() -> None:
+    ev = evidence(("Find your phone's IMEI number by dialling *#06#.", 0.8))
+    ev.question = "How do I find my IMEI number?"
+    assert not Verifier().check("This is where you can find your IMEI number. [1]", ev).supported
+    assert Verifier().check("Find your phone's IMEI number by dialling *#06#.", ev).supported
+    ev = evidence(("You can find your IMEI number in the app.", 0.8))
+    ev.question = "My phone is new. Can I find my IMEI number in the app?"
+    assert Verifier().check("You can find your IMEI number in the app.", ev).supported
+    ev = evidence(("5G is included on every Northwind Mobile plan at no extra cost.", 0.8))
+    ev.question = "Which plans include 5G?"
+    assert not Verifier().check("Plans include 5G.", ev).supported
+    for answer in ("All plans include 5G.", "No plans include 5G."):
+        assert says_nothing_new(answer, content_words(answer), numbers(answer), ev) is False
