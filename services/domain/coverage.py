@@ -21,6 +21,7 @@ import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -227,6 +228,11 @@ def coverage(question: str, sentences: Sequence[str], tokens: TokenVectors, weig
     return coverages(question, sentences, tokens, weights)[0]
 
 
+@lru_cache(maxsize=20_000)
+def _stems(sentence: str) -> frozenset[str]:
+    return frozenset(stem(w) for w in words(sentence))
+
+
 @dataclass
 class _Matches:
     """Each content-word token of the sentence that asks, matched against every evidence sentence."""
@@ -260,10 +266,17 @@ def _matches(
     per_sentence = np.stack([(t @ q.T).max(axis=0) for _, t in rows])
     best = per_sentence.max(axis=0)
     w = np.empty(len(best), dtype=np.float32)
+    said: frozenset[str] | None = None
     k = 0
     for word in qwords:
         n = len(word.positions)
         if weights.n and not any(weights.knows(x) for x in word.known_as):
+            # A document ingested after start-up is not in the weights: what the evidence says is known.
+            said = frozenset().union(*map(_stems, sentences)) if said is None else said
+            if any(x in said for x in word.known_as):
+                w[k : k + n] = weights.idf(word.stem)
+                k += n
+                continue
             if word.name:
                 best[k : k + n] = per_sentence[:, k : k + n] = 0.0
             else:

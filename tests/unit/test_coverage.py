@@ -252,3 +252,16 @@ def test_a_contraction_is_no_content_word_of_the_question(embedder: Embedder, ap
     text = f"My phone won{apostrophe}t connect to 5G, what should I do? It{apostrophe}s my son{apostrophe}s"
     # a possessive's "s" stays (dropping it cost one abstention of 50: "…to my sister's account?")
     assert [w.stem for w in question_words(embedder, text)] == ["phone", "connect", "son", "s"]
+
+
+def test_a_name_only_an_ingested_document_says_is_matched(embedder: Embedder) -> None:
+    """The weights come from the domain's folder at start-up; a document ingested since is only in
+    the index. Its names are names the knowledge base mentions once the evidence says them."""
+    folder = ["Refunds go back to the card you paid with within 5 business days."]
+    ingested = "Refunds for orders paid with PayPal go back to your PayPal balance within 3 business days."
+    tokens, weights = TokenVectors(embedder), TermWeights(folder)
+    question = "How long do PayPal refunds take?"
+    each = dict(word_coverage(question, [ingested], tokens, weights))
+    assert each["PayPal"] > 0.9, each
+    assert dict(word_coverage(question, folder, tokens, weights))["PayPal"] == 0.0  # never said: no match
+    assert coverage(question, [ingested], tokens, weights) > coverage(question, folder, tokens, weights) + 0.2
