@@ -40,6 +40,17 @@ def index_hash(content_hash: str) -> str:
     return hashlib.sha256(f"{MODEL_ID}\x1f{content_hash}".encode()).hexdigest()
 
 
+def _read_from(source: str | None, path: Path) -> bool:
+    """Whether a document indexed from ``source`` came from under ``path``; an unknown source (no
+    chunk left, or none recorded) counts as ours."""
+    if not source:
+        return True
+    where = Path(source)
+    if not where.is_absolute():  # recorded before sources were absolute: as the current folder reads it
+        where = where.resolve()
+    return where == path or path in where.parents
+
+
 def ingest_path(
     store: KnowledgeStore,
     embedder: Embedder,
@@ -55,10 +66,14 @@ def ingest_path(
     that cannot be read (a damaged or encrypted PDF, one without text) is skipped and listed in the
     report with the reason; what an earlier ingest indexed from it stays.
 
-    With ``prune``, documents indexed earlier from ``path`` that are gone from it are deleted.
+    With ``prune``, documents indexed earlier from ``path`` that are gone from it are deleted; those
+    indexed from anywhere else stay (the retriever prunes each domain's folder at start-up, and
+    ``accel ingest`` may have added documents from other folders). Sources are recorded as absolute
+    paths.
     """
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist")
+    path = path.resolve()
     root = path if path.is_dir() else path.parent
     files = find_documents(path)
     known = store.document_hashes(tenant, domain)
@@ -85,7 +100,10 @@ def ingest_path(
         store.upsert_document(tenant, domain, doc.doc_id, h, chunks, vectors)
         (report.updated if doc.doc_id in known else report.added).append(doc.doc_id)
     if prune:
+        sources = store.document_sources(tenant, domain)
         for doc_id in sorted(set(known) - seen):
+            if not _read_from(sources.get(doc_id), path):
+                continue
             store.delete_document(tenant, domain, doc_id)
             report.removed.append(doc_id)
     report.chunks = store.count(tenant, domain)

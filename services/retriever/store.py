@@ -37,6 +37,10 @@ class KnowledgeStore(Protocol):
 
     def document_hashes(self, tenant: str, domain: str) -> dict[str, str]: ...
 
+    def document_sources(self, tenant: str, domain: str) -> dict[str, str]:
+        """Where each document was read from (its file's path when it was ingested)."""
+        ...
+
     def upsert_document(
         self,
         tenant: str,
@@ -173,6 +177,13 @@ class EmbeddedStore:
     def document_hashes(self, tenant: str, domain: str) -> dict[str, str]:
         with self._lock:
             return dict(self._load(tenant, domain).hashes)
+
+    def document_sources(self, tenant: str, domain: str) -> dict[str, str]:
+        with self._lock:
+            sources: dict[str, str] = {}
+            for c in self._load(tenant, domain).chunks:
+                sources.setdefault(c.doc_id, c.source)
+            return sources
 
     def count(self, tenant: str, domain: str) -> int:
         with self._lock:

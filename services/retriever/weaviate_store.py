@@ -42,7 +42,7 @@ COLLECTION_PREFIX = "AccelDomain_"
 VECTOR_NAME = "default"
 SEARCH_PROPERTIES = ["title", "text"]
 RETURN_PROPERTIES = ["doc_id", "title", "chunk", "text", "source"]
-HASH_PROPERTIES = ["doc_id", "content_hash", "chunk_count"]
+HASH_PROPERTIES = ["doc_id", "content_hash", "chunk_count", "source"]
 PAGE_SIZE = 1000
 INSERT_BATCH = 256
 STALE_HASH = ""
@@ -237,10 +237,18 @@ class WeaviateStore:
 
     # ---- KnowledgeStore ----------------------------------------------------------------------
     def document_hashes(self, tenant: str, domain: str) -> dict[str, str]:
+        return self._documents(tenant, domain)[0]
+
+    def document_sources(self, tenant: str, domain: str) -> dict[str, str]:
+        return self._documents(tenant, domain)[1]
+
+    def _documents(self, tenant: str, domain: str) -> tuple[dict[str, str], dict[str, str]]:
+        """Each document's hash (``STALE_HASH`` for a cut-short upsert) and source, in one listing."""
         col = self._collection(tenant, domain, create=False)
         if col is None:
-            return {}
+            return {}, {}
         hashes: dict[str, set[str]] = {}
+        sources: dict[str, str] = {}
         seen: dict[str, int] = {}
         expected: dict[str, int] = {}
         after: str | None = None
@@ -254,6 +262,7 @@ class WeaviateStore:
                 hashes.setdefault(doc_id, set()).add(str(obj.properties["content_hash"]))
                 seen[doc_id] = seen.get(doc_id, 0) + 1
                 expected[doc_id] = _int(obj.properties.get("chunk_count"))
+                sources.setdefault(doc_id, str(obj.properties.get("source") or ""))
             if len(page.objects) < PAGE_SIZE:
                 break
             cursor = str(page.objects[-1].uuid)
@@ -263,7 +272,7 @@ class WeaviateStore:
         return {
             doc: (next(iter(hs)) if len(hs) == 1 and seen[doc] == expected[doc] else STALE_HASH)
             for doc, hs in hashes.items()
-        }
+        }, sources
 
     def upsert_document(
         self,

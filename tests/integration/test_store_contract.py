@@ -119,6 +119,27 @@ def test_upsert_is_idempotent_and_counted(
     assert store.document_hashes(names.t1, names.travel)["meals.md"] != hashes["meals.md"]
 
 
+def test_pruning_a_folder_keeps_the_documents_ingested_from_another(
+    store: KnowledgeStore, names: Names, kb: Path, embedder: Embedder, tmp_path: Path
+) -> None:
+    """The retriever prunes each domain's folder at start-up: a document `accel ingest` added from
+    anywhere else must survive it (it was deleted at every restart)."""
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "lounges.md").write_text("# Lounges\n\nGold members may use airport lounges with one guest.")
+    ingest_path(store, embedder, tenant=names.t1, domain=names.travel, path=kb)
+    ingest_path(store, embedder, tenant=names.t1, domain=names.travel, path=extra)
+    sources = store.document_sources(names.t1, names.travel)
+    assert sources["lounges.md"] == str((extra / "lounges.md").resolve())
+    assert sources["bags.md"] == str((kb / "bags.md").resolve())
+    (kb / "pets.md").unlink()
+    report = ingest_path(store, embedder, tenant=names.t1, domain=names.travel, path=kb, prune=True)
+    assert report.removed == ["pets.md"] and report.chunks == 3
+    assert sorted(store.document_hashes(names.t1, names.travel)) == ["bags.md", "lounges.md", "meals.md"]
+    (extra / "lounges.md").unlink()
+    report = ingest_path(store, embedder, tenant=names.t1, domain=names.travel, path=extra, prune=True)
+    assert report.removed == ["lounges.md"] and report.chunks == 2
+
 def test_a_new_embedding_model_re_embeds_every_document(
     store: KnowledgeStore, names: Names, kb: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -228,7 +228,7 @@ def test_document_hashes_page_through_the_tenant_with_an_after_cursor(
     for p in pages:
         assert p.collection == COL and p.tenant == "t1" and p.limit == 2
         assert not p.HasField("hybrid_search")
-        assert set(p.properties.non_ref_properties) == {"doc_id", "content_hash", "chunk_count"}
+        assert set(p.properties.non_ref_properties) == {"doc_id", "content_hash", "chunk_count", "source"}
 
 
 def test_a_cut_short_upsert_is_reported_stale_so_ingest_redoes_it(
