@@ -140,6 +140,7 @@ def test_pruning_a_folder_keeps_the_documents_ingested_from_another(
     report = ingest_path(store, embedder, tenant=names.t1, domain=names.travel, path=extra, prune=True)
     assert report.removed == ["lounges.md"] and report.chunks == 2
 
+
 def test_a_new_embedding_model_re_embeds_every_document(
     store: KnowledgeStore, names: Names, kb: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
