@@ -42,7 +42,7 @@ from bench.router import _wait_http
 from contracts import DomainTask, RetrievalRequest, RetrievalResult, TokenDelta
 from contracts.messages import deadline_in
 from services.domain import prompts
-from services.domain.agents import Evidence, Grader, Search, Searcher, Verifier, content_words, numbers
+from services.domain.agents import Evidence, Grader, Search, Searcher, Verifier, content_words
 from services.domain.coverage import knowledge_texts
 from services.domain.pipeline import DomainPipeline
 from services.domain.settings import DomainSettings
@@ -59,6 +59,14 @@ from shared.text import plain, split_sentences
 
 DATA = Path(__file__).parent / "data" / "rag_qa.jsonl"
 _CITE = re.compile(r"\s*\[\d{1,2}\]")
+
+_DIGITS = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def numbers(text: str) -> set[str]:
+    """The judge's numbers: digits only, as the verifier read them until session 31 (it now reads
+    counts and ordinals in words too), so that the judge's figures stay comparable across sessions."""
+    return {n.replace(",", "") for n in _DIGITS.findall(text)}
 
 
 @dataclass

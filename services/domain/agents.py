@@ -44,8 +44,32 @@ def content_words(text: str) -> set[str]:
     return {stem(w) for w in words(text) if not w[0].isdigit()}
 
 
+_COUNTS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+_ORDINALS = [
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "sixth",
+    "seventh",
+    "eighth",
+    "ninth",
+    "tenth",
+    "eleventh",
+    "twelfth",
+]
+_NUMBER_WORDS = {w: str(i) for ws in (_COUNTS, _ORDINALS) for i, w in enumerate(ws, start=1)}
+# A count or an ordinal said in words; not "First, …" (a step, not a quantity).
+_NUMBER_WORD = re.compile(rf"\b(?:{'|'.join(_NUMBER_WORDS)})\b(?!,)", re.IGNORECASE)
+
+
 def numbers(text: str) -> set[str]:
-    return {n.replace(",", "") for n in _NUMBER.findall(text)}
+    """The numbers a text states, in digits or words ("second" and "2" are the same claim): a
+    changed count is a changed fact ("a second checked bag" where the page says "a first")."""
+    found = {n.replace(",", "") for n in _NUMBER.findall(text)}
+    found.update(_NUMBER_WORDS[w.lower()] for w in _NUMBER_WORD.findall(text))
+    return found
 
 
 def names(text: str) -> set[str]:

@@ -135,3 +135,22 @@ def test_the_question_said_back_answers_a_wh_question_but_not_a_yes_no_one() -> 
     assert not Verifier().check("Plans include 5G.", ev).supported
     for answer in ("All plans include 5G.", "No plans include 5G."):
         assert says_nothing_new(answer, content_words(answer), numbers(answer), ev) is False
+
+
+def test_a_count_or_ordinal_in_words_is_a_number() -> None:
+    """9 of the claim's 10 words are in the page, but it says "second" where the page says "first"."""
+    ev = evidence(("The same prices apply when you add a first checked bag to an Economy Light fare.", 0.8))
+    assert (
+        not Verifier()
+        .check("The same prices apply when you add a second checked bag to an Economy Light fare.", ev)
+        .supported
+    )
+    assert (
+        Verifier()
+        .check("The same prices apply when you add a first checked bag to an Economy Light fare.", ev)
+        .supported
+    )
+    ev = evidence(("Economy tickets include 1 checked bag of up to 23 kg.", 0.8))
+    assert Verifier().check("Economy tickets include one checked bag of up to 23 kg.", ev).supported
+    assert not Verifier().check("Economy tickets include two checked bags of up to 23 kg.", ev).supported
+    assert numbers("First, open the app.") == set()  # a step, not a quantity
