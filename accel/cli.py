@@ -527,6 +527,8 @@ def _terminal_show(mark: str) -> Callable[[Kind, str, str], None]:
             started[0] = True
         elif kind == "restart":
             out.print(f"\n[yellow]{domain} worker lost; answer restarted:[/] ", end="")
+        elif kind == "revision":  # what it streamed did not answer the question
+            out.print(f"\n[yellow]{domain}, revised from its sources:[/] ", end="")
         else:
             out.print(text, end="", markup=False, highlight=False)
 

@@ -14,7 +14,7 @@ from typing import Literal
 
 from contracts import FinalAnswer, TokenDelta
 
-Kind = Literal["header", "text", "restart"]
+Kind = Literal["header", "text", "restart", "revision"]
 
 
 @dataclass
@@ -28,8 +28,10 @@ class _Task:
 
 class StreamView:
     """Calls ``show(kind, domain, text)`` for what to print: a ``header`` when a task's text
-    starts, its ``text`` pieces, and ``restart`` when a task being shown was redelivered after
-    its worker died (its earlier text is then void: see ``TokenDelta.attempt``)."""
+    starts, its ``text`` pieces, ``restart`` when a task being shown was redelivered after its
+    worker died (its earlier text is then void: see ``TokenDelta.attempt``), and ``revision``
+    when a task being shown replaces what it streamed with a revised answer
+    (``TokenDelta.revision``)."""
 
     def __init__(self, show: Callable[[Kind, str, str], None]) -> None:
         self.show = show
@@ -46,6 +48,10 @@ class StreamView:
             return  # a late delta of an attempt that was given up
         elif delta.attempt > t.attempt:
             self._restart(delta.task_id, t, delta.attempt)
+        if delta.revision:
+            t.said, t.held = [], []
+            if self._is_live(delta.task_id):
+                self.show("revision", t.domain, "")
         t.said.append(delta.text)
         if self._is_live(delta.task_id):
             self.show("text", t.domain, delta.text)

@@ -307,6 +307,13 @@ class TokenDelta(Message):
         description="Delivery attempt of the task. A task redelivered after its worker died streams "
         "again from seq 0 with a higher attempt: drop what earlier attempts of that task streamed.",
     )
+    revision: bool = Field(
+        default=False,
+        description="This delta starts the domain's revised answer: drop what the task streamed "
+        "before it in this attempt. A domain revises when the verified sentences it streamed do not "
+        "answer the question (none cites a source, or none gives the number asked for) and answers "
+        "from its sources instead, or abstains.",
+    )
 
 
 class Citation(BaseModel):

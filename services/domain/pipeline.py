@@ -178,6 +178,12 @@ class DomainPipeline:
             await self._emit(task, seq, text, done)
             seq += 1
 
+        async def revise(text: str, done: bool = False) -> None:
+            """The revision's text replaces what was streamed, if anything was."""
+            nonlocal seq
+            await self._emit(task, seq, text, done, revision=bool(streamed))
+            seq += 1
+
         def lap(name: str, since: float) -> float:
             timings[name] = round(timings.get(name, 0.0) + (time.perf_counter() - since) * 1000, 2)
             return time.perf_counter()
@@ -326,7 +332,9 @@ class DomainPipeline:
         if not any(v.refs for v in kept) or (
             asks_for_number(question) and not any(numbers(sentence) for sentence in said)
         ):  # nothing left, or no number where one was asked for
-            return await self._revise(task, evidence, timings, emit, support, self._usage(messages, produced))
+            return await self._revise(
+                task, evidence, timings, revise, support, self._usage(messages, produced)
+            )
         await emit("", done=True)
         refs = sorted({r for v in kept for r in v.refs})
         return self._answer(
@@ -398,7 +406,9 @@ class DomainPipeline:
             for r in refs
         ]
 
-    async def _emit(self, task: DomainTask, seq: int, text: str, done: bool = False) -> None:
+    async def _emit(
+        self, task: DomainTask, seq: int, text: str, done: bool = False, revision: bool = False
+    ) -> None:
         if task.stream_subject:
             await self.publish_delta(
                 task.stream_subject,
@@ -410,5 +420,6 @@ class DomainPipeline:
                     text=text,
                     done=done,
                     attempt=_attempt.get(),
+                    revision=revision,
                 ),
             )

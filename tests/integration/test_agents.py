@@ -94,6 +94,23 @@ async def test_a_quantity_asked_for_is_answered_with_a_number(client: AccelClien
     assert "23 kg" in part.text
 
 
+async def test_a_revision_after_streaming_tells_the_caller_to_drop_what_was_streamed(
+    client: AccelClient, stub: StubModel
+) -> None:
+    stub.mode = "fixed"
+    stub.reply = "Checked baggage is included on an Economy ticket."  # streamed, then not enough
+    deltas: list[TokenDelta] = []
+    final: FinalAnswer | None = None
+    async for event in client.stream("How much checked baggage do I get with an Economy ticket?"):
+        if isinstance(event, FinalAnswer):
+            final = event
+        else:
+            deltas.append(event)
+    assert final is not None and final.parts[0].revised, final
+    assert [d.revision for d in deltas] == [False, True], deltas
+    assert deltas[0].text.startswith("Checked baggage is included") and deltas[1].done
+    assert deltas[1].text == final.parts[0].text and "23 kg" in deltas[1].text
+
 async def test_question_the_knowledge_base_does_not_answer_is_abstained(
     client: AccelClient, stub: StubModel
 ) -> None:

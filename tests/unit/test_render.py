@@ -8,19 +8,25 @@ from accel.render import StreamView, streamed_everything
 from contracts import DomainAnswer, FinalAnswer, RouteDecision, TokenDelta
 
 
-def delta(task: str, seq: int, text: str, done: bool = False, attempt: int = 1) -> TokenDelta:
+def delta(
+    task: str, seq: int, text: str, done: bool = False, attempt: int = 1, revision: bool = False
+) -> TokenDelta:
     domain = {"t1": "travel", "t2": "fintech", "t3": "mobile"}[task]
     return TokenDelta(
-        query_id="q", task_id=task, domain=domain, seq=seq, text=text, done=done, attempt=attempt
-    )
+        query_id="q", task_id=task, domain=domain, seq=seq, text=text, done=done, attempt=attempt,
+        revision=revision,
+    )  # fmt: skip
 
 
 def screen(deltas: list[TokenDelta]) -> tuple[str, StreamView]:
-    """What the terminal shows: '[domain]' for a header, '!domain!' for a restart."""
+    """What the terminal shows: '[domain]' for a header, '!domain!' for a restart, '~domain~' for a
+    revision."""
     shown: list[str] = []
 
     def show(kind: str, domain: str, text: str) -> None:
-        shown.append({"header": f"\n[{domain}]", "restart": f"!{domain}!"}.get(kind, text))
+        shown.append(
+            {"header": f"\n[{domain}]", "restart": f"!{domain}!", "revision": f"~{domain}~"}.get(kind, text)
+        )
 
     view = StreamView(show)
     for d in deltas:
@@ -75,6 +81,33 @@ def test_a_redelivered_task_starts_over() -> None:
         ]
     )
     assert again == "\n[travel]Bags.\n[fintech]Rate: 1.08.\n[travel]Bags: 23 kg."
+
+
+def test_a_revision_replaces_what_the_task_streamed() -> None:
+    """The verifier kept a true sentence that does not answer, so the domain answered again from
+    its sources: what it streamed is void, and the final text is not printed a second time."""
+    live, view = screen(
+        [
+            delta("t1", 0, "Checked bags are included. "),
+            delta("t1", 1, "One checked bag of 23 kg. [1]", revision=True, done=True),
+        ]
+    )
+    assert live == "\n[travel]Checked bags are included. ~travel~One checked bag of 23 kg. [1]"
+    assert view.streamed("t1") == "One checked bag of 23 kg. [1]"
+    assert streamed_everything(
+        final("One checked bag of 23 kg. [1]", {"t1": "One checked bag of 23 kg. [1]"}), view
+    )
+    held, view = screen(
+        [
+            delta("t2", 0, "Rate."),
+            delta("t1", 0, "Bags are included. "),  # held while fintech streams
+            delta("t1", 1, "One bag of 23 kg.", revision=True, done=True),
+            delta("t2", 1, "", done=True),
+        ]
+    )
+    assert (
+        held == "\n[fintech]Rate.\n[travel]One bag of 23 kg." and view.streamed("t1") == "One bag of 23 kg."
+    )
 
 
 def final(text: str, parts: dict[str, str], failed: str = "") -> FinalAnswer:
