@@ -45,6 +45,7 @@ SIBLING_DOMINANCE = 0.6
 # of Australia?" (or one word no domain uses: "what is photosynthesis?"), not "Hi!", "thanks a lot",
 # "can you help me?" or "please explain step by step".
 DECLINED_MIN_WORDS = 2
+_FOLLOW_UP_WORDS = 3
 _FOLLOW_UP = re.compile(
     r"^\s*(and|what about|how about|also|same|ok|okay|then)\b|\b(there|it|that|those|them|this one|these)\b",
     re.IGNORECASE,
@@ -492,9 +493,11 @@ class Router:
                 }
             )
             return Outcome(decision, [])
-        if not unsure:
-            return outcome
         t0 = time.perf_counter() if t0 is None else t0
+        if not unsure:
+            if history and self._refers_back(text, outcome):
+                return await self._with_context(text, history, t0) or outcome
+            return outcome
         scores = outcome.decision.scores
         if history and _FOLLOW_UP.search(text):
             contextual = await self._with_context(text, history, t0)
@@ -528,6 +531,20 @@ class Router:
             chosen.vectors = outcome.vectors
             return chosen
         return outcome
+
+    @staticmethod
+    def _refers_back(text: str, outcome: Outcome) -> bool:
+        """Whether a text the fast path is sure no domain covers may still be a follow-up: it
+        points back ("it", "there", "and …") and says too little to stand alone (at most
+        ``_FOLLOW_UP_WORDS`` content words): "how heavy can it be?" after a question on cabin bags.
+        The context path keeps it out of scope unless the two together are confidently a domain's."""
+        d = outcome.decision
+        return (
+            d.rejected
+            and d.reason_code == "out_of_scope"
+            and _FOLLOW_UP.search(text) is not None
+            and len(words(text)) <= _FOLLOW_UP_WORDS
+        )
 
     @staticmethod
     def _unclaimed(outcome: Outcome, unsure: bool) -> bool:

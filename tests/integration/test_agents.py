@@ -111,6 +111,7 @@ async def test_a_revision_after_streaming_tells_the_caller_to_drop_what_was_stre
     assert deltas[0].text.startswith("Checked baggage is included") and deltas[1].done
     assert deltas[1].text == final.parts[0].text and "23 kg" in deltas[1].text
 
+
 async def test_question_the_knowledge_base_does_not_answer_is_abstained(
     client: AccelClient, stub: StubModel
 ) -> None:

@@ -186,6 +186,21 @@ async def test_follow_up_uses_the_conversation(router: Router) -> None:
     assert "follow-up to" in followed.routes[0].sub_query
 
 
+async def test_a_short_follow_up_the_fast_path_rejects_alone_is_read_with_the_conversation(
+    router: Router,
+) -> None:
+    history = [Turn(query_id="q1", question="What is the cabin bag allowance?",
+                    answer="1 bag up to 8 kg [1].", domains=["travel"])]  # fmt: skip
+    alone = await router.decide("how heavy can it be?")
+    assert alone.decision.rejected and alone.decision.reason_code == "out_of_scope"  # sure of it, alone
+    followed = await router.decide("how heavy can it be?", history)
+    assert followed.decision.path == "context" and [r.domain for r in followed.routes] == ["travel"]
+    # a question of its own stays out of scope, pronoun or not; so does one the context cannot claim
+    for text in ("Who painted the Mona Lisa and where is it now?", "is it going to rain in the evening?"):
+        outcome = await router.decide(text, history)
+        assert outcome.decision.rejected and outcome.decision.path != "context", (text, outcome.decision)
+
+
 def test_calibration_comes_from_the_examples(router: Router) -> None:
     cal = router.classifier.calibration
     assert 0.0 < cal.unsure_margin < 1.0
