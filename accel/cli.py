@@ -64,7 +64,29 @@ def _fail(message: str, code: int = 1) -> typer.Exit:
 
 
 def _resolve_nats(nats_url: str | None, data_dir: Path) -> str:
-    return nats_url or _local_stack(data_dir).nats_url
+    if nats_url is None:
+        return _local_stack(data_dir).nats_url
+    _refuses(nats_url)
+    return nats_url
+
+
+def _refuses(nats_url: str) -> None:
+    """Fail at once when nothing listens at any of ``nats_url``'s servers: a refused connection is
+    definite, and the client's connection attempts would take ~7 s to say so. Anything else (a slow
+    or unresolvable host) is left to the client, which says what it met."""
+    import socket
+    from urllib.parse import urlsplit
+
+    for server in nats_url.split(","):
+        parts = urlsplit(server.strip() if "://" in server else f"nats://{server.strip()}")
+        try:
+            with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 4222), timeout=1.0):
+                return
+        except ConnectionRefusedError:
+            continue
+        except (OSError, ValueError):
+            return
+    raise _fail(f"cannot reach NATS at {nats_url} (connection refused): is the stack up (`accel up`)?")
 
 
 def _local_stack(data_dir: Path) -> StackInfo:
@@ -642,7 +664,7 @@ def status(nats_url: NatsUrl = None, data_dir: DataDir = DEFAULT_DATA_DIR) -> No
     from shared.service import service_name
 
     local = None if nats_url else _local_stack(data_dir)
-    url = local.nats_url if local is not None else str(nats_url)
+    url = local.nats_url if local is not None else _resolve_nats(nats_url, data_dir)
 
     async def up(check: Callable[[], object]) -> bool:
         try:

@@ -33,3 +33,22 @@ def test_status_names_what_does_not_answer_and_exits_1(nats: Server, tmp_path: P
         and str(tmp_path / "logs") in rows["accel-domain-nosuch"]
     )
     assert "down" in rows["valkey"] and "down" in rows["model server"], done.output
+
+
+@pytest.mark.parametrize("command", [["ask", "hi"], ["chat"], ["status"]])
+def test_a_nats_url_nothing_listens_at_is_refused_before_the_client_tries(
+    nats: Server, command: list[str]
+) -> None:
+    """A refused connection is definite: one line at once, not after the client's ~7 s of connection
+    attempts (their error reads "ConnectionRefusedError"). A listening server is used as given."""
+    from typer.testing import CliRunner
+
+    from accel.cli import app
+
+    dead = f"nats://127.0.0.1:{free_port()}"
+    done = CliRunner().invoke(app, [*command, "--nats-url", dead], env={"COLUMNS": "200"})
+    assert done.exit_code == 1, done.output
+    assert f"cannot reach NATS at {dead} (connection refused)" in done.output
+    assert "ConnectionRefusedError" not in done.output
+    live = CliRunner().invoke(app, ["status", "--nats-url", f"{dead},{nats.url}"], env={"COLUMNS": "200"})
+    assert "connection refused" not in live.output, live.output  # one server of the list answers
