@@ -160,6 +160,40 @@ def list_after(text: str, sentence: str, limit: int = 8) -> list[str]:
     return []
 
 
+_CELL_HEADER = re.compile(r"(?:^|— |; )([^:;—]{1,60}): ")
+
+
+def table_rows(text: str, row: str, limit: int = 4) -> list[str]:
+    """The rows of the small table that ``row``, an evidence sentence of ``text``, is a row of, in
+    the table's order, as plain text (``shared.documents.tables_as_sentences`` wrote each row as a
+    list item naming its cells by their headers: "When you add the bag: Online … — Short-haul: €40;
+    Long-haul: €65."); [] when ``row`` is no table row or its table has more than ``limit`` rows.
+    One row answers one cell of a question about the table ("How much does a second checked bag
+    cost?": online and at the airport)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+
+    def headers(line: str) -> tuple[str, ...]:
+        if not LIST_MARK.match(line) or " — " not in line:
+            return ()
+        return tuple(_CELL_HEADER.findall(without_list_marker(plain(line))))
+
+    for i, line in enumerate(lines):
+        if LIST_MARK.match(line) and row in evidence_sentences(line, min_words=1):
+            key = headers(line)
+            if len(key) < 2:
+                return []
+            lo = i
+            while lo > 0 and headers(lines[lo - 1]) == key:
+                lo -= 1
+            hi = i
+            while hi + 1 < len(lines) and headers(lines[hi + 1]) == key:
+                hi += 1
+            if not 2 <= hi - lo + 1 <= limit:
+                return []
+            return [without_list_marker(plain(x)) for x in lines[lo : hi + 1]]
+    return []
+
+
 CourtesyKind = Literal["greeting", "thanks", "acknowledgement", "goodbye"]
 
 

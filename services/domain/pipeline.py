@@ -36,13 +36,14 @@ from shared.domains import DomainDefinition
 from shared.embeddings import from_message, to_message, tokens_from_message
 from shared.inference import ChatModel, ModelUnavailable
 from shared.metrics import get_metrics
-from shared.text import lead_in_of, list_after
+from shared.text import lead_in_of, list_after, table_rows
 
 PublishDelta = Callable[[str, TokenDelta], Awaitable[None]]
 _attempt: ContextVar[int] = ContextVar("attempt", default=1)  # delivery attempt of the current task
 tracer = trace.get_tracer("accel.domain")
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+")
 EXTRACTIVE_SENTENCES = 2  # evidence sentences an extractive revision may quote
+TABLE_ROWS = 4  # a quoted row of a table this small brings its sibling rows
 _OPEN_END = re.compile(r"[\s:;,\u2013\u2014-]*$")
 _ENDED = re.compile(r"[.!?][\"')\]]*(?:\s*\[\d{1,2}\])*\s*$")  # a full stop, maybe quoted, maybe cited
 
@@ -74,9 +75,10 @@ def _quoted(evidence: Evidence, passage_index: int, sentence: str) -> str:
     if sentence[:1].islower():
         sentence = lead_in_of(text, sentence) or sentence
     items = list_after(text, sentence)
-    if not items:
-        return _closed(sentence)
-    return "\n".join([sentence.strip(), *(f"- {item}" for item in items)])
+    if items:
+        return "\n".join([sentence.strip(), *(f"- {item}" for item in items)])
+    rows = table_rows(text, sentence, TABLE_ROWS)
+    return "\n".join(rows) if rows else _closed(sentence)
 
 
 def queued_ms(task: DomainTask, now: datetime) -> float:

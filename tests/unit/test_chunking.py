@@ -16,7 +16,7 @@ from shared.documents import (
     read_documents,
     tables_as_sentences,
 )
-from shared.text import evidence_sentences, headings, lead_in_of, list_after, plain
+from shared.text import evidence_sentences, headings, lead_in_of, list_after, plain, table_rows
 from tests.helpers.pdf import write_pdf
 
 
@@ -310,3 +310,14 @@ def test_markup_goes_and_what_it_marks_stays() -> None:
     assert clean_passage("## Unlocking\n\nDial `*#06#` under **Plan > My device**; then *wait*.") == (
         "Unlocking Dial *#06# under Plan > My device; then wait."
     )
+
+
+def test_table_rows_are_the_rows_of_a_small_table_in_order() -> None:
+    text = tables_as_sentences(
+        "Prices:\n\n| | Standard | Plus |\n|---|---|---|\n| Monthly price | Free | €4.99 |\n"
+        "| Annual price | Free | €49 |\n\n- Cancel at any time: no fee."
+    )
+    rows = ["Monthly price — Standard: Free; Plus: €4.99.", "Annual price — Standard: Free; Plus: €49."]
+    assert table_rows(text, rows[1]) == rows  # the first column had no header: the others tell
+    assert table_rows(text, "Cancel at any time: no fee.") == []  # a list item, no table row
+    assert table_rows(text, rows[0], limit=1) == []

@@ -210,3 +210,20 @@ def test_quotes_are_ranked_by_similarity_plus_their_own_coverage_of_the_question
         "A second bag costs 45 EUR online.",  # 0.50 + 0.70
     ]
     assert ev.best_sentences(2, floor=0.5)[0][1] == "A second bag costs 45 EUR online."
+
+
+async def test_a_quoted_row_of_a_small_table_brings_its_sibling_rows() -> None:
+    """One row answers one cell: "How much does a second checked bag cost?" quoted the airport row
+    of a two-row table and not the online one."""
+    online = "When you add the bag: Online — Short-haul: €40; Long-haul: €65."
+    airport = "When you add the bag: At the airport — Short-haul: €70; Long-haul: €110."
+    evidence = _evidence([0.71, 0.50, 0.40])
+    evidence.passages[0] = evidence.passages[0].model_copy(
+        update={"text": f"## Additional bags\n- {online}\n- {airport}\nThe same prices apply to a first bag."}
+    )
+    evidence.sentences[0] = (0, airport)
+    assert (await _revised(evidence)).text == f"{online}\n{airport} [1]"
+    rows = [f"Plan: P{i} — Data: {i} GB; Price: €{i}." for i in range(5)]  # too big to quote whole
+    evidence.passages[0] = evidence.passages[0].model_copy(update={"text": "\n".join(f"- {r}" for r in rows)})
+    evidence.sentences[0] = (0, rows[2])
+    assert (await _revised(evidence)).text == f"{rows[2]} [1]"
