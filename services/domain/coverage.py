@@ -39,6 +39,12 @@ def knowledge_texts(folder: Path | None) -> list[str]:
     return [doc.text for doc in read_documents(folder)]
 
 
+@lru_cache(maxsize=20_000)
+def _stems(sentence: str) -> frozenset[str]:
+    """The stems of a sentence's content words (knowledge-base sentences recur: cached)."""
+    return frozenset(stem(w) for w in words(sentence))
+
+
 class TermWeights:
     """IDF of word stems over a knowledge base's evidence sentences; 1 for every word when the
     knowledge base is not known (coverage is then a plain mean)."""
@@ -48,7 +54,7 @@ class TermWeights:
         self.n = 0
         for sentence in sentences:
             self.n += 1
-            for s in {stem(w) for w in words(sentence)}:
+            for s in _stems(sentence):
                 self.df[s] = self.df.get(s, 0) + 1
 
     @classmethod
@@ -228,11 +234,6 @@ def coverage(question: str, sentences: Sequence[str], tokens: TokenVectors, weig
     return coverages(question, sentences, tokens, weights)[0]
 
 
-@lru_cache(maxsize=20_000)
-def _stems(sentence: str) -> frozenset[str]:
-    return frozenset(stem(w) for w in words(sentence))
-
-
 @dataclass
 class _Matches:
     """Each content-word token of the sentence that asks, matched against every evidence sentence."""
@@ -270,13 +271,12 @@ def _matches(
     k = 0
     for word in qwords:
         n = len(word.positions)
-        if weights.n and not any(weights.knows(x) for x in word.known_as):
-            # A document ingested after start-up is not in the weights: what the evidence says is known.
+        unknown = bool(weights.n) and not any(weights.knows(x) for x in word.known_as)
+        # A document ingested after start-up is not in the weights: what the evidence says is known.
+        if unknown:
             said = frozenset().union(*map(_stems, sentences)) if said is None else said
-            if any(x in said for x in word.known_as):
-                w[k : k + n] = weights.idf(word.stem)
-                k += n
-                continue
+            unknown = not any(x in said for x in word.known_as)
+        if unknown:
             if word.name:
                 best[k : k + n] = per_sentence[:, k : k + n] = 0.0
             else:

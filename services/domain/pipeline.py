@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
 from datetime import datetime
+from functools import partial
 
 from opentelemetry import trace
 
@@ -175,15 +176,9 @@ class DomainPipeline:
     async def _run(self, task: DomainTask, timings: dict[str, float], streamed: list[str]) -> DomainAnswer:
         seq = 0
 
-        async def emit(text: str, done: bool = False) -> None:
+        async def emit(text: str, done: bool = False, revision: bool = False) -> None:
             nonlocal seq
-            await self._emit(task, seq, text, done)
-            seq += 1
-
-        async def revise(text: str, done: bool = False) -> None:
-            """The revision's text replaces what was streamed, if anything was."""
-            nonlocal seq
-            await self._emit(task, seq, text, done, revision=bool(streamed))
+            await self._emit(task, seq, text, done, revision)
             seq += 1
 
         def lap(name: str, since: float) -> float:
@@ -334,6 +329,7 @@ class DomainPipeline:
         if not any(v.refs for v in kept) or (
             asks_for_number(question) and not any(numbers(sentence) for sentence in said)
         ):  # nothing left, or no number where one was asked for
+            revise = partial(emit, revision=bool(streamed))  # the revision replaces what was streamed
             return await self._revise(
                 task, evidence, timings, revise, support, self._usage(messages, produced)
             )
