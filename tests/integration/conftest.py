@@ -32,6 +32,7 @@ class Pipeline:
     redis_url: str
     model: StubModel
     apps: dict[str, FastStream]
+    index_dir: Path  # the retriever's embedded store
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +62,7 @@ async def pipeline(
         )
     for app in apps.values():
         await app.start()
-    yield Pipeline(nats.url, valkey.url, stub_model, apps)
+    yield Pipeline(nats.url, valkey.url, stub_model, apps, index)
     for app in apps.values():
         await app.stop()
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from accel.client import AccelClient
 from contracts import FinalAnswer, TokenDelta
+from services.retriever.ingest import ingest_path
+from services.retriever.store import EmbeddedStore
+from shared.domains import load_domains
+from shared.embeddings import default_embedder
 from tests.helpers.stub_model import StubModel
 from tests.integration.conftest import Pipeline
 
@@ -157,3 +162,66 @@ async def test_model_server_failure_is_an_explicit_error_not_silence(
     final = await client.ask("How do I activate an eSIM on my phone?", timeout_s=10)
     assert final.status == "failed"
     assert final.parts[0].error and "model endpoint" in final.parts[0].error
+
+
+async def test_the_question_said_back_is_no_answer_and_a_code_span_is_quoted_as_written(
+    client: AccelClient, stub: StubModel
+) -> None:
+    stub.mode = "fixed"
+    stub.reply = "This is where you can find your IMEI number."  # every word on the page, nothing said
+    final = await client.ask("How do I find my IMEI number?")
+    part = final.parts[0]
+    assert part.domain == "mobile" and part.status == "answered" and part.revised, part
+    assert "*#06#" in part.text and "This is where" not in part.text  # the page's `*#06#`, whole
+
+
+async def test_a_changed_ordinal_is_an_unsupported_claim(client: AccelClient, stub: StubModel) -> None:
+    """The page says "a first checked bag"; 9 of the claim's 10 words match. The revision quotes the
+    page's two-row table whole: one row answers one cell of the question."""
+    stub.mode = "fixed"
+    stub.reply = "The same prices apply when you add a second checked bag to an Economy Light fare."
+    final = await client.ask("How much does a second checked bag cost?")
+    part = final.parts[0]
+    assert part.status == "answered" and part.revised, part
+    assert "a second checked bag" not in part.text
+    assert "Online, up to 24 hours before departure" in part.text and "At the airport" in part.text
+
+
+async def test_a_short_follow_up_is_routed_with_the_conversation_from_redis(
+    client: AccelClient, stub: StubModel
+) -> None:
+    first = await client.ask("What is the cabin bag allowance?", conversation_id="cabin-follow-up")
+    assert [p.domain for p in first.parts] == ["travel"], first
+    follow = await client.ask("how heavy can it be?", conversation_id="cabin-follow-up")
+    assert follow.decision is not None and follow.decision.path == "context", follow.decision
+    assert [p.domain for p in follow.parts] == ["travel"]
+    alone = await client.ask("how heavy can it be?")  # no conversation: out of scope
+    assert alone.status == "rejected"
+
+
+async def test_a_document_ingested_from_another_folder_is_answered_and_survives_the_folders_prune(
+    pipeline: Pipeline, client: AccelClient, stub: StubModel, tmp_path: Path, domains_dir: Path
+) -> None:
+    """ "PayPal" is a name the ecommerce folder never mentions: the grader knew only the folder's
+    words and abstained on it; and the retriever's prune of the folder at start-up deleted it."""
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    (extra / "paypal.md").write_text(
+        "# Paying with PayPal\n\nRefunds for orders paid with PayPal go back to your PayPal balance "
+        "within 3 business days."
+    )
+    store, embedder = EmbeddedStore(pipeline.index_dir), default_embedder()
+    ingest_path(store, embedder, tenant="default", domain="ecommerce", path=extra)
+    folder = load_domains(domains_dir)["ecommerce"].knowledge_dir
+    assert folder is not None
+    try:
+        stub.mode = "fixed"
+        stub.reply = "Northwind never refunds PayPal orders."  # unsupported: the revision quotes the page
+        final = await client.ask("How long do PayPal refunds take?")
+        part = final.parts[0]
+        assert part.domain == "ecommerce" and part.status == "answered", part
+        assert "within 3 business days" in part.text and part.citations[0].doc_id == "paypal.md"
+        report = ingest_path(store, embedder, tenant="default", domain="ecommerce", path=folder, prune=True)
+        assert report.removed == [] and "paypal.md" in store.document_hashes("default", "ecommerce")
+    finally:
+        store.delete_document("default", "ecommerce", "paypal.md")
