@@ -26,7 +26,9 @@ from shared.text import (
     headings,
     plain,
     stem,
+    stopword,
     without_list_marker,
+    word_spans,
     words,
 )
 
@@ -113,15 +115,37 @@ def negated(text: str) -> bool:
     return bool(_NEGATION.search(text))
 
 
+def denied(text: str) -> frozenset[str]:
+    """The stems a sentence says no to: the first content word after each negation ("Tickets
+    cannot be *transferred*", "Change date or route: Not *allowed*", "There is no *fee*"). A claim
+    that says such a word without saying no to it says the opposite of that sentence, however many
+    of its words it shares ("This will allow you to change your flight's name" against the row
+    "Change date or route … Not allowed …", 3 of 4 words)."""
+    spans = word_spans(text)
+    out: set[str] = set()
+    for cue in _NEGATION.finditer(text):
+        for _, end, w in spans:
+            if end > cue.end() and not stopword(w) and w[0].isalpha():
+                out.add(stem(w.removesuffix("'s").rstrip("'")))
+                break
+    return frozenset(out)
+
+
 _QUOTED_WHOLE = 0.6  # share of a claim's characters an evidence sentence quoted in it must make up
 
 
 @lru_cache(maxsize=8192)
-def _lexical(sentence: str) -> tuple[frozenset[str], frozenset[str], bool]:
-    """Content words, numbers, and whether the sentence says something is not so (a negation, or
-    "free": "no fee" is what "free" means). Not "without": "Miles expire after 24 months without
-    any activity" does not say that they do not expire."""
-    return frozenset(content_words(sentence)), frozenset(numbers(sentence)), bool(_NEGATIVE.search(sentence))
+def _lexical(sentence: str) -> tuple[frozenset[str], frozenset[str], bool, frozenset[str]]:
+    """Content words, numbers, whether the sentence says something is not so (a negation, or
+    "free": "no fee" is what "free" means; not "without": "Miles expire after 24 months without
+    any activity" does not say that they do not expire), and the words it says no to
+    (``denied``)."""
+    return (
+        frozenset(content_words(sentence)),
+        frozenset(numbers(sentence)),
+        bool(_NEGATIVE.search(sentence)),
+        denied(sentence),
+    )
 
 
 # ---- rewriter -----------------------------------------------------------------------------------
@@ -230,8 +254,8 @@ class Evidence:
         return asks_open(self.question)
 
     @cached_property
-    def lexical(self) -> list[tuple[int, frozenset[str], frozenset[str], bool]]:
-        """Each sentence's passage index, content words and numbers, worked out once for every
+    def lexical(self) -> list[tuple[int, frozenset[str], frozenset[str], bool, frozenset[str]]]:
+        """Each sentence's passage index, content words, numbers and negations, worked out once for every
         claim the verifier checks against them (and once per sentence text: passages recur)."""
         return [(pi, *_lexical(s)) for pi, s in self.sentences]
 
@@ -269,7 +293,7 @@ class Evidence:
         trial last?"; session 27, `python -m bench rag`: 1 answer gained, 4 led by a wrong number)."""
         lexical = self.lexical
         asked = {n for n in names(self.question) if any(c.isdigit() for c in n)}
-        held = [len(asked & words) for _, words, _, _ in lexical]  # codes asked about, per sentence
+        held = [len(asked & words) for _, words, *_ in lexical]  # codes asked about, per sentence
         titles = set().union(*(headings(p.text) for p in self.passages))
         merit = self.sims if self.covers is None else self.sims + self.covers
         rank = sorted(
@@ -455,7 +479,9 @@ class Verifier:
     evidence sentence too, unless the question says it ("one 23 kg bag on Economy Light" is not
     what "one 23 kg bag on an Economy ticket" says, though it shares 7 of its 8 words). A claim
     that says no ("Miles do not expire") needs a sentence that says no too ("not", "never",
-    "can't", "free", …): stopwords carry the negation, so the words alone match its opposite.
+    "can't", "free", …): stopwords carry the negation, so the words alone match its opposite; and a
+    sentence that says no to a word ("Tickets cannot be transferred") supports no claim that says
+    that word without saying no to it.
     Embedding similarity is deliberately not enough on its own: "100 points are worth €1" and
     "points are worth €1" embed almost alike. Sentences with no content words and no numbers
     ("Yes.") are not claims and pass; numbers with no words ("2.", a list's numbering the model
@@ -481,11 +507,14 @@ class Verifier:
             return Verdict(clean, False, 0.0)  # the question said back ("This is where you can find…")
         named = names(clean) - evidence.question_words
         says_no = negated(clean)
+        refuses = denied(clean) if says_no else frozenset()
         best, refs = 0.0, []
         sims = evidence.sims
-        for i, (pi, ev_words, ev_nums, ev_no) in enumerate(evidence.lexical):
+        for i, (pi, ev_words, ev_nums, ev_no, ev_denied) in enumerate(evidence.lexical):
             if (nums and not nums <= ev_nums) or not named <= ev_words or (says_no and not ev_no):
                 continue
+            if not (words & ev_denied) <= refuses:
+                continue  # says what this sentence says no to
             if self.min_relevance and sims[i] < self.min_relevance:
                 continue  # said, but about something else (0: no floor)
             overlap = len(words & ev_words) / len(words)

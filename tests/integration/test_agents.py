@@ -225,3 +225,16 @@ async def test_a_document_ingested_from_another_folder_is_answered_and_survives_
         assert report.removed == [] and "paypal.md" in store.document_hashes("default", "ecommerce")
     finally:
         store.delete_document("default", "ecommerce", "paypal.md")
+
+
+async def test_a_claim_saying_what_the_page_says_no_to_is_unsupported(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """The fare table's row "Change date or route … Not allowed …" holds 3 of the claim's 4 words;
+    it says no to "allowed", which the claim says."""
+    stub.mode = "fixed"
+    stub.reply = "This will allow you to change your flight's name."
+    final = await client.ask("Can I change the name on my flight booking?")
+    part = final.parts[0]
+    assert part.domain == "travel" and (part.revised or part.status == "abstained"), part
+    assert "allow you" not in part.text

@@ -96,6 +96,19 @@ def test_a_claim_that_says_no_needs_evidence_that_says_no() -> None:
     assert Verifier().check("There is no fee for top-ups by bank transfer.", ev).supported  # "free" says it
 
 
+def test_a_sentence_that_says_no_to_a_word_supports_no_claim_saying_it() -> None:
+    ev = evidence(
+        ("Change date or route: Light Not allowed; Standard €60 per passenger per flight.", 0.6),
+        ("Tickets cannot be transferred to another person.", 0.6),
+        ("If you do not take your outbound flight, the rest of the booking is cancelled.", 0.5),
+    )
+    assert not Verifier().check("This will allow you to change your flight's name.", ev).supported
+    assert not Verifier().check("Tickets can be transferred to another person.", ev).supported
+    assert Verifier().check("Tickets cannot be transferred to another person.", ev).supported
+    missed = "If you miss your outbound flight, the rest of the booking is cancelled."
+    assert Verifier().check(missed, ev).supported  # "take", the word said no to, is not in the claim
+
+
 def test_a_question_asks_for_a_number_by_its_words() -> None:
     for q in ("How much is a second bag?", "Roughly how long do refunds take?", "What time is check-in?"):
         assert asks_for_number(q)
