@@ -141,6 +141,40 @@ def lead_in_of(text: str, item: str) -> str | None:
     return None
 
 
+# A sentence that begins by pointing back ("It is valid for 30 days.", "Instead, it is
+# safeguarded: …", "Until then you keep your current plan's features.") says what it says of the
+# sentence before it. Not "There is …": it introduces, it does not point back.
+_POINTS_BACK = re.compile(
+    r"(?:it|its|they|their|them|this|that|these|those|instead|however|otherwise|then|also|both|such"
+    r"|until then|after that|before that|in that case|if so|if not|either way)\b(?!-)",
+    re.IGNORECASE,
+)
+
+
+def refers_back(sentence: str) -> bool:
+    """Whether ``sentence`` begins with a word that points back to the sentence before it."""
+    return _POINTS_BACK.match(sentence.lstrip()) is not None
+
+
+def sentence_before(text: str, sentence: str) -> str | None:
+    """The evidence sentence of ``text`` right before ``sentence`` (one of its evidence sentences):
+    in the same paragraph or list item, or the last of the line before when ``sentence`` begins its
+    line; None when it begins the passage or follows a heading or a table."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for i, line in enumerate(lines):
+        found = evidence_sentences(line, min_words=1)
+        if sentence not in found:
+            continue
+        k = found.index(sentence)
+        if k:
+            return found[k - 1]
+        if i and not _HEADING.match(lines[i - 1]) and not lines[i - 1].startswith("|"):
+            previous = evidence_sentences(lines[i - 1], min_words=1)
+            return previous[-1] if previous else None
+        return None
+    return None
+
+
 def list_after(text: str, sentence: str, limit: int = 8) -> list[str]:
     """The items of the list that ``sentence``, an evidence sentence of ``text`` that ends its line
     with a colon, introduces ("4K playback needs all of the following:", then "- a Premium plan",

@@ -37,7 +37,7 @@ from shared.domains import DomainDefinition
 from shared.embeddings import from_message, to_message, tokens_from_message
 from shared.inference import ChatModel, ModelUnavailable
 from shared.metrics import get_metrics
-from shared.text import lead_in_of, list_after, table_rows
+from shared.text import lead_in_of, list_after, refers_back, sentence_before, table_rows
 
 PublishDelta = Callable[[str, TokenDelta], Awaitable[None]]
 _attempt: ContextVar[int] = ContextVar("attempt", default=1)  # delivery attempt of the current task
@@ -71,15 +71,20 @@ def _quoted(evidence: Evidence, passage_index: int, sentence: str) -> str:
     begins in lower case finishes its lead-in's sentence ("Unlocking is free when either of these
     is true:" … "the phone was bought outright and your account has been active for at least 3
     months; or"): it is quoted as that lead-in with its list, since half a sentence drops its
-    condition."""
+    condition. A sentence that points back ("Instead, it is safeguarded: …", "Until then you keep
+    your current plan's features.") is quoted after the sentence it points back to."""
     text = evidence.passages[passage_index].text
     if sentence[:1].islower():
         sentence = lead_in_of(text, sentence) or sentence
+    before = sentence_before(text, sentence) if refers_back(sentence) else None
     items = list_after(text, sentence)
     if items:
-        return "\n".join([sentence.strip(), *(f"- {item}" for item in items)])
+        lead = f"{_closed(before)} {sentence.strip()}" if before else sentence.strip()
+        return "\n".join([lead, *(f"- {item}" for item in items)])
     rows = table_rows(text, sentence, TABLE_ROWS)
-    return "\n".join(rows) if rows else _closed(sentence)
+    if rows:
+        return "\n".join(rows)
+    return f"{_closed(before)} {_closed(sentence)}" if before else _closed(sentence)
 
 
 def queued_ms(task: DomainTask, now: datetime) -> float:
@@ -376,7 +381,10 @@ class DomainPipeline:
             return self._answer(
                 task, status="abstained", text=text, timings_ms=timings, support=support, reason=reason
             )
-        quotes = list(dict.fromkeys(f"{_quoted(evidence, i, sentence)} [{i + 1}]" for i, sentence, _ in best))
+        bodies = {(_quoted(evidence, i, sentence), i + 1): None for i, sentence, _ in best}
+        # a quote that another already holds (the sentence the other points back to) is said once
+        kept = [(b, r) for b, r in bodies if not any(b != other and b in other for other, _ in bodies)]
+        quotes = [f"{body} [{ref}]" for body, ref in kept]
         text = ("\n" if any("\n" in q for q in quotes) else " ").join(quotes)
         await emit(text, True)
         return self._answer(

@@ -238,3 +238,19 @@ async def test_a_claim_saying_what_the_page_says_no_to_is_unsupported(
     part = final.parts[0]
     assert part.domain == "travel" and (part.revised or part.status == "abstained"), part
     assert "allow you" not in part.text
+
+
+async def test_a_quoted_sentence_that_points_back_brings_the_sentence_before_it(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """ "Instead, it is safeguarded: …" alone does not say what "it" is, nor instead of what."""
+    stub.mode = "fixed"
+    stub.reply = "Northwind insures every account for 1 million euros."  # unsupported: revised
+    final = await client.ask("Is my money protected if Northwind goes bust?")
+    part = final.parts[0]
+    assert part.domain == "fintech" and part.status == "answered" and part.revised, part
+    assert part.text.startswith(
+        "Your main account balance is e-money and is not covered by the deposit guarantee. Instead,"
+    )
+    assert part.text.count("Instead, it is safeguarded") == 1
+

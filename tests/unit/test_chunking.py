@@ -16,7 +16,16 @@ from shared.documents import (
     read_documents,
     tables_as_sentences,
 )
-from shared.text import evidence_sentences, headings, lead_in_of, list_after, plain, table_rows
+from shared.text import (
+    evidence_sentences,
+    headings,
+    lead_in_of,
+    list_after,
+    plain,
+    refers_back,
+    sentence_before,
+    table_rows,
+)
 from tests.helpers.pdf import write_pdf
 
 
@@ -321,3 +330,20 @@ def test_table_rows_are_the_rows_of_a_small_table_in_order() -> None:
     assert table_rows(text, rows[1]) == rows  # the first column had no header: the others tell
     assert table_rows(text, "Cancel at any time: no fee.") == []  # a list item, no table row
     assert table_rows(text, rows[0], limit=1) == []
+
+
+def test_sentence_before_is_read_in_its_paragraph_or_the_line_before() -> None:
+    text = (
+        "## Changing plan\n\nGo to **Account > Plan**.\n\n"
+        "- **Downgrades** apply from your next billing date. Until then you keep your features.\n"
+        "- Then nothing else changes."
+    )
+    assert refers_back("Until then you keep your features.") and refers_back("Instead, it is kept apart.")
+    assert not refers_back("There is no fee.") and not refers_back("Itemised bills are free.")
+    assert (
+        sentence_before(text, "Until then you keep your features.")
+        == "Downgrades apply from your next billing date."
+    )
+    assert sentence_before(text, "Then nothing else changes.") == "Until then you keep your features."
+    assert sentence_before(text, "Go to Account > Plan.") is None  # after a heading
+    assert sentence_before(text, "Not in the text.") is None

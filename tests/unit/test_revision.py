@@ -227,3 +227,16 @@ async def test_a_quoted_row_of_a_small_table_brings_its_sibling_rows() -> None:
     evidence.passages[0] = evidence.passages[0].model_copy(update={"text": "\n".join(f"- {r}" for r in rows)})
     evidence.sentences[0] = (0, rows[2])
     assert (await _revised(evidence)).text == f"{rows[2]} [1]"
+
+
+async def test_a_sentence_that_points_back_is_quoted_after_the_sentence_it_points_to() -> None:
+    evidence = _evidence([0.71, 0.40, 0.62])
+    before = "Your main balance is not covered by the deposit guarantee."
+    pointing = "Instead, it is safeguarded in separate accounts."
+    evidence.passages[0] = evidence.passages[0].model_copy(
+        update={"text": f"## Is my money protected?\n\n{before} {pointing}"}
+    )
+    evidence.sentences[0] = (0, pointing)
+    evidence.sentences[2] = (0, before)  # the next best: said once, inside the first quote
+    answer = await _revised(evidence)
+    assert answer.text == f"{before} {pointing} [1]"
