@@ -134,6 +134,22 @@ def denied(text: str) -> frozenset[str]:
 _QUOTED_WHOLE = 0.6  # share of a claim's characters an evidence sentence quoted in it must make up
 
 
+def _same_word(a: str, b: str) -> bool:
+    """Stems of one word that the light stemmer cut differently ("exchange" and "exchanged" ->
+    "exchang", "transfer" and "transferred" -> "transferr")."""
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    return len(short) >= 4 and len(long) - len(short) <= 2 and long.startswith(short)
+
+
+def _says_denied(words: set[str], denied: frozenset[str], refuses: frozenset[str]) -> bool:
+    """Whether a claim says a word a sentence says no to (``denied``) without saying no to it too."""
+    return any(
+        any(_same_word(w, d) for d in denied) and not any(_same_word(w, r) for r in refuses) for w in words
+    )
+
+
 @lru_cache(maxsize=8192)
 def _lexical(sentence: str) -> tuple[frozenset[str], frozenset[str], bool, frozenset[str]]:
     """Content words, numbers, whether the sentence says something is not so (a negation, or
@@ -513,7 +529,7 @@ class Verifier:
         for i, (pi, ev_words, ev_nums, ev_no, ev_denied) in enumerate(evidence.lexical):
             if (nums and not nums <= ev_nums) or not named <= ev_words or (says_no and not ev_no):
                 continue
-            if not (words & ev_denied) <= refuses:
+            if ev_denied and _says_denied(words, ev_denied, refuses):
                 continue  # says what this sentence says no to
             if self.min_relevance and sims[i] < self.min_relevance:
                 continue  # said, but about something else (0: no floor)

@@ -30,7 +30,9 @@ from services.domain.agents import (
     Verdict,
     Verifier,
     asks_for_number,
+    content_words,
     numbers,
+    says_nothing_new,
 )
 from services.domain.settings import DomainSettings
 from shared.domains import DomainDefinition
@@ -331,9 +333,11 @@ class DomainPipeline:
         with tracer.start_as_current_span("verify") as span:
             span.set_attribute("accel.verify.kept", len(kept))
             span.set_attribute("accel.verify.dropped", len(dropped))
-        if not any(v.refs for v in kept) or (
-            asks_for_number(question) and not any(numbers(sentence) for sentence in said)
-        ):  # nothing left, or no number where one was asked for
+        if (
+            not any(v.refs for v in kept)
+            or (asks_for_number(question) and not any(numbers(sentence) for sentence in said))
+            or all(says_nothing_new(s, content_words(s), numbers(s), evidence) for s in said)
+        ):  # nothing left, no number where one was asked for, or only the question said back
             revise = partial(emit, revision=bool(streamed))  # the revision replaces what was streamed
             return await self._revise(
                 task, evidence, timings, revise, support, self._usage(messages, produced)

@@ -254,3 +254,24 @@ async def test_a_quoted_sentence_that_points_back_brings_the_sentence_before_it(
     )
     assert part.text.count("Instead, it is safeguarded") == 1
 
+
+async def test_a_yes_no_question_said_back_is_revised_with_its_conditions(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """Every word of "Yes, you can downgrade your plan." is on the page, which says when: only the
+    question said back, so the answer quotes the page."""
+    stub.mode = "fixed"
+    stub.reply = "Yes, you can downgrade your plan."
+    final = await client.ask("Can I downgrade my mobile plan?")
+    part = final.parts[0]
+    assert part.domain == "mobile" and part.status == "answered" and part.revised, part
+    assert "only after the 12 months" in part.text and not part.text.startswith("Yes")
+
+
+async def test_yes_to_what_the_page_says_no_to_is_unsupported(client: AccelClient, stub: StubModel) -> None:
+    stub.mode = "fixed"
+    stub.reply = "Yes, you can exchange a gift card for cash."
+    final = await client.ask("Can I exchange a gift card for cash?")
+    part = final.parts[0]
+    assert part.domain == "ecommerce" and part.support == 0.0, part
+    assert "you can exchange" not in part.text
