@@ -264,12 +264,13 @@ class DomainPipeline:
 
         focus_floor = (float(evidence.sims.max()) if len(evidence.sims) else 0.0) - self.settings.claim_focus
         said: set[str] = set()
+        held: list[Verdict] = []  # sentences that claim nothing, until a claim follows them
 
         async def consider(sentence: str) -> None:
             nonlocal verify_ms
             v0 = time.perf_counter()
             verdict = self.verifier.check(sentence, evidence)  # lexical, tens of µs: no thread hop
-            if verdict.sentence in said:
+            if verdict.sentence in said or any(v.sentence == verdict.sentence for v in held):
                 return  # said already: a small model repeats itself
             if verdict.supported and verdict.refs and focus_floor > -1:
                 sim = evidence.similarity_of(verdict.sentence)  # a copied sentence: known already
@@ -284,11 +285,16 @@ class DomainPipeline:
             if not verdict.supported:
                 dropped.append(verdict)
                 return
-            text = f"{verdict.sentence} [{verdict.refs[0]}]" if verdict.refs else verdict.sentence
-            kept.append(Verdict(text, True, verdict.support, verdict.refs))
-            said.add(verdict.sentence)
-            streamed.append(text)
-            await emit(text + " ")
+            if not verdict.refs:  # no claim ("Yes.", "No, no, no."): said only before one
+                held.append(verdict)
+                return
+            for v in [*held, verdict]:
+                text = f"{v.sentence} [{v.refs[0]}]" if v.refs else v.sentence
+                kept.append(Verdict(text, True, v.support, v.refs))
+                said.add(v.sentence)
+                streamed.append(text)
+                await emit(text + " ")
+            held.clear()
 
         async def pieces() -> AsyncIterator[str]:
             """The answer as it comes: token deltas when the caller streams, else the whole answer

@@ -275,3 +275,19 @@ async def test_yes_to_what_the_page_says_no_to_is_unsupported(client: AccelClien
     part = final.parts[0]
     assert part.domain == "ecommerce" and part.support == 0.0, part
     assert "you can exchange" not in part.text
+
+
+async def test_a_sentence_that_claims_nothing_is_streamed_only_with_a_claim_after_it(
+    client: AccelClient, stub: StubModel
+) -> None:
+    stub.mode = "fixed"
+    stub.reply = "No, no, no. Northwind insures every account for 1 million euros."  # then revised
+    question = "Is my money protected if Northwind goes bust?"
+    events = [e async for e in client.stream(question)]
+    assert not any("No, no" in e.text for e in events if isinstance(e, TokenDelta))
+    final = events[-1]
+    assert isinstance(final, FinalAnswer) and final.parts[0].revised
+    stub.reply = "Yes. Economy tickets include one checked bag of 23 kg."
+    events = [e async for e in client.stream("Is a checked bag included on an economy ticket?")]
+    streamed = "".join(e.text for e in events if isinstance(e, TokenDelta))
+    assert streamed.startswith("Yes. Economy tickets include one checked bag of 23 kg. [1]"), streamed
