@@ -74,6 +74,14 @@ def numbers(text: str) -> set[str]:
     return found
 
 
+_ORDINAL_WORD = re.compile(rf"\b(?:{'|'.join(_ORDINALS)})\b(?!,)", re.IGNORECASE)
+
+
+def ordinals(text: str) -> set[str]:
+    """The ordinals a text states in words ("a second checked bag": {"2"}); not "First, …"."""
+    return {_NUMBER_WORDS[w.lower()] for w in _ORDINAL_WORD.findall(text)}
+
+
 def names(text: str) -> set[str]:
     """The content words a sentence capitalises where a sentence does not begin: names of fares,
     plans, products and places ("Economy Light", "Premium", "Lisbon")."""
@@ -306,15 +314,19 @@ class Evidence:
         Sentences with a number are not preferred for a question that asks for a quantity: where
         the sentence that answers it is not among the evidence, the nearest number answers another
         question ("We email you a reminder 2 days before the trial ends" for "How long does the free
-        trial last?"; session 27, `python -m bench rag`: 1 answer gained, 4 led by a wrong number)."""
+        trial last?"; session 27, `python -m bench rag`: 1 answer gained, 4 led by a wrong number).
+        A sentence about another ordinal than the question's comes after those that are not ("…when
+        you add a first checked bag…" for "How much does a second checked bag cost?")."""
         lexical = self.lexical
         asked = {n for n in names(self.question) if any(c.isdigit() for c in n)}
         held = [len(asked & words) for _, words, *_ in lexical]  # codes asked about, per sentence
+        nth = ordinals(self.question)
+        other = [bool(nth and (o := ordinals(text)) and not nth & o) for _, text in self.sentences]
         titles = set().union(*(headings(p.text) for p in self.passages))
         merit = self.sims if self.covers is None else self.sims + self.covers
         rank = sorted(
             (i for i, (_, text) in enumerate(self.sentences) if self.sims[i] >= floor and text not in titles),
-            key=lambda i: (-held[i], -float(merit[i]), i),
+            key=lambda i: (-held[i], other[i], -float(merit[i]), i),
         )
         out: list[tuple[int, str, float]] = []
         seen: set[str] = set()

@@ -185,6 +185,7 @@ async def test_a_changed_ordinal_is_an_unsupported_claim(client: AccelClient, st
     assert part.status == "answered" and part.revised, part
     assert "a second checked bag" not in part.text
     assert "Online, up to 24 hours before departure" in part.text and "At the airport" in part.text
+    assert part.text.startswith("When you add the bag:"), part.text  # not "…a first checked bag…"
 
 
 async def test_a_short_follow_up_is_routed_with_the_conversation_from_redis(

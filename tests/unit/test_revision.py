@@ -240,3 +240,11 @@ async def test_a_sentence_that_points_back_is_quoted_after_the_sentence_it_point
     evidence.sentences[2] = (0, before)  # the next best: said once, inside the first quote
     answer = await _revised(evidence)
     assert answer.text == f"{before} {pointing} [1]"
+
+
+async def test_a_sentence_about_another_ordinal_is_quoted_after_those_that_are_not() -> None:
+    evidence = _evidence([0.75, 0.70, 0.40])
+    evidence.question = "How much does a second bag cost?"
+    evidence.sentences[0] = (0, "The same prices apply when you add a first bag to a Light fare.")
+    answer = await _revised(evidence)
+    assert answer.text.startswith("A second bag costs 45 EUR online. [2]"), answer.text
