@@ -175,6 +175,17 @@ def sentence_before(text: str, sentence: str) -> str | None:
     return None
 
 
+_POINTER = re.compile(r"^(?:[^()]*,\s*)?see\s+(.+?)(?:\s+for\s.*)?[.!]?$", re.IGNORECASE)
+
+
+def points_to(sentence: str) -> str | None:
+    """The page a sentence only points to ("For using your phone while you are abroad, see
+    Roaming.", "See Playback troubleshooting for other fixes."): its target's name, or None when
+    the sentence says something itself ("… roaming in the EU/EEA (see Roaming).")."""
+    m = _POINTER.match(sentence.strip())
+    return m.group(1).strip() if m else None
+
+
 def list_after(text: str, sentence: str, limit: int = 8) -> list[str]:
     """The items of the list that ``sentence``, an evidence sentence of ``text`` that ends its line
     with a colon, introduces ("4K playback needs all of the following:", then "- a Premium plan",

@@ -39,7 +39,7 @@ from shared.domains import DomainDefinition
 from shared.embeddings import from_message, to_message, tokens_from_message
 from shared.inference import ChatModel, ModelUnavailable
 from shared.metrics import get_metrics
-from shared.text import lead_in_of, list_after, refers_back, sentence_before, table_rows
+from shared.text import lead_in_of, list_after, points_to, refers_back, sentence_before, table_rows
 
 PublishDelta = Callable[[str, TokenDelta], Awaitable[None]]
 _attempt: ContextVar[int] = ContextVar("attempt", default=1)  # delivery attempt of the current task
@@ -392,8 +392,15 @@ class DomainPipeline:
                 task, status="abstained", text=text, timings_ms=timings, support=support, reason=reason
             )
         bodies = {(_quoted(evidence, i, sentence), i + 1): None for i, sentence, _ in best}
-        # a quote that another already holds (the sentence the other points back to) is said once
-        kept = [(b, r) for b, r in bodies if not any(b != other and b in other for other, _ in bodies)]
+        quoted_titles = {evidence.passages[r - 1].title.lower() for _, r in bodies}
+        kept = [
+            (b, r)
+            for n, (b, r) in enumerate(bodies)
+            # a quote another already holds (the sentence the other points back to) is said once,
+            # and after the first, one that only points to a page quoted already is not said
+            if not any(b != other and b in other for other, _ in bodies)
+            and not (n and (points_to(b) or "").lower() in quoted_titles)
+        ]
         quotes = [f"{body} [{ref}]" for body, ref in kept]
         text = ("\n" if any("\n" in q for q in quotes) else " ").join(quotes)
         await emit(text, True)
@@ -401,7 +408,7 @@ class DomainPipeline:
             task,
             status="answered",
             text=text,
-            citations=self._citations(evidence, sorted({passage_index + 1 for passage_index, _, _ in best})),
+            citations=self._citations(evidence, sorted({ref for _, ref in kept})),
             timings_ms=timings,
             support=support,
             revised=True,

@@ -292,3 +292,15 @@ async def test_a_sentence_that_claims_nothing_is_streamed_only_with_a_claim_afte
     events = [e async for e in client.stream("Is a checked bag included on an economy ticket?")]
     streamed = "".join(e.text for e in events if isinstance(e, TokenDelta))
     assert streamed.startswith("Yes. Economy tickets include one checked bag of 23 kg. [1]"), streamed
+
+
+async def test_a_quote_that_only_points_to_a_page_already_quoted_is_not_said(
+    client: AccelClient, stub: StubModel
+) -> None:
+    stub.mode = "fixed"
+    stub.reply = "Roaming in the US is free on every plan."  # unsupported: revised
+    final = await client.ask("Will I be charged for roaming in the US?")
+    part = final.parts[0]
+    assert part.domain == "mobile" and part.revised, part
+    assert "see Roaming" not in part.text and all(c.title for c in part.citations)
+    assert {f"[{c.ref}]" for c in part.citations} == {r for r in ("[1]", "[2]", "[3]") if r in part.text}

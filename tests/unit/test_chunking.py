@@ -22,6 +22,7 @@ from shared.text import (
     lead_in_of,
     list_after,
     plain,
+    points_to,
     refers_back,
     sentence_before,
     table_rows,
@@ -347,3 +348,13 @@ def test_sentence_before_is_read_in_its_paragraph_or_the_line_before() -> None:
     assert sentence_before(text, "Then nothing else changes.") == "Until then you keep your features."
     assert sentence_before(text, "Go to Account > Plan.") is None  # after a heading
     assert sentence_before(text, "Not in the text.") is None
+
+
+def test_points_to_reads_a_sentence_that_only_names_another_page() -> None:
+    assert points_to("For using your phone while you are abroad, see Roaming.") == "Roaming"
+    assert points_to("See Playback troubleshooting for other fixes.") == "Playback troubleshooting"
+    assert points_to("If your flight is cancelled, see Delays, cancellations and compensation.") == (
+        "Delays, cancellations and compensation"
+    )
+    assert points_to("Every plan includes roaming in the EU/EEA (see Roaming).") is None  # says something
+    assert points_to("You can see your balance in the app.") is None

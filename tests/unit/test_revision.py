@@ -248,3 +248,14 @@ async def test_a_sentence_about_another_ordinal_is_quoted_after_those_that_are_n
     evidence.sentences[0] = (0, "The same prices apply when you add a first bag to a Light fare.")
     answer = await _revised(evidence)
     assert answer.text.startswith("A second bag costs 45 EUR online. [2]"), answer.text
+
+
+async def test_a_quote_that_only_points_to_a_page_already_quoted_is_not_said() -> None:
+    evidence = _evidence([0.71, 0.62, 0.40])
+    evidence.passages[0] = evidence.passages[0].model_copy(update={"title": "Roaming"})
+    evidence.sentences[1] = (1, "For using your phone while you are abroad, see Roaming.")
+    answer = await _revised(evidence)
+    assert answer.text == "Economy Classic includes one checked bag of 23 kg. [1]"
+    assert [c.ref for c in answer.citations] == [1]
+    evidence.sentences[1] = (1, "For a lost phone, see Lost or stolen phone.")  # another page: said
+    assert (await _revised(evidence)).text.endswith("see Lost or stolen phone. [2]")
