@@ -42,6 +42,12 @@ def accel(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _interruptible() -> None:
+    """Ctrl-C stops `accel up`, and the tests send it SIGINT; a job a shell starts in the background
+    ignores SIGINT, and its children inherit that (`make test &` left the stack running)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
     data = tmp_path_factory.mktemp("stack")
@@ -52,6 +58,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
             stdout=fh,
             stderr=subprocess.STDOUT,
             env={**os.environ, "COLUMNS": "200"},
+            preexec_fn=_interruptible,
         )
     info_file = data / "stack.json"
     deadline = time.monotonic() + 240
