@@ -74,6 +74,16 @@ def numbers(text: str) -> set[str]:
     return found
 
 
+_SUBJECT = re.compile(r"^(?:the|your|a|an|each|every)\s+(.+?)\s+(?:is|are|was|were)\b", re.IGNORECASE)
+
+
+def subject_words(claim: str) -> set[str]:
+    """The content words of a claim's subject, when it begins with one ("The cabin bag allowance is
+    …"): what the claim is about."""
+    m = _SUBJECT.match(claim)
+    return content_words(m.group(1)) if m and len(m.group(1).split()) <= 5 else set()
+
+
 _ORDINAL_WORD = re.compile(rf"\b(?:{'|'.join(_ORDINALS)})\b(?!,)", re.IGNORECASE)
 
 
@@ -534,6 +544,7 @@ class Verifier:
         if evidence.asks_open and says_nothing_new(clean, words, nums, evidence):
             return Verdict(clean, False, 0.0)  # the question said back ("This is where you can find…")
         named = names(clean) - evidence.question_words
+        topic = subject_words(clean) & evidence.question_words
         says_no = negated(clean)
         refuses = denied(clean) if says_no else frozenset()
         best, refs = 0.0, []
@@ -541,6 +552,8 @@ class Verifier:
         for i, (pi, ev_words, ev_nums, ev_no, ev_denied) in enumerate(evidence.lexical):
             if (nums and not nums <= ev_nums) or not named <= ev_words or (says_no and not ev_no):
                 continue
+            if not topic <= ev_words:
+                continue  # says of what was asked what this sentence says of something else
             if ev_denied and _says_denied(words, ev_denied, refuses):
                 continue  # says what this sentence says no to
             if self.min_relevance and sims[i] < self.min_relevance:

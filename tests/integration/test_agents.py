@@ -304,3 +304,17 @@ async def test_a_quote_that_only_points_to_a_page_already_quoted_is_not_said(
     assert part.domain == "mobile" and part.revised, part
     assert "see Roaming" not in part.text and all(c.title for c in part.citations)
     assert {f"[{c.ref}]" for c in part.citations} == {r for r in ("[1]", "[2]", "[3]") if r in part.text}
+
+
+async def test_a_claim_that_relabels_a_sentence_with_what_was_asked_is_unsupported(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """6 of its 8 words are the checked-baggage sentence's; its subject says "cabin"."""
+    stub.mode = "fixed"
+    stub.reply = (
+        "The cabin bag allowance is one checked bag of up to 23 kg, and it applies to all checked bags."
+    )
+    final = await client.ask("What is the cabin bag allowance?")
+    part = final.parts[0]
+    assert part.domain == "travel" and part.revised, part
+    assert "23 kg" not in part.text and "8 kg" in part.text

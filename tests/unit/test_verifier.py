@@ -174,3 +174,19 @@ def test_a_count_or_ordinal_in_words_is_a_number() -> None:
     assert Verifier().check("Economy tickets include one checked bag of up to 23 kg.", ev).supported
     assert not Verifier().check("Economy tickets include two checked bags of up to 23 kg.", ev).supported
     assert numbers("First, open the app.") == set()  # a step, not a quantity
+
+
+def test_a_claim_about_what_was_asked_needs_a_sentence_about_it() -> None:
+    """The claim's subject says the question's "cabin"; the sentence it shares 6 of 8 words with is
+    about the checked bag."""
+    ev = evidence(
+        ("The checked baggage allowance on an Economy ticket is one checked bag of up to 23 kg.", 0.7),
+        ("The cabin bag allowance is one bag of up to 8 kg.", 0.7),
+    )
+    ev.question = "What is the cabin bag allowance?"
+    relabelled = (
+        "The cabin bag allowance is one checked bag of up to 23 kg, and it applies to all checked bags."
+    )
+    assert not Verifier().check(relabelled, ev).supported
+    assert Verifier().check("The cabin bag allowance is one bag of up to 8 kg.", ev).supported
+    assert Verifier().check("The checked baggage allowance is one checked bag of up to 23 kg.", ev).supported
