@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from accel.client import AccelClient
-from contracts import FinalAnswer, TokenDelta
+from contracts import DomainAnswer, FinalAnswer, TokenDelta
 from services.retriever.ingest import ingest_path
 from services.retriever.store import EmbeddedStore
 from shared.domains import load_domains
@@ -25,6 +25,15 @@ def stub(pipeline: Pipeline) -> Iterator[StubModel]:
     pipeline.model.mode = "echo"
 
 
+async def _answered(client: AccelClient, stub: StubModel, reply: str, question: str) -> DomainAnswer:
+    """The one part of the answer to ``question`` when the model replies ``reply``."""
+    stub.mode = "fixed"
+    stub.reply = reply
+    final = await client.ask(question)
+    assert final.parts, final
+    return final.parts[0]
+
+
 async def test_invented_claim_is_dropped_before_it_is_streamed(client: AccelClient, stub: StubModel) -> None:
     events = [e async for e in client.stream("What is the checked baggage allowance on an economy ticket?")]
     final = events[-1]
@@ -39,10 +48,12 @@ async def test_invented_claim_is_dropped_before_it_is_streamed(client: AccelClie
 
 
 async def test_hallucinated_draft_is_revised_from_the_evidence(client: AccelClient, stub: StubModel) -> None:
-    stub.mode = "fixed"
-    stub.reply = "Every passenger may bring 99 suitcases for free on any flight."
-    final = await client.ask("What is the checked baggage allowance on an economy ticket?")
-    part = final.parts[0]
+    part = await _answered(
+        client,
+        stub,
+        "Every passenger may bring 99 suitcases for free on any flight.",
+        "What is the checked baggage allowance on an economy ticket?",
+    )
     assert part.status == "answered" and part.revised
     assert "99" not in part.text
     assert part.citations and "baggage" in part.citations[0].doc_id
@@ -50,10 +61,10 @@ async def test_hallucinated_draft_is_revised_from_the_evidence(client: AccelClie
 
 
 async def test_a_list_of_bare_numbers_is_not_an_answer(client: AccelClient, stub: StubModel) -> None:
-    stub.mode = "fixed"
-    stub.reply = "2. [2] 3. [2] 2. [2]"  # a tiny model's numbering, with nothing after it
-    final = await client.ask("What is the checked baggage allowance on an economy ticket?")
-    part = final.parts[0]
+    # a tiny model's numbering, with nothing after it
+    part = await _answered(
+        client, stub, "2. [2] 3. [2] 2. [2]", "What is the checked baggage allowance on an economy ticket?"
+    )
     assert part.status == "answered" and part.revised  # quoted from the evidence instead
     assert "23 kg" in part.text and not part.text.startswith("2.")
 
@@ -61,19 +72,24 @@ async def test_a_list_of_bare_numbers_is_not_an_answer(client: AccelClient, stub
 async def test_an_answer_cut_off_mid_sentence_loses_its_unfinished_end(
     client: AccelClient, stub: StubModel
 ) -> None:
-    stub.mode = "fixed"
-    stub.reply = "Economy tickets include one checked bag of 23 kg. [1] The plan is [1]"
-    final = await client.ask("What is the checked baggage allowance on an economy ticket?")
-    part = final.parts[0]
+    part = await _answered(
+        client,
+        stub,
+        "Economy tickets include one checked bag of 23 kg. [1] The plan is [1]",
+        "What is the checked baggage allowance on an economy ticket?",
+    )
     assert part.status == "answered" and not part.revised
     assert part.text == "Economy tickets include one checked bag of 23 kg. [1]"
 
 
 async def test_a_true_claim_about_something_else_is_no_answer(client: AccelClient, stub: StubModel) -> None:
-    stub.mode = "fixed"  # the page says it, but it is not what was asked (similarity 0.50 against 0.75)
-    stub.reply = "Northwind Miles Gold members receive one additional 23 kg bag on every fare, including Economy Light."
-    final = await client.ask("What is the checked baggage allowance on an economy ticket?")
-    part = final.parts[0]
+    # the page says it, but it is not what was asked (similarity 0.50 against 0.75)
+    part = await _answered(
+        client,
+        stub,
+        "Northwind Miles Gold members receive one additional 23 kg bag on every fare, including Economy Light.",
+        "What is the checked baggage allowance on an economy ticket?",
+    )
     assert part.status == "answered" and part.revised, part
     assert "Gold" not in part.text and "one checked bag of up to 23 kg" in part.text
 
@@ -91,10 +107,13 @@ async def test_a_repeated_sentence_is_said_once_and_a_list_never_given_not_at_al
 
 
 async def test_a_quantity_asked_for_is_answered_with_a_number(client: AccelClient, stub: StubModel) -> None:
-    stub.mode = "fixed"
-    stub.reply = "Checked baggage is included on an Economy ticket."  # supported, on the question, no amount
-    final = await client.ask("How much checked baggage do I get with an Economy ticket?")
-    part = final.parts[0]
+    # supported, on the question, no amount
+    part = await _answered(
+        client,
+        stub,
+        "Checked baggage is included on an Economy ticket.",
+        "How much checked baggage do I get with an Economy ticket?",
+    )
     assert part.status == "answered" and part.revised, part
     assert "23 kg" in part.text
 
@@ -167,10 +186,10 @@ async def test_model_server_failure_is_an_explicit_error_not_silence(
 async def test_the_question_said_back_is_no_answer_and_a_code_span_is_quoted_as_written(
     client: AccelClient, stub: StubModel
 ) -> None:
-    stub.mode = "fixed"
-    stub.reply = "This is where you can find your IMEI number."  # every word on the page, nothing said
-    final = await client.ask("How do I find my IMEI number?")
-    part = final.parts[0]
+    # every word on the page, nothing said
+    part = await _answered(
+        client, stub, "This is where you can find your IMEI number.", "How do I find my IMEI number?"
+    )
     assert part.domain == "mobile" and part.status == "answered" and part.revised, part
     assert "*#06#" in part.text and "This is where" not in part.text  # the page's `*#06#`, whole
 
@@ -178,10 +197,12 @@ async def test_the_question_said_back_is_no_answer_and_a_code_span_is_quoted_as_
 async def test_a_changed_ordinal_is_an_unsupported_claim(client: AccelClient, stub: StubModel) -> None:
     """The page says "a first checked bag"; 9 of the claim's 10 words match. The revision quotes the
     page's two-row table whole: one row answers one cell of the question."""
-    stub.mode = "fixed"
-    stub.reply = "The same prices apply when you add a second checked bag to an Economy Light fare."
-    final = await client.ask("How much does a second checked bag cost?")
-    part = final.parts[0]
+    part = await _answered(
+        client,
+        stub,
+        "The same prices apply when you add a second checked bag to an Economy Light fare.",
+        "How much does a second checked bag cost?",
+    )
     assert part.status == "answered" and part.revised, part
     assert "a second checked bag" not in part.text
     assert "Online, up to 24 hours before departure" in part.text and "At the airport" in part.text
@@ -233,10 +254,12 @@ async def test_a_claim_saying_what_the_page_says_no_to_is_unsupported(
 ) -> None:
     """The fare table's row "Change date or route … Not allowed …" holds 3 of the claim's 4 words;
     it says no to "allowed", which the claim says."""
-    stub.mode = "fixed"
-    stub.reply = "This will allow you to change your flight's name."
-    final = await client.ask("Can I change the name on my flight booking?")
-    part = final.parts[0]
+    part = await _answered(
+        client,
+        stub,
+        "This will allow you to change your flight's name.",
+        "Can I change the name on my flight booking?",
+    )
     assert part.domain == "travel" and (part.revised or part.status == "abstained"), part
     assert "allow you" not in part.text
 
@@ -245,10 +268,13 @@ async def test_a_quoted_sentence_that_points_back_brings_the_sentence_before_it(
     client: AccelClient, stub: StubModel
 ) -> None:
     """ "Instead, it is safeguarded: …" alone does not say what "it" is, nor instead of what."""
-    stub.mode = "fixed"
-    stub.reply = "Northwind insures every account for 1 million euros."  # unsupported: revised
-    final = await client.ask("Is my money protected if Northwind goes bust?")
-    part = final.parts[0]
+    # unsupported: revised
+    part = await _answered(
+        client,
+        stub,
+        "Northwind insures every account for 1 million euros.",
+        "Is my money protected if Northwind goes bust?",
+    )
     assert part.domain == "fintech" and part.status == "answered" and part.revised, part
     assert part.text.startswith(
         "Your main account balance is e-money and is not covered by the deposit guarantee. Instead,"
@@ -261,19 +287,17 @@ async def test_a_yes_no_question_said_back_is_revised_with_its_conditions(
 ) -> None:
     """Every word of "Yes, you can downgrade your plan." is on the page, which says when: only the
     question said back, so the answer quotes the page."""
-    stub.mode = "fixed"
-    stub.reply = "Yes, you can downgrade your plan."
-    final = await client.ask("Can I downgrade my mobile plan?")
-    part = final.parts[0]
+    part = await _answered(
+        client, stub, "Yes, you can downgrade your plan.", "Can I downgrade my mobile plan?"
+    )
     assert part.domain == "mobile" and part.status == "answered" and part.revised, part
     assert "only after the 12 months" in part.text and not part.text.startswith("Yes")
 
 
 async def test_yes_to_what_the_page_says_no_to_is_unsupported(client: AccelClient, stub: StubModel) -> None:
-    stub.mode = "fixed"
-    stub.reply = "Yes, you can exchange a gift card for cash."
-    final = await client.ask("Can I exchange a gift card for cash?")
-    part = final.parts[0]
+    part = await _answered(
+        client, stub, "Yes, you can exchange a gift card for cash.", "Can I exchange a gift card for cash?"
+    )
     assert part.domain == "ecommerce" and part.support == 0.0, part
     assert "you can exchange" not in part.text
 
@@ -297,10 +321,10 @@ async def test_a_sentence_that_claims_nothing_is_streamed_only_with_a_claim_afte
 async def test_a_quote_that_only_points_to_a_page_already_quoted_is_not_said(
     client: AccelClient, stub: StubModel
 ) -> None:
-    stub.mode = "fixed"
-    stub.reply = "Roaming in the US is free on every plan."  # unsupported: revised
-    final = await client.ask("Will I be charged for roaming in the US?")
-    part = final.parts[0]
+    # unsupported: revised
+    part = await _answered(
+        client, stub, "Roaming in the US is free on every plan.", "Will I be charged for roaming in the US?"
+    )
     assert part.domain == "mobile" and part.revised, part
     assert "see Roaming" not in part.text and all(c.title for c in part.citations)
     assert {f"[{c.ref}]" for c in part.citations} == {r for r in ("[1]", "[2]", "[3]") if r in part.text}
