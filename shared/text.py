@@ -126,11 +126,16 @@ def headings(text: str) -> set[str]:
     return {s for line in text.splitlines() if _HEADING.match(line) for s in evidence_sentences(line)}
 
 
+def _lines(text: str) -> list[str]:
+    """A passage's non-blank lines, stripped: its paragraphs, list items and table rows."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
 def lead_in_of(text: str, item: str) -> str | None:
     """The sentence that introduces the list ``item`` (an evidence sentence of ``text``) belongs to
     ("Unlocking is free when either of these is true:" for "the phone was bought outright …; or."),
     or None when ``item`` is no list item or its list has no lead-in ending with a colon."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = _lines(text)
     for i, line in enumerate(lines):
         if LIST_MARK.match(line) and item in evidence_sentences(line, min_words=1):
             j = i - 1
@@ -160,7 +165,7 @@ def sentence_before(text: str, sentence: str) -> str | None:
     """The evidence sentence of ``text`` right before ``sentence`` (one of its evidence sentences):
     in the same paragraph or list item, or the last of the line before when ``sentence`` begins its
     line; None when it begins the passage or follows a heading or a table."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = _lines(text)
     for i, line in enumerate(lines):
         found = evidence_sentences(line, min_words=1)
         if sentence not in found:
@@ -193,7 +198,7 @@ def list_after(text: str, sentence: str, limit: int = 8) -> list[str]:
     sentence introduces no list in ``text``."""
     if not sentence.endswith(":"):
         return []
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = _lines(text)
     for i, line in enumerate(lines):
         if line.endswith(":") and evidence_sentences(line, min_words=1)[-1:] == [sentence]:
             items: list[str] = []
@@ -215,7 +220,7 @@ def table_rows(text: str, row: str, limit: int = 4) -> list[str]:
     Long-haul: €65."); [] when ``row`` is no table row or its table has more than ``limit`` rows.
     One row answers one cell of a question about the table ("How much does a second checked bag
     cost?": online and at the airport)."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = _lines(text)
 
     def headers(line: str) -> tuple[str, ...]:
         if not LIST_MARK.match(line) or " — " not in line:

@@ -26,9 +26,7 @@ from shared.text import (
     headings,
     plain,
     stem,
-    stopword,
     without_list_marker,
-    word_spans,
     words,
 )
 
@@ -62,6 +60,7 @@ _ORDINALS = [
     "twelfth",
 ]
 _NUMBER_WORDS = {w: str(i) for ws in (_COUNTS, _ORDINALS) for i, w in enumerate(ws, start=1)}
+_ORDINAL_SET = frozenset(_ORDINALS)
 # A count or an ordinal said in words; not "First, …" (a step, not a quantity).
 _NUMBER_WORD = re.compile(rf"\b(?:{'|'.join(_NUMBER_WORDS)})\b(?!,)", re.IGNORECASE)
 
@@ -84,12 +83,10 @@ def subject_words(claim: str) -> set[str]:
     return content_words(m.group(1)) if m and len(m.group(1).split()) <= 5 else set()
 
 
-_ORDINAL_WORD = re.compile(rf"\b(?:{'|'.join(_ORDINALS)})\b(?!,)", re.IGNORECASE)
-
-
 def ordinals(text: str) -> set[str]:
     """The ordinals a text states in words ("a second checked bag": {"2"}); not "First, …"."""
-    return {_NUMBER_WORDS[w.lower()] for w in _ORDINAL_WORD.findall(text)}
+    said = (w.lower() for w in _NUMBER_WORD.findall(text))
+    return {_NUMBER_WORDS[w] for w in said if w in _ORDINAL_SET}
 
 
 def names(text: str) -> set[str]:
@@ -139,13 +136,11 @@ def denied(text: str) -> frozenset[str]:
     that says such a word without saying no to it says the opposite of that sentence, however many
     of its words it shares ("This will allow you to change your flight's name" against the row
     "Change date or route … Not allowed …", 3 of 4 words)."""
-    spans = word_spans(text)
     out: set[str] = set()
     for cue in _NEGATION.finditer(text):
-        for _, end, w in spans:
-            if end > cue.end() and not stopword(w) and w[0].isalpha():
-                out.add(stem(w.removesuffix("'s").rstrip("'")))
-                break
+        after = next((w for w in words(text[cue.end() :]) if w[0].isalpha()), None)
+        if after is not None:
+            out.add(stem(after))
     return frozenset(out)
 
 
