@@ -17,7 +17,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from contracts import Passage, QueryEmbedding, RetrievalRequest, RetrievalResult, Turn
-from services.domain.coverage import TermWeights, TokenVectors, coverages, word_coverage
+from services.domain.coverage import Coverage, TermWeights, TokenVectors, measure
 from shared.embeddings import Embedder, VectorLRU
 from shared.text import (
     NAME,
@@ -443,7 +443,8 @@ class Grader:
         best = max((relevance[i] for i in keep), default=0.0)
         similar = best >= self.answer_threshold
         texts = [sentences[j][1] for j in rows]
-        covered, each = coverages(question, texts, self.tokens, self.weights) if similar else (0.0, {})
+        cover = measure(question, texts, self.tokens, self.weights) if similar else Coverage(0.0, {}, None)
+        covered, each = cover.covered, cover.each
         answerable = similar and covered >= self.coverage_threshold
         if not passages:
             reason = "the retriever found no passage"
@@ -461,7 +462,7 @@ class Grader:
                 f"{'>=' if answerable else '<'} {self.coverage_threshold:.2f}"
             )
             if not answerable:  # the words the passages did not cover: what a page would have to say
-                weak = word_coverage(question, texts, self.tokens, self.weights)[:LEAST_COVERED]
+                weak = cover.by_word(question)[:LEAST_COVERED]
                 reason += "; least covered: " + ", ".join(f"{w!r} {c:.2f}" for w, c in weak)
         return Evidence(
             question=question,

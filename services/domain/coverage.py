@@ -288,34 +288,56 @@ def _matches(
     return _Matches(qwords, [text for text, _ in rows], per_sentence, best, w)
 
 
+@dataclass
+class Coverage:
+    """The question's coverage by all the sentences, by each of them alone (by text), and the
+    matches both were read from, which also say how well each question word is covered."""
+
+    covered: float
+    each: dict[str, float]
+    matches: _Matches | None  # None: the question has no content words
+
+    def by_word(self, question: str) -> list[tuple[str, float]]:
+        """How well the sentences cover each content word of the sentence that asks (the mean of
+        its tokens' best cosines), least covered first: what an abstention was missing."""
+        m = self.matches
+        if m is None:
+            return []
+        out: dict[str, float] = {}
+        k = 0
+        for word in m.words:
+            n = len(word.positions)
+            text = question[word.start : word.end]
+            out[text] = min(out.get(text, 1.0), float(m.best[k : k + n].mean()))
+            k += n
+        return sorted(out.items(), key=lambda kv: kv[1])
+
+
+def measure(question: str, sentences: Sequence[str], tokens: TokenVectors, weights: TermWeights) -> Coverage:
+    """``coverage`` of the question by all of ``sentences`` and by each of them alone: the same
+    products, read twice (the revision ranks its quotes by the second); and the grader reads them
+    a third time for the words an abstention missed (``Coverage.by_word``)."""
+    m = _matches(question, sentences, tokens, weights)
+    if m is None:
+        return Coverage(1.0, dict.fromkeys(sentences, 1.0), None)
+    if not m.texts:
+        return Coverage(0.0, dict.fromkeys(sentences, 0.0), m)
+    each = dict(zip(m.texts, ((m.per_sentence @ m.weights) / m.weights.sum()).tolist(), strict=True))
+    covered = float((m.best * m.weights).sum() / m.weights.sum())
+    return Coverage(covered, {text: each.get(text, 0.0) for text in sentences}, m)
+
+
 def coverages(
     question: str, sentences: Sequence[str], tokens: TokenVectors, weights: TermWeights
 ) -> tuple[float, dict[str, float]]:
-    """``coverage`` of the question by all of ``sentences``, and by each of them alone (by text):
-    the same products, read twice. The revision ranks its quotes by the second."""
-    m = _matches(question, sentences, tokens, weights)
-    if m is None:
-        return 1.0, dict.fromkeys(sentences, 1.0)
-    if not m.texts:
-        return 0.0, dict.fromkeys(sentences, 0.0)
-    each = dict(zip(m.texts, ((m.per_sentence @ m.weights) / m.weights.sum()).tolist(), strict=True))
-    covered = float((m.best * m.weights).sum() / m.weights.sum())
-    return covered, {text: each.get(text, 0.0) for text in sentences}
+    """``coverage`` of the question by all of ``sentences``, and by each of them alone (by text)."""
+    c = measure(question, sentences, tokens, weights)
+    return c.covered, c.each
 
 
 def word_coverage(
     question: str, sentences: Sequence[str], tokens: TokenVectors, weights: TermWeights
 ) -> list[tuple[str, float]]:
-    """How well ``sentences`` cover each content word of the sentence that asks (the mean of its
-    tokens' best cosines), least covered first: what an abstention was missing."""
-    m = _matches(question, sentences, tokens, weights)
-    if m is None:
-        return []
-    out: dict[str, float] = {}
-    k = 0
-    for word in m.words:
-        n = len(word.positions)
-        text = question[word.start : word.end]
-        out[text] = min(out.get(text, 1.0), float(m.best[k : k + n].mean()))
-        k += n
-    return sorted(out.items(), key=lambda kv: kv[1])
+    """How well ``sentences`` cover each content word of the sentence that asks, least covered
+    first (``Coverage.by_word``)."""
+    return measure(question, sentences, tokens, weights).by_word(question)
