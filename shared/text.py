@@ -4,6 +4,8 @@ and the aggregator (courtesy messages)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -180,6 +182,24 @@ def sentence_before(text: str, sentence: str) -> str | None:
     return None
 
 
+def list_before(text: str, sentence: str) -> str | None:
+    """The lead-in of the list that ends right before ``sentence`` ("Before you close your
+    account:" for "Then go to Settings > Account > Close account.", which begins the line after the
+    list's last item), or None when ``sentence`` does not begin the line after a list item or that
+    list has no lead-in ending with a colon. What such a sentence points back to is the whole list,
+    not its last item."""
+    lines = _lines(text)
+    for i, line in enumerate(lines):
+        found = evidence_sentences(line, min_words=1)
+        if sentence not in found:
+            continue
+        if found.index(sentence) or LIST_MARK.match(line) or not i or not LIST_MARK.match(lines[i - 1]):
+            return None
+        last = evidence_sentences(lines[i - 1], min_words=1)
+        return lead_in_of(text, last[-1]) if last else None
+    return None
+
+
 _POINTER = re.compile(r"^(?:[^()]*,\s*)?see\s+(.+?)(?:\s+for\s.*)?[.!]?$", re.IGNORECASE)
 
 
@@ -189,6 +209,30 @@ def points_to(sentence: str) -> str | None:
     the sentence says something itself ("… roaming in the EU/EEA (see Roaming).")."""
     m = _POINTER.match(sentence.strip())
     return m.group(1).strip() if m else None
+
+
+def references(sentence: str, titles: Iterable[str]) -> list[str]:
+    """The pages of ``titles`` that ``sentence`` sends the reader to, in the order it names them:
+    "… depends on your plan (see Subscription plans).", "ATM fees are explained in Plans and fees,
+    and card top-up limits in Adding money.", "… allowances are described in Premium Economy and
+    Business cabins." A title counts after "see" or "in", written capitalised as titles are, so
+    "money held in savings vaults" names no page."""
+    found: list[tuple[int, str]] = []
+    taken: list[tuple[int, int]] = []
+    for title in sorted({t.strip() for t in titles if t.strip()}, key=len, reverse=True):
+        pattern = _reference_pattern(title)
+        for m in pattern.finditer(sentence):
+            a, b = m.span(1)
+            if sentence[a].isupper() and not any(lo < b and a < hi for lo, hi in taken):
+                taken.append((a, b))
+                found.append((a, title))
+                break
+    return [title for _, title in sorted(found)]
+
+
+@lru_cache(maxsize=4096)
+def _reference_pattern(title: str) -> re.Pattern[str]:
+    return re.compile(rf"\b(?:see|in)\s+(?:the\s+)?({re.escape(title)})(?![\w-])", re.IGNORECASE)
 
 
 def list_after(text: str, sentence: str, limit: int = 8) -> list[str]:

@@ -25,6 +25,7 @@ from shared.text import (
     evidence_sentences,
     headings,
     plain,
+    references,
     stem,
     without_list_marker,
     words,
@@ -193,6 +194,28 @@ class Rewriter:
 
 
 # ---- searcher -----------------------------------------------------------------------------------
+# A sentence that sends the reader to another page ("… depends on your plan (see Subscription
+# plans).") is followed when it is among the best: within this much similarity of the best
+# sentence, and among the first POINTERS_READ of them.
+POINTER_MARGIN = 0.05
+POINTERS_READ = 3
+
+
+def pointed_titles(scored: Iterable[tuple[float, str]], titles: Iterable[str]) -> list[str]:
+    """The pages of ``titles`` that the best of the (similarity, sentence) pairs send the reader to
+    (``shared.text.references``), best sentence first, each page once."""
+    ranked = sorted(scored, key=lambda x: -x[0])
+    if not ranked:
+        return []
+    known = list(titles)
+    out: list[str] = []
+    for sim, text in ranked[:POINTERS_READ]:
+        if sim < ranked[0][0] - POINTER_MARGIN:
+            break
+        out.extend(t for t in references(text, known) if t not in out)
+    return out
+
+
 class Searcher:
     """Runs one search per rewritten query, in parallel, and fuses the rankings (reciprocal rank)."""
 
@@ -246,6 +269,33 @@ class Searcher:
                     scored[key] = p
         order = sorted(fused, key=lambda k: -fused[k])
         return [scored.get(k, best[k]) for k in order[: self.top_k]]
+
+    async def fetch(
+        self,
+        question: str,
+        doc_ids: list[str],
+        *,
+        domain: str,
+        tenant: str,
+        query_id: str,
+        embedding: QueryEmbedding | None = None,
+    ) -> list[Passage]:
+        """The passage of each of ``doc_ids`` that best matches ``question``, its sentences scored:
+        the pages the retrieved passages point to without being among them."""
+        result = await self.search(
+            RetrievalRequest(
+                query_id=query_id,
+                tenant_id=tenant,
+                domain=domain,
+                query=question,
+                top_k=len(doc_ids),
+                doc_ids=doc_ids,
+                embedding=embedding,
+                sentence_scores=True,
+            ),
+            self.timeout_s,
+        )
+        return [p for p in result.passages if p.doc_id in doc_ids]
 
 
 # ---- grader -------------------------------------------------------------------------------------
@@ -422,6 +472,27 @@ class Grader:
             sims.extend((self._encode([s for _, s in todo]) @ q).tolist())
         return sentences, np.asarray(sims, dtype=np.float32), len(todo)
 
+    def _pointed(
+        self,
+        passages: list[Passage],
+        keep: list[int],
+        sentences: list[tuple[int, str]],
+        sims: np.ndarray,
+        relevance: list[float],
+    ) -> list[int]:
+        """The passages not kept that the best kept sentences send the reader to ("The number of
+        screens … depends on your plan (see Subscription plans).": that page's passage holds the
+        number), the most relevant of each page that is on the question at all (``min_relevance``):
+        what the kept ones point to, they need."""
+        others: dict[str, int] = {}
+        for i in sorted(set(range(len(passages))) - set(keep), key=lambda i: -relevance[i]):
+            if relevance[i] >= self.min_relevance:
+                others.setdefault(passages[i].title, i)
+        if not others or not keep:
+            return []
+        scored = [(float(sims[j]), text) for j, (pi, text) in enumerate(sentences) if pi in keep]
+        return [others[t] for t in pointed_titles(scored, others)]
+
     def grade(
         self,
         question: str,
@@ -437,6 +508,7 @@ class Grader:
             :max_passages
         ]
         keep = sorted(keep, key=lambda i: -relevance[i])
+        keep += self._pointed(passages, keep, sentences, sims, relevance)
         kept = [passages[i] for i in keep]
         remap = {old: new for new, old in enumerate(keep)}
         rows = [j for j, (pi, _) in enumerate(sentences) if pi in remap]

@@ -7,7 +7,7 @@ from pydantic import ValidationError
 
 from contracts import RetrievalRequest, RetrievalResult, TokenDelta, subjects
 from services.domain.agents import Grader, Searcher, Verifier
-from services.domain.coverage import knowledge_texts
+from services.domain.coverage import knowledge_documents
 from services.domain.handlers import build_handlers
 from services.domain.pipeline import DomainPipeline, RetrievalFailed
 from services.domain.settings import DomainSettings
@@ -48,7 +48,8 @@ def create_app(settings: DomainSettings) -> FastStream:
     embedder = default_embedder()
     embedder.keep_recent(settings.embedding_cache)
     searcher = Searcher(retrieve, top_k=settings.top_k, timeout_s=settings.retrieve_timeout_s)
-    knowledge = knowledge_texts(domain.knowledge_dir)
+    documents = knowledge_documents(domain.knowledge_dir)
+    knowledge = [doc.text for doc in documents]
     grader = Grader(
         embedder,
         min_relevance=settings.min_relevance,
@@ -59,7 +60,8 @@ def create_app(settings: DomainSettings) -> FastStream:
     if settings.warm_coverage:
         grader.warm(knowledge)
     verifier = Verifier(min_overlap=settings.verify_overlap, min_relevance=settings.claim_relevance)
-    pipeline = DomainPipeline(domain, settings, model, searcher, grader, verifier, publish_delta)
+    pages = {doc.title: doc.doc_id for doc in documents}
+    pipeline = DomainPipeline(domain, settings, model, searcher, grader, verifier, publish_delta, pages)
     work = Spawner(settings.max_concurrency)
     broker.include_router(
         build_handlers(

@@ -26,17 +26,22 @@ from pathlib import Path
 
 import numpy as np
 
-from shared.documents import read_documents
+from shared.documents import Document, read_documents
 from shared.embeddings import Embedder, VectorLRU, token_rows
 from shared.text import NAME, STOPWORDS, asked_span, evidence_sentences, stem, stopword, word_spans, words
 
 
-def knowledge_texts(folder: Path | None) -> list[str]:
-    """The text of every document under a domain's knowledge folder, read as the retriever reads
-    them at ingest (none when there is no such folder)."""
+def knowledge_documents(folder: Path | None) -> list[Document]:
+    """Every document under a domain's knowledge folder, read as the retriever reads them at
+    ingest (none when there is no such folder)."""
     if folder is None or not folder.exists():
         return []
-    return [doc.text for doc in read_documents(folder)]
+    return list(read_documents(folder))
+
+
+def knowledge_texts(folder: Path | None) -> list[str]:
+    """The text of every document under a domain's knowledge folder (``knowledge_documents``)."""
+    return [doc.text for doc in knowledge_documents(folder)]
 
 
 @lru_cache(maxsize=20_000)

@@ -10,16 +10,17 @@ even the best is not close enough, the domain abstains.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from datetime import datetime
 from functools import partial
 
 from opentelemetry import trace
 
-from contracts import Citation, DomainAnswer, DomainTask, TokenDelta, Usage
+from contracts import Citation, DomainAnswer, DomainTask, Passage, QueryEmbedding, TokenDelta, Usage
 from contracts.messages import utcnow
 from services.domain import prompts
 from services.domain.agents import (
@@ -32,6 +33,7 @@ from services.domain.agents import (
     asks_for_number,
     content_words,
     numbers,
+    pointed_titles,
     says_nothing_new,
 )
 from services.domain.settings import DomainSettings
@@ -39,8 +41,18 @@ from shared.domains import DomainDefinition
 from shared.embeddings import from_message, to_message, tokens_from_message
 from shared.inference import ChatModel, ModelUnavailable
 from shared.metrics import get_metrics
-from shared.text import lead_in_of, list_after, points_to, refers_back, sentence_before, table_rows
+from shared.text import (
+    lead_in_of,
+    list_after,
+    list_before,
+    points_to,
+    references,
+    refers_back,
+    sentence_before,
+    table_rows,
+)
 
+log = logging.getLogger(__name__)
 PublishDelta = Callable[[str, TokenDelta], Awaitable[None]]
 _attempt: ContextVar[int] = ContextVar("attempt", default=1)  # delivery attempt of the current task
 tracer = trace.get_tracer("accel.domain")
@@ -74,10 +86,15 @@ def _quoted(evidence: Evidence, passage_index: int, sentence: str) -> str:
     is true:" … "the phone was bought outright and your account has been active for at least 3
     months; or"): it is quoted as that lead-in with its list, since half a sentence drops its
     condition. A sentence that points back ("Instead, it is safeguarded: …", "Until then you keep
-    your current plan's features.") is quoted after the sentence it points back to."""
+    your current plan's features.") is quoted after the sentence it points back to, or after the
+    list it follows ("Then go to Settings > Account > Close account." after "Before you close your
+    account:" and its items: its last item alone is half a sentence)."""
     text = evidence.passages[passage_index].text
     if sentence[:1].islower():
         sentence = lead_in_of(text, sentence) or sentence
+    lead = list_before(text, sentence) if refers_back(sentence) else None
+    if lead:
+        return "\n".join([lead, *(f"- {item}" for item in list_after(text, lead)), _closed(sentence)])
     before = sentence_before(text, sentence) if refers_back(sentence) else None
     items = list_after(text, sentence)
     if items:
@@ -87,6 +104,25 @@ def _quoted(evidence: Evidence, passage_index: int, sentence: str) -> str:
     if rows:
         return "\n".join(rows)
     return f"{_closed(before)} {_closed(sentence)}" if before else _closed(sentence)
+
+
+def _with_pointed(
+    evidence: Evidence, best: list[tuple[int, str, float]], ranked: list[tuple[int, str, float]]
+) -> list[tuple[int, str, float]]:
+    """The quotes, each followed by the best sentence (of ``ranked``) of the kept page it sends the
+    reader to: "The number of screens that can play at the same time depends on your plan (see
+    Subscription plans)." says no number; the row of *Subscription plans* does."""
+    titles = {p.title for p in evidence.passages}
+    out: list[tuple[int, str, float]] = []
+    for b in best:
+        if b not in out:
+            out.append(b)
+        own = evidence.passages[b[0]].title
+        for title in references(b[1], titles - {own}):
+            pointed = next((r for r in ranked if evidence.passages[r[0]].title == title), None)
+            if pointed is not None and pointed not in out:
+                out.append(pointed)
+    return out
 
 
 def queued_ms(task: DomainTask, now: datetime) -> float:
@@ -111,8 +147,12 @@ class DomainPipeline:
         grader: Grader,
         verifier: Verifier,
         publish_delta: PublishDelta,
+        pages: Mapping[str, str] | None = None,
     ) -> None:
+        """``pages``: the doc id of each page of the domain's knowledge by its title, for the pages
+        the retrieved passages send the reader to (``_follow``)."""
         self.domain = domain
+        self.pages = dict(pages or {})
         self.settings = settings
         self.model = model
         self.rewriter = Rewriter()
@@ -230,8 +270,11 @@ class DomainPipeline:
                 raise
             except Exception as exc:
                 raise RetrievalFailed(f"retrieval failed: {type(exc).__name__}: {exc}") from exc
+            followed = await self._follow(task, question, passages, carried.get(question))
+            passages += followed
             span.set_attribute("accel.retrieval.queries", len(queries))
             span.set_attribute("accel.retrieval.hits", len(passages))
+            span.set_attribute("accel.retrieval.followed", [p.doc_id for p in followed])
         t = lap("retrieve", t)
         with tracer.start_as_current_span("grade") as span:
             threaded = self.grader.needs_model(question, passages)
@@ -360,6 +403,26 @@ class DomainPipeline:
             **self._usage(messages, produced),
         )
 
+    async def _follow(
+        self, task: DomainTask, question: str, passages: list[Passage], embedding: QueryEmbedding | None
+    ) -> list[Passage]:
+        """The passages of the pages the best retrieved sentences send the reader to ("… depends on
+        your plan (see Subscription plans).") when none of those pages was retrieved: one more
+        search, on those pages alone. [] when no best sentence points to an unretrieved page."""
+        retrieved = {p.doc_id for p in passages}
+        scored = [(s.score, s.text) for p in passages for s in p.sentences or []]
+        wanted = [self.pages[t] for t in pointed_titles(scored, self.pages) if self.pages[t] not in retrieved]
+        if not wanted:
+            return []
+        try:
+            return await self.searcher.fetch(
+                question, wanted, domain=task.domain, tenant=task.tenant_id, query_id=task.query_id,
+                embedding=embedding,
+            )  # fmt: skip
+        except Exception:  # what was retrieved still answers, without the page it points to
+            log.warning("could not fetch %s for query %s", wanted, task.query_id, exc_info=True)
+            return []
+
     async def _revise(
         self,
         task: DomainTask,
@@ -375,11 +438,10 @@ class DomainPipeline:
         too: on our QA set the best alone held the expected fact in 60% of answers, the two in 69%."""
         t = time.perf_counter()
         first, then = self.grader.answer_threshold, self.settings.quote_threshold
-        best = [
-            b
-            for n, b in enumerate(evidence.best_sentences(EXTRACTIVE_SENTENCES, floor=first))
-            if b[2] >= (first if n == 0 else max(first, then))
-        ]
+        ranked = evidence.best_sentences(len(evidence.sentences), floor=first)
+        bars = [first, *[max(first, then)] * (EXTRACTIVE_SENTENCES - 1)]
+        quoted = [b for b, bar in zip(ranked, bars, strict=False) if b[2] >= bar]
+        best = _with_pointed(evidence, quoted, ranked)
         timings["revise"] = round((time.perf_counter() - t) * 1000, 2)
         if not best:
             text = prompts.abstention(self.domain, task.sub_query)

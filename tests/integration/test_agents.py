@@ -34,6 +34,17 @@ async def _answered(client: AccelClient, stub: StubModel, reply: str, question: 
     return final.parts[0]
 
 
+async def _revised(
+    client: AccelClient, stub: StubModel, reply: str, question: str, domain: str | None = None
+) -> DomainAnswer:
+    """The part answering ``question`` when the model's ``reply`` fails verification: answered
+    with a revision quoted from the evidence (by ``domain``, when given)."""
+    part = await _answered(client, stub, reply, question)
+    assert part.status == "answered" and part.revised, part
+    assert domain is None or part.domain == domain, part
+    return part
+
+
 async def test_invented_claim_is_dropped_before_it_is_streamed(client: AccelClient, stub: StubModel) -> None:
     events = [e async for e in client.stream("What is the checked baggage allowance on an economy ticket?")]
     final = events[-1]
@@ -48,13 +59,12 @@ async def test_invented_claim_is_dropped_before_it_is_streamed(client: AccelClie
 
 
 async def test_hallucinated_draft_is_revised_from_the_evidence(client: AccelClient, stub: StubModel) -> None:
-    part = await _answered(
+    part = await _revised(
         client,
         stub,
         "Every passenger may bring 99 suitcases for free on any flight.",
         "What is the checked baggage allowance on an economy ticket?",
     )
-    assert part.status == "answered" and part.revised
     assert "99" not in part.text
     assert part.citations and "baggage" in part.citations[0].doc_id
     assert part.support == 0.0
@@ -62,10 +72,9 @@ async def test_hallucinated_draft_is_revised_from_the_evidence(client: AccelClie
 
 async def test_a_list_of_bare_numbers_is_not_an_answer(client: AccelClient, stub: StubModel) -> None:
     # a tiny model's numbering, with nothing after it
-    part = await _answered(
+    part = await _revised(
         client, stub, "2. [2] 3. [2] 2. [2]", "What is the checked baggage allowance on an economy ticket?"
-    )
-    assert part.status == "answered" and part.revised  # quoted from the evidence instead
+    )  # quoted from the evidence instead
     assert "23 kg" in part.text and not part.text.startswith("2.")
 
 
@@ -84,13 +93,12 @@ async def test_an_answer_cut_off_mid_sentence_loses_its_unfinished_end(
 
 async def test_a_true_claim_about_something_else_is_no_answer(client: AccelClient, stub: StubModel) -> None:
     # the page says it, but it is not what was asked (similarity 0.50 against 0.75)
-    part = await _answered(
+    part = await _revised(
         client,
         stub,
         "Northwind Miles Gold members receive one additional 23 kg bag on every fare, including Economy Light.",
         "What is the checked baggage allowance on an economy ticket?",
     )
-    assert part.status == "answered" and part.revised, part
     assert "Gold" not in part.text and "one checked bag of up to 23 kg" in part.text
 
 
@@ -108,13 +116,12 @@ async def test_a_repeated_sentence_is_said_once_and_a_list_never_given_not_at_al
 
 async def test_a_quantity_asked_for_is_answered_with_a_number(client: AccelClient, stub: StubModel) -> None:
     # supported, on the question, no amount
-    part = await _answered(
+    part = await _revised(
         client,
         stub,
         "Checked baggage is included on an Economy ticket.",
         "How much checked baggage do I get with an Economy ticket?",
     )
-    assert part.status == "answered" and part.revised, part
     assert "23 kg" in part.text
 
 
@@ -187,23 +194,25 @@ async def test_the_question_said_back_is_no_answer_and_a_code_span_is_quoted_as_
     client: AccelClient, stub: StubModel
 ) -> None:
     # every word on the page, nothing said
-    part = await _answered(
-        client, stub, "This is where you can find your IMEI number.", "How do I find my IMEI number?"
+    part = await _revised(
+        client,
+        stub,
+        "This is where you can find your IMEI number.",
+        "How do I find my IMEI number?",
+        domain="mobile",
     )
-    assert part.domain == "mobile" and part.status == "answered" and part.revised, part
     assert "*#06#" in part.text and "This is where" not in part.text  # the page's `*#06#`, whole
 
 
 async def test_a_changed_ordinal_is_an_unsupported_claim(client: AccelClient, stub: StubModel) -> None:
     """The page says "a first checked bag"; 9 of the claim's 10 words match. The revision quotes the
     page's two-row table whole: one row answers one cell of the question."""
-    part = await _answered(
+    part = await _revised(
         client,
         stub,
         "The same prices apply when you add a second checked bag to an Economy Light fare.",
         "How much does a second checked bag cost?",
     )
-    assert part.status == "answered" and part.revised, part
     assert "a second checked bag" not in part.text
     assert "Online, up to 24 hours before departure" in part.text and "At the airport" in part.text
     assert part.text.startswith("When you add the bag:"), part.text  # not "…a first checked bag…"
@@ -269,13 +278,13 @@ async def test_a_quoted_sentence_that_points_back_brings_the_sentence_before_it(
 ) -> None:
     """ "Instead, it is safeguarded: …" alone does not say what "it" is, nor instead of what."""
     # unsupported: revised
-    part = await _answered(
+    part = await _revised(
         client,
         stub,
         "Northwind insures every account for 1 million euros.",
         "Is my money protected if Northwind goes bust?",
+        domain="fintech",
     )
-    assert part.domain == "fintech" and part.status == "answered" and part.revised, part
     assert part.text.startswith(
         "Your main account balance is e-money and is not covered by the deposit guarantee. Instead,"
     )
@@ -287,10 +296,9 @@ async def test_a_yes_no_question_said_back_is_revised_with_its_conditions(
 ) -> None:
     """Every word of "Yes, you can downgrade your plan." is on the page, which says when: only the
     question said back, so the answer quotes the page."""
-    part = await _answered(
-        client, stub, "Yes, you can downgrade your plan.", "Can I downgrade my mobile plan?"
+    part = await _revised(
+        client, stub, "Yes, you can downgrade your plan.", "Can I downgrade my mobile plan?", domain="mobile"
     )
-    assert part.domain == "mobile" and part.status == "answered" and part.revised, part
     assert "only after the 12 months" in part.text and not part.text.startswith("Yes")
 
 
@@ -342,3 +350,33 @@ async def test_a_claim_that_relabels_a_sentence_with_what_was_asked_is_unsupport
     part = final.parts[0]
     assert part.domain == "travel" and part.revised, part
     assert "23 kg" not in part.text and "8 kg" in part.text
+
+
+async def test_a_quoted_sentence_that_follows_a_list_brings_the_list(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """ "Then go to Settings > Account > Close account." follows the list of what to do first; its
+    last item alone ("wait for pending card payments to settle.") is half a sentence."""
+    part = await _revised(
+        client, stub, "Call us and we close it the same day.", "How do I close my account?", domain="fintech"
+    )
+    assert part.text.startswith("Before you close your account:\n- move your balance"), part.text
+    done = "\n- wait for pending card payments to settle.\nThen go to Settings > Account > Close account."
+    assert done in part.text and part.text.count("Before you close your account:") == 1, part.text
+
+
+async def test_a_quoted_pointer_to_another_page_brings_what_that_page_says(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """The best sentence says fees apply "(see Plans and pricing)"; the page it points to, retrieved
+    below the three passages kept, says how much: it is kept too, and quoted after the pointer."""
+    part = await _revised(
+        client,
+        stub,
+        "Porting out is always free.",
+        "Are there early termination fees when I port my number out?",
+        domain="mobile",
+    )
+    assert "early termination fees apply (see Plans and pricing)" in part.text, part.text
+    assert "you pay 50% of the monthly fees remaining" in part.text, part.text
+    assert {c.doc_id for c in part.citations} >= {"number-porting.md", "plans-and-pricing.md"}, part.citations

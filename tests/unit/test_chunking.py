@@ -21,8 +21,10 @@ from shared.text import (
     headings,
     lead_in_of,
     list_after,
+    list_before,
     plain,
     points_to,
+    references,
     refers_back,
     sentence_before,
     table_rows,
@@ -358,3 +360,29 @@ def test_points_to_reads_a_sentence_that_only_names_another_page() -> None:
     )
     assert points_to("Every plan includes roaming in the EU/EEA (see Roaming).") is None  # says something
     assert points_to("You can see your balance in the app.") is None
+
+
+def test_list_before_is_the_lead_in_of_the_list_a_line_follows() -> None:
+    text = (
+        "## Closing\n\nBefore you close your account:\n\n- move your balance out;\n- repay any loan.\n\n"
+        "Then go to **Settings**. Then wait.\n\n- a list without a lead-in\n\nThen nothing."
+    )
+    assert list_before(text, "Then go to Settings.") == "Before you close your account:"
+    assert list_before(text, "Then wait.") is None  # not the first sentence of its line
+    assert list_before(text, "repay any loan.") is None  # an item, not the line after the list
+    assert list_before(text, "Then nothing.") is None  # its list has no lead-in
+    assert list_before(text, "Not in the text.") is None
+
+
+def test_references_are_the_pages_a_sentence_sends_the_reader_to() -> None:
+    titles = ["Plans and fees", "Adding money", "Subscription plans", "Savings Vaults", "Roaming"]
+    assert references("It depends on your plan (see Subscription plans).", titles) == ["Subscription plans"]
+    assert references(
+        "ATM fees are explained in Plans and fees, and card top-up limits in Adding money.", titles
+    ) == ["Plans and fees", "Adding money"]
+    assert references("Rates by plan are in Savings Vaults.", titles) == ["Savings Vaults"]
+    assert references("Money held in savings vaults earns interest.", titles) == []  # no title: lower case
+    assert references("Roaming costs extra; see Plans and fees.", ["Plans", "Plans and fees"]) == [
+        "Plans and fees"  # the longest title that fits, once
+    ]
+    assert references("Nothing to see here.", titles) == []

@@ -265,3 +265,25 @@ def test_a_name_only_an_ingested_document_says_is_matched(embedder: Embedder) ->
     assert each["PayPal"] > 0.9, each
     assert dict(word_coverage(question, folder, tokens, weights))["PayPal"] == 0.0  # never said: no match
     assert coverage(question, [ingested], tokens, weights) > coverage(question, folder, tokens, weights) + 0.2
+
+
+def test_the_grader_keeps_the_page_its_best_sentence_points_to(embedder: Embedder) -> None:
+    def page(name: str, title: str, text: str) -> Passage:
+        return Passage(doc_id=f"{name}.md", title=title, chunk=0, text=text, score=1.0, source="")
+
+    pointer = page(
+        "devices", "Devices", "How many screens can play at once depends on your plan (see Plans)."
+    )
+    others = [
+        page("casting", "Casting", "You can cast to a TV while the screen of your phone plays."),
+        page("profiles", "Profiles", "Each profile has its own screen name and watch list."),
+        page("plans", "Plans", "Screens playing at once: Basic 1, Standard 2, Premium 4."),
+        page("music", "Music", "Music plays on one screen at a time."),
+    ]
+    question = "How many screens can play at once?"
+    evidence = Grader(embedder, min_relevance=0.1).grade(question, [pointer, *others], max_passages=1)
+    assert [p.doc_id for p in evidence.passages] == ["devices.md", "plans.md"]  # kept: 1, and its target
+    plain = Grader(embedder, min_relevance=0.1).grade(question, [others[0], others[2]], max_passages=1)
+    assert len(plain.passages) == 1  # nothing points: the usual cut
+    far = Grader(embedder, min_relevance=0.99).grade(question, [pointer, others[2]], max_passages=1)
+    assert [p.doc_id for p in far.passages] in ([], ["devices.md"])  # below the floor: not kept

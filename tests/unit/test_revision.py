@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from contracts import DomainAnswer, DomainTask, Passage
+from contracts import DomainAnswer, DomainTask, Passage, SentenceScore
 from contracts.messages import deadline_in, utcnow
 from services.domain.agents import Evidence
 from services.domain.pipeline import DomainPipeline, _closed, cut_off, queued_ms
@@ -259,3 +259,72 @@ async def test_a_quote_that_only_points_to_a_page_already_quoted_is_not_said() -
     assert [c.ref for c in answer.citations] == [1]
     evidence.sentences[1] = (1, "For a lost phone, see Lost or stolen phone.")  # another page: said
     assert (await _revised(evidence)).text.endswith("see Lost or stolen phone. [2]")
+
+
+async def test_a_sentence_that_follows_a_list_is_quoted_after_the_whole_list() -> None:
+    evidence = _evidence([0.71, 0.40, 0.62])
+    lead, items = "Before you close your account:", ["move your balance out;", "repay any loan."]
+    then = "Then go to Settings > Account > Close account."
+    evidence.passages[0] = evidence.passages[0].model_copy(
+        update={"text": "\n".join(["## Closing", "", lead, "", *(f"- {i}" for i in items), "", then])}
+    )
+    evidence.sentences[0] = (0, then)
+    evidence.sentences[2] = (0, lead)  # the next best: the list, said once, inside the first quote
+    answer = await _revised(evidence)
+    assert answer.text == "\n".join([lead, *(f"- {i}" for i in items), f"{then} [1]"])
+
+
+async def test_a_quote_that_points_to_a_kept_page_brings_that_pages_best_sentence() -> None:
+    evidence = _evidence([0.71, 0.45, 0.30])
+    pointer = "The fee for more bags depends on your fare (see Doc 1)."
+    evidence.sentences[0] = (0, pointer)
+    answer = await _revised(evidence, floor=0.40)  # 0.45: below the second quote's bar, above the floor
+    assert answer.text == f"{pointer} [1] A second bag costs 45 EUR online. [2]"
+    assert [c.doc_id for c in answer.citations] == ["doc-0.md", "doc-1.md"]
+    evidence.sentences[0] = (0, "The fee for more bags depends on your fare (see Doc 7).")  # not kept
+    assert (await _revised(evidence, floor=0.40)).text.count("[") == 1
+
+
+async def test_a_page_the_best_retrieved_sentence_points_to_is_fetched_when_not_retrieved() -> None:
+    fetched: list[list[str]] = []
+    plans = Passage(
+        doc_id="plans.md", title="Plans", chunk=0, text="Screens: 1, 2 or 4.", score=0.2, source=""
+    )
+
+    async def fetch(question: str, doc_ids: list[str], **_: object) -> list[Passage]:
+        fetched.append(doc_ids)
+        return [plans]
+
+    travel = load_domains(DEFAULT_DOMAINS_DIR)["travel"]
+    unused: Any = None
+    searcher: Any = SimpleNamespace(fetch=fetch)
+    pages = {"Plans": "plans.md", "Devices": "devices.md", "Music": "music.md"}
+    pipeline = DomainPipeline(
+        travel, DomainSettings(domain="travel"), unused, searcher, unused, unused, unused, pages
+    )
+
+    def retrieved(*sentences: tuple[str, float]) -> Passage:
+        scored = [SentenceScore(text=t, score=s) for t, s in sentences]
+        return Passage(
+            doc_id="devices.md", title="Devices", chunk=0, text="…", score=0.5, source="", sentences=scored
+        )
+
+    best = ("Screens depend on your plan (see Plans).", 0.51)
+    assert await pipeline._follow(
+        _task(), "How many screens?", [retrieved(best, ("Cast to a TV.", 0.3))], None
+    ) == [plans]
+    assert fetched == [["plans.md"]]
+    weak = ("Screens depend on your plan (see Plans).", 0.40)  # not among the best: not followed
+    assert (
+        await pipeline._follow(_task(), "How many screens?", [retrieved(("Cast to a TV.", 0.5), weak)], None)
+        == []
+    )
+    own = ("More on the Devices page (see Devices).", 0.6)  # a page retrieved already: nothing to fetch
+    assert await pipeline._follow(_task(), "How many screens?", [retrieved(own)], None) == []
+    assert fetched == [["plans.md"]]
+
+    async def broken(question: str, doc_ids: list[str], **_: object) -> list[Passage]:
+        raise TimeoutError("retriever gone")
+
+    pipeline.searcher = SimpleNamespace(fetch=broken)  # type: ignore[assignment]
+    assert await pipeline._follow(_task(), "How many screens?", [retrieved(best)], None) == []  # answers on
