@@ -82,8 +82,10 @@ class ConversationMemory:
 
         When this returns, the command is in Redis's socket. A caller that replies only then can
         overlap Redis's work with its reply, and a follow-up still finds the turn: its read reaches
-        Redis after the reply reached the asker, so after the write (on loopback and on one network
-        alike, the bytes sent first are read first). Raises MemoryUnavailable when it cannot be sent."""
+        Redis only after the reply reached the asker and the follow-up came back, a network round
+        trip after the write. (Bytes that reach Redis on two connections within microseconds of
+        each other were once read in the other order in a test; a round trip apart, they are not.)
+        Raises MemoryUnavailable when it cannot be sent."""
         key = conversation_key(tenant_id, conversation_id)
         pool = self._r.connection_pool
         try:

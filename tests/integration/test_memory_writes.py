@@ -4,6 +4,8 @@ script still takes the write, and an unreachable one is MemoryUnavailable."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import redis.asyncio as aioredis
 
@@ -24,6 +26,11 @@ async def test_a_read_sent_after_the_write_went_out_finds_the_turn(valkey: Serve
     try:
         for i in range(40):
             pending = await writer.send_append("tenant-w", "conv-w", turn(i))
+            # the reply's trip to the asker and its follow-up's to the router take far longer; with no
+            # gap at all, valkey once read the two connections' bytes, microseconds apart, in the
+            # other order (in a full run; likely epoll's order of fds that became ready during a
+            # scan). A write still in this process fails the test either way.
+            await asyncio.sleep(0.001)
             seen = await reader.recent("tenant-w", "conv-w", limit=1)  # before the write's reply is read
             assert [t.query_id for t in seen] == [f"q{i}"]
             await pending.done()
