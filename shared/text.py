@@ -168,17 +168,26 @@ def sentence_before(text: str, sentence: str) -> str | None:
     in the same paragraph or list item, or the last of the line before when ``sentence`` begins its
     line; None when it begins the passage or follows a heading or a table."""
     lines = _lines(text)
+    where = _place(lines, sentence)
+    if where is None:
+        return None
+    i, found = where
+    k = found.index(sentence)
+    if k:
+        return found[k - 1]
+    if i and not _HEADING.match(lines[i - 1]) and not lines[i - 1].startswith("|"):
+        previous = evidence_sentences(lines[i - 1], min_words=1)
+        return previous[-1] if previous else None
+    return None
+
+
+def _place(lines: list[str], sentence: str) -> tuple[int, list[str]] | None:
+    """The index of the first of ``lines`` that holds the evidence sentence ``sentence``, with that
+    line's evidence sentences; None when no line holds it."""
     for i, line in enumerate(lines):
         found = evidence_sentences(line, min_words=1)
-        if sentence not in found:
-            continue
-        k = found.index(sentence)
-        if k:
-            return found[k - 1]
-        if i and not _HEADING.match(lines[i - 1]) and not lines[i - 1].startswith("|"):
-            previous = evidence_sentences(lines[i - 1], min_words=1)
-            return previous[-1] if previous else None
-        return None
+        if sentence in found:
+            return i, found
     return None
 
 
@@ -189,15 +198,14 @@ def list_before(text: str, sentence: str) -> str | None:
     list has no lead-in ending with a colon. What such a sentence points back to is the whole list,
     not its last item."""
     lines = _lines(text)
-    for i, line in enumerate(lines):
-        found = evidence_sentences(line, min_words=1)
-        if sentence not in found:
-            continue
-        if found.index(sentence) or LIST_MARK.match(line) or not i or not LIST_MARK.match(lines[i - 1]):
-            return None
-        last = evidence_sentences(lines[i - 1], min_words=1)
-        return lead_in_of(text, last[-1]) if last else None
-    return None
+    where = _place(lines, sentence)
+    if where is None:
+        return None
+    i, found = where
+    if found.index(sentence) or LIST_MARK.match(lines[i]) or not i or not LIST_MARK.match(lines[i - 1]):
+        return None
+    last = evidence_sentences(lines[i - 1], min_words=1)
+    return lead_in_of(text, last[-1]) if last else None
 
 
 _POINTER = re.compile(r"^(?:[^()]*,\s*)?see\s+(.+?)(?:\s+for\s.*)?[.!]?$", re.IGNORECASE)

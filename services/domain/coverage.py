@@ -236,7 +236,7 @@ def coverage(question: str, sentences: Sequence[str], tokens: TokenVectors, weig
     "cash" alone matches the page on ATM withdrawals perfectly. A name it never mentions matches
     nothing: the contextual vector of "India" in "Is India one of the countries included…" is
     close to the page's "countries", which is exactly what the question cannot take for granted."""
-    return coverages(question, sentences, tokens, weights)[0]
+    return measure(question, sentences, tokens, weights).covered
 
 
 @dataclass
@@ -330,19 +330,3 @@ def measure(question: str, sentences: Sequence[str], tokens: TokenVectors, weigh
     each = dict(zip(m.texts, ((m.per_sentence @ m.weights) / m.weights.sum()).tolist(), strict=True))
     covered = float((m.best * m.weights).sum() / m.weights.sum())
     return Coverage(covered, {text: each.get(text, 0.0) for text in sentences}, m)
-
-
-def coverages(
-    question: str, sentences: Sequence[str], tokens: TokenVectors, weights: TermWeights
-) -> tuple[float, dict[str, float]]:
-    """``coverage`` of the question by all of ``sentences``, and by each of them alone (by text)."""
-    c = measure(question, sentences, tokens, weights)
-    return c.covered, c.each
-
-
-def word_coverage(
-    question: str, sentences: Sequence[str], tokens: TokenVectors, weights: TermWeights
-) -> list[tuple[str, float]]:
-    """How well ``sentences`` cover each content word of the sentence that asks, least covered
-    first (``Coverage.by_word``)."""
-    return measure(question, sentences, tokens, weights).by_word(question)

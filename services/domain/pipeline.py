@@ -92,10 +92,11 @@ def _quoted(evidence: Evidence, passage_index: int, sentence: str) -> str:
     text = evidence.passages[passage_index].text
     if sentence[:1].islower():
         sentence = lead_in_of(text, sentence) or sentence
-    lead = list_before(text, sentence) if refers_back(sentence) else None
+    back = refers_back(sentence)
+    lead = list_before(text, sentence) if back else None
     if lead:
         return "\n".join([lead, *(f"- {item}" for item in list_after(text, lead)), _closed(sentence)])
-    before = sentence_before(text, sentence) if refers_back(sentence) else None
+    before = sentence_before(text, sentence) if back else None
     items = list_after(text, sentence)
     if items:
         lead = f"{_closed(before)} {sentence.strip()}" if before else sentence.strip()

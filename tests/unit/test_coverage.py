@@ -14,10 +14,9 @@ from services.domain.coverage import (
     TermWeights,
     TokenVectors,
     coverage,
-    coverages,
     knowledge_texts,
+    measure,
     question_words,
-    word_coverage,
 )
 from services.retriever.handlers import RetrieverState, retrieve
 from services.retriever.ingest import ingest_path
@@ -220,14 +219,18 @@ def test_a_question_about_a_name_or_a_word_the_pages_never_use_is_abstained(
     assert evidence.reason.split("least covered: ")[1].startswith(repr(missing)), evidence.reason
 
 
-def test_word_coverage_puts_the_word_the_evidence_lacks_first(embedder: Embedder) -> None:
+def test_coverage_by_word_puts_the_word_the_evidence_lacks_first(embedder: Embedder) -> None:
     kb = ["Cash withdrawals at ATMs are free up to 200 EUR a day.", "Vaults pay interest."]
     tokens, weights = TokenVectors(embedder), TermWeights(kb)
-    each = word_coverage("How much cash can I withdraw at ATMs on a submarine?", kb, tokens, weights)
+    question = "How much cash can I withdraw at ATMs on a submarine?"
+    each = measure(question, kb, tokens, weights).by_word(question)
     assert each[0][0] == "submarine"
     assert {w for w, _ in each} == {"much", "cash", "withdraw", "ATMs", "submarine"}
     assert dict(each)["ATMs"] > dict(each)["submarine"] + 0.3 and all(0 <= c <= 1.0001 for _, c in each)
-    assert word_coverage("How much cash?", [], tokens, weights) == [("much", 0.0), ("cash", 0.0)]
+    assert measure("How much cash?", [], tokens, weights).by_word("How much cash?") == [
+        ("much", 0.0),
+        ("cash", 0.0),
+    ]
 
 
 def test_each_sentence_covers_the_question_on_its_own(embedder: Embedder) -> None:
@@ -238,7 +241,8 @@ def test_each_sentence_covers_the_question_on_its_own(embedder: Embedder) -> Non
     ]
     tokens, weights = TokenVectors(embedder), TermWeights(kb)
     question = "How much cash can I withdraw at ATMs in a day?"
-    whole, each = coverages(question, [*kb, kb[0]], tokens, weights)
+    measured = measure(question, [*kb, kb[0]], tokens, weights)
+    whole, each = measured.covered, measured.each
     assert whole == coverage(question, kb, tokens, weights)
     assert set(each) == set(kb) and max(each.values()) <= whole + 1e-6
     assert max(each, key=lambda text: each[text]) == kb[1]
@@ -261,9 +265,11 @@ def test_a_name_only_an_ingested_document_says_is_matched(embedder: Embedder) ->
     ingested = "Refunds for orders paid with PayPal go back to your PayPal balance within 3 business days."
     tokens, weights = TokenVectors(embedder), TermWeights(folder)
     question = "How long do PayPal refunds take?"
-    each = dict(word_coverage(question, [ingested], tokens, weights))
+    each = dict(measure(question, [ingested], tokens, weights).by_word(question))
     assert each["PayPal"] > 0.9, each
-    assert dict(word_coverage(question, folder, tokens, weights))["PayPal"] == 0.0  # never said: no match
+    assert (
+        dict(measure(question, folder, tokens, weights).by_word(question))["PayPal"] == 0.0
+    )  # never said: no match
     assert coverage(question, [ingested], tokens, weights) > coverage(question, folder, tokens, weights) + 0.2
 
 
