@@ -4,15 +4,33 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import nats
 import pytest
 
 from accel.client import AccelClient
-from contracts import DomainAnswer, FinalAnswer, TokenDelta
+from contracts import (
+    DomainAnswer,
+    DomainTask,
+    FinalAnswer,
+    Passage,
+    RetrievalRequest,
+    RetrievalResult,
+    SentenceScore,
+    TokenDelta,
+    subjects,
+)
+from contracts.messages import deadline_in
+from services.domain.agents import Searcher
+from services.domain.coverage import knowledge_documents
+from services.domain.pipeline import DomainPipeline
+from services.domain.settings import DomainSettings
 from services.retriever.ingest import ingest_path
 from services.retriever.store import EmbeddedStore
 from shared.domains import load_domains
 from shared.embeddings import default_embedder
+from shared.settings import DEFAULT_DOMAINS_DIR
 from tests.helpers.stub_model import StubModel
 from tests.integration.conftest import Pipeline
 
@@ -380,3 +398,38 @@ async def test_a_quoted_pointer_to_another_page_brings_what_that_page_says(
     assert "early termination fees apply (see Plans and pricing)" in part.text, part.text
     assert "you pay 50% of the monthly fees remaining" in part.text, part.text
     assert {c.doc_id for c in part.citations} >= {"number-porting.md", "plans-and-pricing.md"}, part.citations
+
+
+async def test_a_page_pointed_to_but_not_retrieved_is_fetched_from_the_retriever(pipeline: Pipeline) -> None:
+    """The follow-up search runs against the real retriever: only the pointed page, its sentences
+    scored for the grader."""
+    travel = load_domains(DEFAULT_DOMAINS_DIR)["travel"]
+    pages = {d.title: d.doc_id for d in knowledge_documents(travel.knowledge_dir)}
+    nc = await nats.connect(pipeline.nats_url)
+
+    async def search(req: RetrievalRequest, timeout: float) -> RetrievalResult:
+        reply = await nc.request(
+            subjects.retrieve(req.domain), req.model_dump_json().encode(), timeout=timeout
+        )
+        return RetrievalResult.model_validate_json(reply.data)
+
+    unused: Any = None
+    domain = DomainPipeline(
+        travel, DomainSettings(domain="travel"), unused, Searcher(search), unused, unused, unused, pages
+    )
+    pointer = "Premium Economy and Business allowances are described in Premium Economy and Business cabins."
+    retrieved = Passage(
+        doc_id="checked-baggage-allowance.md", title="Checked baggage allowance", chunk=0, text=pointer,
+        score=0.5, source="", sentences=[SentenceScore(text=pointer, score=0.6)],
+    )  # fmt: skip
+    task = DomainTask(
+        query_id="q-follow", conversation_id="c", deadline=deadline_in(10), domain="travel",
+        sub_query="How many bags on Business?", text="How many bags on Business?", reply_subject="r",
+    )  # fmt: skip
+    try:
+        followed = await domain._follow(task, "How many bags can I check in Business?", [retrieved], None)
+    finally:
+        await nc.close()
+    assert followed and {p.doc_id for p in followed} == {"premium-cabins.md"}, followed
+    assert all(p.sentences for p in followed)  # scored: the grader needs no model run for them
+    assert any("32 kg" in p.text for p in followed)
