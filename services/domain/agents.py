@@ -13,6 +13,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from typing import NamedTuple
 
 import numpy as np
 
@@ -123,12 +124,27 @@ def asks_for_number(question: str) -> bool:
 _LEAD_IN = re.compile(r":\s*(?:\d{1,2}[.)])?\s*$")  # "… includes:" or "… includes: 1." (a list never given)
 
 _NEGATION = re.compile(r"\b(?:no|not|never|none|nothing|nobody|neither|nor|cannot)\b|n't\b", re.IGNORECASE)
-_NEGATIVE = re.compile(_NEGATION.pattern + r"|\bfree\b", re.IGNORECASE)
+_FREE = re.compile(r"\bfree\b", re.IGNORECASE)
 
 
 def negated(text: str) -> bool:
     """Whether a sentence says no ("not", "never", "can't", …)."""
     return bool(_NEGATION.search(text))
+
+
+# Where what a negation says no to ends: "Tickets can't be changed, but can be transferred".
+_CLAUSE_END = re.compile(r"[,;:.!?()\u2013\u2014]|\b(?:but|however|although|though|whereas|unless|except)\b")
+_COST = ("fee", "charge", "cost", "pay", "paid", "price", "extra")  # stems of what "free" says no to
+
+
+def negated_scope(text: str) -> frozenset[str]:
+    """The stems a sentence's negations cover: each one's content words up to the end of its
+    clause ("… allowed only in cabin baggage, never *in checked bags*")."""
+    out: set[str] = set()
+    for cue in _NEGATION.finditer(text):
+        clause = _CLAUSE_END.split(text[cue.end() :], maxsplit=1)[0]
+        out.update(stem(w) for w in words(clause) if w[0].isalpha())
+    return frozenset(out)
 
 
 def denied(text: str) -> frozenset[str]:
@@ -158,23 +174,52 @@ def _same_word(a: str, b: str) -> bool:
 
 
 def _says_denied(words: set[str], denied: frozenset[str], refuses: frozenset[str]) -> bool:
-    """Whether a claim says a word a sentence says no to (``denied``) without saying no to it too."""
+    """Whether a claim says a word a sentence says no to (``denied``) without saying no to it too
+    (``refuses``: the words under the claim's negations)."""
     return any(
         any(_same_word(w, d) for d in denied) and not any(_same_word(w, r) for r in refuses) for w in words
     )
 
 
+class _Lexical(NamedTuple):
+    """What the verifier reads in an evidence sentence, worked out once per sentence text."""
+
+    words: frozenset[str]  # content words
+    numbers: frozenset[str]
+    says_no: bool  # a negation ("not", "never", "can't", …)
+    free: bool
+    denied: frozenset[str]  # the words it says no to (``denied``)
+    scope: frozenset[str]  # the words its negations cover (``negated_scope``)
+
+
+def _says_no_to_it(scope: frozenset[str], refuses: frozenset[str], evidence: _Lexical) -> bool:
+    """Whether an evidence sentence says no to what a claim says no to: the word it says no to is
+    under the claim's negation, or the word the claim says no to is under its own ("Tickets cannot
+    be transferred" for "You can't transfer your ticket"), or it says "free" and the claim says no
+    to a cost ("Top-ups by bank transfer are free" for "There is no fee for top-ups"). Any negation
+    was enough before, and "No, you cannot bring a power bank in your cabin bag." was streamed on
+    the strength of "Power banks … are allowed only in cabin baggage, never in checked bags.": it
+    says no to checked bags, the claim to bringing one in the cabin."""
+    if evidence.says_no and (
+        any(_same_word(w, d) for w in scope for d in evidence.denied)
+        or any(_same_word(r, w) for r in refuses for w in evidence.scope)
+    ):
+        return True
+    return evidence.free and any(_same_word(w, c) for w in scope | refuses for c in _COST)
+
+
 @lru_cache(maxsize=8192)
-def _lexical(sentence: str) -> tuple[frozenset[str], frozenset[str], bool, frozenset[str]]:
-    """Content words, numbers, whether the sentence says something is not so (a negation, or
-    "free": "no fee" is what "free" means; not "without": "Miles expire after 24 months without
-    any activity" does not say that they do not expire), and the words it says no to
-    (``denied``)."""
-    return (
+def _lexical(sentence: str) -> _Lexical:
+    """Content words, numbers, and what the sentence says is not so: a negation, or "free" ("no
+    fee" is what "free" means; not "without": "Miles expire after 24 months without any activity"
+    does not say that they do not expire)."""
+    return _Lexical(
         frozenset(content_words(sentence)),
         frozenset(numbers(sentence)),
-        bool(_NEGATIVE.search(sentence)),
+        negated(sentence),
+        bool(_FREE.search(sentence)),
         denied(sentence),
+        negated_scope(sentence),
     )
 
 
@@ -333,10 +378,10 @@ class Evidence:
         return asks_open(self.question)
 
     @cached_property
-    def lexical(self) -> list[tuple[int, frozenset[str], frozenset[str], bool, frozenset[str]]]:
+    def lexical(self) -> list[tuple[int, _Lexical]]:
         """Each sentence's passage index, content words, numbers and negations, worked out once for every
         claim the verifier checks against them (and once per sentence text: passages recur)."""
-        return [(pi, *_lexical(s)) for pi, s in self.sentences]
+        return [(pi, _lexical(s)) for pi, s in self.sentences]
 
     def similarity_of(self, text: str) -> float | None:
         """The question's similarity to ``text`` when it is one of the evidence sentences (a model
@@ -374,7 +419,7 @@ class Evidence:
         you add a first checked bag…" for "How much does a second checked bag cost?")."""
         lexical = self.lexical
         asked = {n for n in names(self.question) if any(c.isdigit() for c in n)}
-        held = [len(asked & words) for _, words, *_ in lexical]  # codes asked about, per sentence
+        held = [len(asked & lex.words) for _, lex in lexical]  # codes asked about, per sentence
         nth = ordinals(self.question)
         other = [bool(nth and (o := ordinals(text)) and not nth & o) for _, text in self.sentences]
         titles = set().union(*(headings(p.text) for p in self.passages))
@@ -615,14 +660,18 @@ class Verifier:
         topic = subject_words(clean) & evidence.question_words
         says_no = negated(clean)
         refuses = denied(clean) if says_no else frozenset()
+        scope = negated_scope(clean) if says_no else frozenset()
         best, refs = 0.0, []
         sims = evidence.sims
-        for i, (pi, ev_words, ev_nums, ev_no, ev_denied) in enumerate(evidence.lexical):
-            if (nums and not nums <= ev_nums) or not named <= ev_words or (says_no and not ev_no):
+        for i, (pi, lex) in enumerate(evidence.lexical):
+            ev_words = lex.words
+            if (nums and not nums <= lex.numbers) or not named <= ev_words:
+                continue
+            if says_no and not _says_no_to_it(scope, refuses, lex):
                 continue
             if not topic <= ev_words:
                 continue  # says of what was asked what this sentence says of something else
-            if ev_denied and _says_denied(words, ev_denied, refuses):
+            if lex.denied and _says_denied(words, lex.denied, refuses | scope):
                 continue  # says what this sentence says no to
             if self.min_relevance and sims[i] < self.min_relevance:
                 continue  # said, but about something else (0: no floor)

@@ -291,6 +291,21 @@ async def test_a_claim_saying_what_the_page_says_no_to_is_unsupported(
     assert "allow you" not in part.text
 
 
+async def test_a_claim_saying_no_needs_a_sentence_saying_no_to_the_same(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """ "… allowed only in cabin baggage, never in checked bags." says no to checked bags, not to
+    bringing a power bank in the cabin; any negation in the sentence used to be enough."""
+    question = "Can I bring a power bank in my cabin bag?"
+    part = await _revised(
+        client, stub, "No, you cannot bring a power bank in your cabin bag.", question, "travel"
+    )
+    assert "cannot bring" not in part.text and "only in cabin baggage" in part.text, part
+    said = "No, you cannot put a power bank in your checked bag."
+    part = await _answered(client, stub, said, question)
+    assert part.status == "answered" and not part.revised and part.text.startswith(said), part
+
+
 async def test_a_quoted_sentence_that_points_back_brings_the_sentence_before_it(
     client: AccelClient, stub: StubModel
 ) -> None:

@@ -8,6 +8,7 @@ from services.domain.agents import (
     Verifier,
     asks_for_number,
     content_words,
+    negated_scope,
     numbers,
     says_nothing_new,
 )
@@ -114,6 +115,36 @@ def test_a_sentence_that_says_no_to_a_word_supports_no_claim_saying_it() -> None
     assert Verifier().check("Tickets cannot be transferred to another person.", ev).supported
     missed = "If you miss your outbound flight, the rest of the booking is cancelled."
     assert Verifier().check(missed, ev).supported  # "take", the word said no to, is not in the claim
+
+
+def test_a_claim_that_says_no_needs_a_sentence_that_says_no_to_the_same() -> None:
+    ev = evidence(
+        (
+            "Power banks and spare lithium batteries up to 100 Wh are allowed only in cabin baggage, "
+            "never in checked bags.",
+            0.7,
+        ),
+        ("Tickets cannot be transferred to another person.", 0.6),
+        ("Top-ups by bank transfer are free.", 0.5),
+        ("Extra-legroom seats are free only in Business.", 0.5),
+    )
+    check = Verifier().check
+    assert not check(
+        "No, you cannot bring a power bank in your cabin bag.", ev
+    ).supported  # "never" is on checked bags
+    assert check("No, you cannot bring a power bank in your checked bag.", ev).supported
+    assert check("Power banks are not allowed in checked bags.", ev).supported  # "checked" is under its "not"
+    assert check("You can't transfer your ticket to another person.", ev).supported
+    assert not check("Tickets can't be changed, but can be transferred to another person.", ev).supported
+    assert check("There is no fee for top-ups by bank transfer.", ev).supported  # "free" says no to a cost
+    assert not check("Top-ups by bank transfer are not possible.", ev).supported
+    assert not check("No, extra-legroom seats are not free in Business.", ev).supported
+
+
+def test_a_negation_covers_its_clause() -> None:
+    assert negated_scope("Allowed only in cabin baggage, never in checked bags.") == {"check", "bag"}
+    assert negated_scope("Tickets can't be changed, but can be transferred.") == {"chang"}
+    assert negated_scope("You can bring one.") == frozenset()
 
 
 def test_a_question_asks_for_a_number_by_its_words() -> None:
