@@ -153,7 +153,8 @@ def lead_in_of(text: str, item: str) -> str | None:
 # sentence before it. Not "There is …": it introduces, it does not point back.
 _POINTS_BACK = re.compile(
     r"(?:it|its|they|their|them|this|that|these|those|instead|however|otherwise|then|also|both|such"
-    r"|until then|after that|before that|in that case|if so|if not|either way)\b(?!-)",
+    r"|until then|after that|before that|in that case|if so|if not|either way"
+    r"|(?:[\w'-]+\s+){1,3}then)\b(?!-)",  # "The PIN is then needed …", "We then cancel the card"
     re.IGNORECASE,
 )
 
@@ -260,6 +261,33 @@ def list_after(text: str, sentence: str, limit: int = 8) -> list[str]:
                 items.append(without_list_marker(plain(item)))
             return items
     return []
+
+
+_STEP = re.compile(r"^(\d{1,3})[.)]\s+")
+
+
+def steps_of(text: str, sentence: str, limit: int = 6) -> list[str]:
+    """The numbered list that ``sentence``, an evidence sentence of ``text``, is a step of: each
+    step whole, with its number, as plain text ("1. Freeze your card in the app straight away.");
+    [] when ``sentence`` is in no numbered list of ``text`` or the list has more than ``limit``
+    steps. Steps are done in order: "Check whether the payment could be from a merchant under a
+    different name …" alone answered "Someone used my card without permission, what should I
+    do?" without the freezing of the card before it or the report after it."""
+    lines = _lines(text)
+    where = next(
+        (i for i, line in enumerate(lines) if _STEP.match(line) and sentence in evidence_sentences(line, 1)),
+        None,
+    )
+    if where is None:
+        return []
+    lo = hi = where
+    while lo > 0 and _STEP.match(lines[lo - 1]):
+        lo -= 1
+    while hi + 1 < len(lines) and _STEP.match(lines[hi + 1]):
+        hi += 1
+    if not 2 <= hi - lo + 1 <= limit:
+        return []
+    return [f"{n}. {without_list_marker(plain(x))}" for x in lines[lo : hi + 1] for n in _STEP.findall(x)]
 
 
 _CELL_HEADER = re.compile(r"(?:^|— |; )([^:;—]{1,60}): ")

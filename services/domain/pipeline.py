@@ -49,6 +49,7 @@ from shared.text import (
     references,
     refers_back,
     sentence_before,
+    steps_of,
     table_rows,
 )
 
@@ -59,6 +60,7 @@ tracer = trace.get_tracer("accel.domain")
 _BOUNDARY = re.compile(r"(?<=[.!?])\s+")
 EXTRACTIVE_SENTENCES = 2  # evidence sentences an extractive revision may quote
 TABLE_ROWS = 4  # a quoted row of a table this small brings its sibling rows
+STEPS = 6  # a quoted step of a numbered list this short brings the other steps
 _OPEN_END = re.compile(r"[\s:;,\u2013\u2014-]*$")
 _ENDED = re.compile(r"[.!?][\"')\]]*(?:\s*\[\d{1,2}\])*\s*$")  # a full stop, maybe quoted, maybe cited
 
@@ -88,10 +90,15 @@ def _quoted(evidence: Evidence, passage_index: int, sentence: str) -> str:
     condition. A sentence that points back ("Instead, it is safeguarded: …", "Until then you keep
     your current plan's features.") is quoted after the sentence it points back to, or after the
     list it follows ("Then go to Settings > Account > Close account." after "Before you close your
-    account:" and its items: its last item alone is half a sentence)."""
+    account:" and its items: its last item alone is half a sentence). A step of a short numbered
+    list is quoted with the other steps, in order (``steps_of``)."""
     text = evidence.passages[passage_index].text
     if sentence[:1].islower():
         sentence = lead_in_of(text, sentence) or sentence
+    steps = steps_of(text, sentence, STEPS)
+    if steps:
+        lead = lead_in_of(text, sentence)
+        return "\n".join([lead, *steps] if lead else steps)
     back = refers_back(sentence)
     lead = list_before(text, sentence) if back else None
     if lead:
@@ -454,7 +461,11 @@ class DomainPipeline:
             return self._answer(
                 task, status="abstained", text=text, timings_ms=timings, support=support, reason=reason
             )
-        bodies = {(_quoted(evidence, i, sentence), i + 1): None for i, sentence, _ in best}
+        bodies: dict[tuple[str, int], None] = {}
+        for i, sentence, _ in best:
+            body = _quoted(evidence, i, sentence)
+            if all(body != b for b, _ in bodies):  # two steps of one list: the list once
+                bodies[body, i + 1] = None
         quoted_titles = {evidence.passages[r - 1].title.lower() for _, r in bodies}
         kept = [
             (b, r)

@@ -306,6 +306,16 @@ async def test_a_claim_saying_no_needs_a_sentence_saying_no_to_the_same(
     assert part.status == "answered" and not part.revised and part.text.startswith(said), part
 
 
+async def test_a_quoted_step_brings_the_other_steps_in_order(client: AccelClient, stub: StubModel) -> None:
+    """The best sentence for "what should I do?" is the second of three steps; alone it leaves out
+    freezing the card first and reporting the payment after."""
+    question = "Someone used my card without permission, what should I do?"
+    part = await _revised(client, stub, "Call the police and wait for a letter.", question, "fintech")
+    assert part.text.startswith("1. Freeze your card in the app straight away.\n2. Check whether"), part
+    assert "\n3. Report it under Help > Report unauthorised payment." in part.text
+    assert part.text.count("Freeze your card") == 1  # two steps quoted: the list once
+
+
 async def test_a_quoted_sentence_that_points_back_brings_the_sentence_before_it(
     client: AccelClient, stub: StubModel
 ) -> None:

@@ -27,6 +27,7 @@ from shared.text import (
     references,
     refers_back,
     sentence_before,
+    steps_of,
     table_rows,
 )
 from tests.helpers.pdf import write_pdf
@@ -335,6 +336,24 @@ def test_table_rows_are_the_rows_of_a_small_table_in_order() -> None:
     assert table_rows(text, rows[0], limit=1) == []
 
 
+def test_steps_of_is_the_whole_numbered_list_in_order() -> None:
+    text = (
+        "## If you see a payment you don't recognise\n\n1. **Freeze your card** now.\n"
+        "2. Check the merchant's name.\n3. Report it in the app. Report within **13 months**.\n\n"
+        "We refund it by the next day.\n\n- Cards: one.\n- Fees: none."
+    )
+    steps = [
+        "1. Freeze your card now.",
+        "2. Check the merchant's name.",
+        "3. Report it in the app. Report within 13 months.",
+    ]
+    assert steps_of(text, "Check the merchant's name.") == steps
+    assert steps_of(text, "Report within 13 months.") == steps  # a step's second sentence
+    assert steps_of(text, "We refund it by the next day.") == []  # no step
+    assert steps_of(text, "Cards: one.") == []  # a bulleted list: items, not steps
+    assert steps_of(text, "Freeze your card now.", limit=2) == []
+
+
 def test_sentence_before_is_read_in_its_paragraph_or_the_line_before() -> None:
     text = (
         "## Changing plan\n\nGo to **Account > Plan**.\n\n"
@@ -343,6 +362,8 @@ def test_sentence_before_is_read_in_its_paragraph_or_the_line_before() -> None:
     )
     assert refers_back("Until then you keep your features.") and refers_back("Instead, it is kept apart.")
     assert not refers_back("There is no fee.") and not refers_back("Itemised bills are free.")
+    assert refers_back("The PIN is then needed every time.") and refers_back("We then cancel the card.")
+    assert not refers_back("If you leave early, then you pay.")
     assert (
         sentence_before(text, "Until then you keep your features.")
         == "Downgrades apply from your next billing date."
