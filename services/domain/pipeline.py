@@ -117,9 +117,13 @@ def _quoted(evidence: Evidence, passage_index: int, sentence: str) -> str:
 def _with_pointed(
     evidence: Evidence, best: list[tuple[int, str, float]], ranked: list[tuple[int, str, float]]
 ) -> list[tuple[int, str, float]]:
-    """The quotes, each followed by the best sentence (of ``ranked``) of the kept page it sends the
-    reader to: "The number of screens that can play at the same time depends on your plan (see
-    Subscription plans)." says no number; the row of *Subscription plans* does."""
+    """The quotes, each followed by the sentence (of ``ranked``) of the kept page it sends the
+    reader to that says most of what the pointer says is there, or else that page's best: "The
+    number of screens that can play at the same time depends on your plan (see Subscription
+    plans)." says no number; the row of *Subscription plans* does. "Savings interest rates by plan
+    are in Savings Vaults." is answered by the page's row "Plan: Standard — Interest rate …", not
+    by its best sentence for "What interest do savings vaults pay?", "Savings Vaults keep money
+    apart from your everyday balance and earn interest.", quoted already."""
     titles = {p.title for p in evidence.passages}
     out: list[tuple[int, str, float]] = []
     for b in best:
@@ -127,7 +131,9 @@ def _with_pointed(
             out.append(b)
         own = evidence.passages[b[0]].title
         for title in references(b[1], titles - {own}):
-            pointed = next((r for r in ranked if evidence.passages[r[0]].title == title), None)
+            page = [r for r in ranked if evidence.passages[r[0]].title == title]
+            promised = content_words(b[1]) - content_words(title)
+            pointed = max(page, key=lambda r: len(promised & content_words(r[1])), default=None)
             if pointed is not None and pointed not in out:
                 out.append(pointed)
     return out

@@ -425,6 +425,18 @@ async def test_a_quoted_pointer_to_another_page_brings_what_that_page_says(
     assert {c.doc_id for c in part.citations} >= {"number-porting.md", "plans-and-pricing.md"}, part.citations
 
 
+async def test_a_pointer_brings_the_sentence_that_says_what_it_promises(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """ "Savings interest rates by plan are in Savings Vaults.": that page's best sentence for the
+    question ("… earn interest.") is quoted already; its rate table is what the pointer promises."""
+    part = await _revised(
+        client, stub, "Vaults pay 9% a day.", "What interest do savings vaults pay?", "fintech"
+    )
+    assert "Savings interest rates by plan are in Savings Vaults." in part.text, part.text
+    assert "Plan: Standard — Interest rate (AER, variable): 1.50%." in part.text, part.text
+
+
 async def test_a_page_pointed_to_but_not_retrieved_is_fetched_from_the_retriever(pipeline: Pipeline) -> None:
     """The follow-up search runs against the real retriever: only the pointed page, its sentences
     scored for the grader."""
