@@ -16,7 +16,8 @@ from shared.text import LIST_MARK
 log = logging.getLogger(__name__)
 
 SUPPORTED = {".txt", ".md", ".markdown", ".html", ".htm", ".pdf"}
-CHUNKING_VERSION = 5  # 3: table rows read with their headers; 4: a list item kept whole; 5: rows as items
+# 3: table rows read with their headers; 4: a list item kept whole; 5: rows as items; 6: headings whole
+CHUNKING_VERSION = 6
 
 
 class DocumentError(ValueError):
@@ -321,17 +322,20 @@ def find_documents(root: Path) -> list[Path]:
 
 
 _RULE_LINE = re.compile(r"^[\s|:+-]*$")
+_HEADING_LINE = re.compile(r"^#{1,6}\s")
 
 
 def _sentences(text: str) -> list[str]:
     """Units of meaning: every line on its own (headings, list items, table rows), and sentences
-    within a line that is not a list item. Table rule lines (``|---|``) are dropped."""
+    within a line that is neither a list item nor a heading ("## 1. Block your SIM" was cut into
+    "## 1." and "Block your SIM", a heading no more, quoted as an answer). Table rule lines
+    (``|---|``) are dropped."""
     out: list[str] = []
     for line in text.splitlines():
         line = line.strip()
         if not line or _RULE_LINE.match(line):
             continue
-        if LIST_MARK.match(line):  # one item, one unit: "1. Go to …" keeps its number
+        if LIST_MARK.match(line) or _HEADING_LINE.match(line):  # "1. Go to …" keeps its number
             out.append(line)
         else:
             out.extend(s for s in re.split(r"(?<=[.!?])\s+", line) if s.strip())

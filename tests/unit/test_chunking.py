@@ -53,6 +53,14 @@ def chunk_lines(text: str) -> list[str]:
     return chunk_document(Document("d", "T", text, "s"))[0].text.splitlines()
 
 
+def test_a_numbered_heading_stays_one_heading() -> None:
+    """ "## 1. Block your SIM" was cut like a paragraph after "1.": "Block your SIM" lost its
+    heading's "##", and an answer quoted it."""
+    lines = chunk_lines("Act quickly.\n\n## 1. Block your SIM\n\nCalls stop within 15 minutes. Nothing else.")
+    assert lines == ["Act quickly.", "## 1. Block your SIM", "Calls stop within 15 minutes.", "Nothing else."]
+    assert headings("\n".join(lines)) == {"Block your SIM"}
+
+
 def test_a_list_item_stays_one_line_with_its_marker() -> None:
     text = "To claim it:\n1. Go to **Account > Orders**. Pick the item.\n2) Choose Request.\n- 1.2. Wait.\nDone. Now."
     lines = chunk_lines(text)
