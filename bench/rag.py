@@ -19,7 +19,8 @@ time).
 
 The independent judge: an answer sentence is supported when all its numbers and at least 75% of
 its content words occur in a single sentence of the *full text of the documents it cites*, split
-into sentences afresh (a Markdown table row read together with its header row). The verifier
+into sentences afresh (a Markdown table row read together with its header row, an item of a list
+right under a heading with that heading). The verifier
 works on the retrieved chunks only, while the stream runs; the judge reads the source files
 afterwards.
 """
@@ -113,21 +114,36 @@ def local_search(domains: dict[str, DomainDefinition], embedder: Embedder, prefi
     return search
 
 
+_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+")
+_HEADING = re.compile(r"^\s*#{1,6}\s+(.*)$")
+
+
 def _with_headers(docs_text: str) -> str:
     """The source files' Markdown table rows, each read together with its table's header row (a
-    row's cells mean what their column headers say). Written apart from the product's own reading
-    of tables (``shared.documents.tables_as_sentences``), which the judge checks."""
+    row's cells mean what their column headers say), and the items of a list right under a
+    heading together with that heading ("## Excess per claim" over "- Screen repair: €49"). Written
+    apart from the product's own reading of tables and sections
+    (``shared.documents.tables_as_sentences``, ``shared.text.section_of``), which the judge checks."""
     out: list[str] = []
     header = ""
+    section = ""
     previous = ""
     for line in docs_text.splitlines():
         stripped = line.strip()
+        heading = _HEADING.match(stripped)
+        if heading:
+            section = heading.group(1)
+        elif stripped and not _ITEM.match(stripped):
+            section = ""  # a lead-in or a paragraph: the list is not the heading's alone
         if not stripped.startswith("|"):
             header = ""
         elif set(stripped) <= set("|:- "):
             header = previous  # the row above a rule line holds the headers
         elif header:
             line = f"{header} {stripped}"
+        item = _ITEM.match(stripped)
+        if section and item:
+            line = f"{item.group()}{section}: {stripped[item.end() :]}"  # "1. " stays: answers quote it
         out.append(line)
         previous = stripped
     return "\n".join(out)

@@ -48,6 +48,7 @@ from shared.text import (
     points_to,
     references,
     refers_back,
+    section_of,
     sentence_before,
     steps_of,
     table_rows,
@@ -61,6 +62,9 @@ _BOUNDARY = re.compile(r"(?<=[.!?])\s+")
 EXTRACTIVE_SENTENCES = 2  # evidence sentences an extractive revision may quote
 TABLE_ROWS = 4  # a quoted row of a table this small brings its sibling rows
 STEPS = 6  # a quoted step of a numbered list this short brings the other steps
+# A pointed page's sentence that shares this many words with the pointer is what it promises: one
+# is chance ("… within 48 hours" and "… can take up to 24 hours").
+POINTER_WORDS = 2
 _OPEN_END = re.compile(r"[\s:;,\u2013\u2014-]*$")
 _ENDED = re.compile(r"[.!?][\"')\]]*(?:\s*\[\d{1,2}\])*\s*$")  # a full stop, maybe quoted, maybe cited
 
@@ -91,7 +95,9 @@ def _quoted(evidence: Evidence, passage_index: int, sentence: str) -> str:
     your current plan's features.") is quoted after the sentence it points back to, or after the
     list it follows ("Then go to Settings > Account > Close account." after "Before you close your
     account:" and its items: its last item alone is half a sentence). A step of a short numbered
-    list is quoted with the other steps, in order (``steps_of``)."""
+    list is quoted with the other steps, in order (``steps_of``). An item of a list right under a
+    heading is quoted after that heading ("Business — Free seat selection, including extra-legroom
+    seats."): it is said of that section."""
     text = evidence.passages[passage_index].text
     if sentence[:1].islower():
         sentence = lead_in_of(text, sentence) or sentence
@@ -102,23 +108,26 @@ def _quoted(evidence: Evidence, passage_index: int, sentence: str) -> str:
     back = refers_back(sentence)
     lead = list_before(text, sentence) if back else None
     if lead:
-        return "\n".join([lead, *(f"- {item}" for item in list_after(text, lead)), _closed(sentence)])
+        return "\n".join([lead, *list_after(text, lead, marked=True), _closed(sentence)])
     before = sentence_before(text, sentence) if back else None
-    items = list_after(text, sentence)
+    items = list_after(text, sentence, marked=True)
     if items:
         lead = f"{_closed(before)} {sentence.strip()}" if before else sentence.strip()
-        return "\n".join([lead, *(f"- {item}" for item in items)])
+        return "\n".join([lead, *items])
     rows = table_rows(text, sentence, TABLE_ROWS)
     if rows:
         return "\n".join(rows)
-    return f"{_closed(before)} {_closed(sentence)}" if before else _closed(sentence)
+    said = f"{_closed(before)} {_closed(sentence)}" if before else _closed(sentence)
+    section = section_of(text, sentence)
+    return f"{_closed(section)[:-1]} — {said}" if section else said
 
 
 def _with_pointed(
     evidence: Evidence, best: list[tuple[int, str, float]], ranked: list[tuple[int, str, float]]
 ) -> list[tuple[int, str, float]]:
     """The quotes, each followed by the sentence (of ``ranked``) of the kept page it sends the
-    reader to that says most of what the pointer says is there, or else that page's best: "The
+    reader to that says most of what the pointer says is there (``POINTER_WORDS`` of its words at
+    least), or else that page's best: "The
     number of screens that can play at the same time depends on your plan (see Subscription
     plans)." says no number; the row of *Subscription plans* does. "Savings interest rates by plan
     are in Savings Vaults." is answered by the page's row "Plan: Standard — Interest rate …", not
@@ -133,7 +142,9 @@ def _with_pointed(
         for title in references(b[1], titles - {own}):
             page = [r for r in ranked if evidence.passages[r[0]].title == title]
             promised = content_words(b[1]) - content_words(title)
-            pointed = max(page, key=lambda r: len(promised & content_words(r[1])), default=None)
+            said = [len(promised & content_words(r[1])) for r in page]
+            best_said = max(said, default=0)
+            pointed = page[said.index(best_said)] if best_said >= POINTER_WORDS else next(iter(page), None)
             if pointed is not None and pointed not in out:
                 out.append(pointed)
     return out

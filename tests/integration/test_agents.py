@@ -316,6 +316,16 @@ async def test_a_quoted_step_brings_the_other_steps_in_order(client: AccelClient
     assert part.text.count("Freeze your card") == 1  # two steps quoted: the list once
 
 
+async def test_a_quoted_item_of_a_list_under_a_heading_is_said_of_that_section(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """ "Screen repair: €49" is the excess of a claim, under "## Excess per claim"; alone it reads
+    as the price of a repair."""
+    question = "How much is the excess for a screen repair on my phone insurance?"
+    part = await _revised(client, stub, "The excess is €10 a month.", question, "mobile")
+    assert "Excess per claim — Screen repair: €49." in part.text, part.text
+
+
 async def test_a_quoted_sentence_that_points_back_brings_the_sentence_before_it(
     client: AccelClient, stub: StubModel
 ) -> None:

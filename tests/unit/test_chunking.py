@@ -26,6 +26,7 @@ from shared.text import (
     points_to,
     references,
     refers_back,
+    section_of,
     sentence_before,
     steps_of,
     table_rows,
@@ -78,6 +79,11 @@ def test_a_list_item_stays_one_line_with_its_marker() -> None:
         "1.2. Wait.",
     ]
     assert evidence_sentences(lines[1]) == ["Go to Account > Orders.", "Pick the item."]  # graded one by one
+    assert list_after("\n".join(lines), "To claim it:", marked=True) == [  # as an answer quotes them
+        "1. Go to Account > Orders. Pick the item.",
+        "2. Choose Request.",
+        "- 1.2. Wait.",
+    ]
 
 
 def test_markdown_title_and_html_text(tmp_path: Path) -> None:
@@ -360,6 +366,20 @@ def test_steps_of_is_the_whole_numbered_list_in_order() -> None:
     assert steps_of(text, "We refund it by the next day.") == []  # no step
     assert steps_of(text, "Cards: one.") == []  # a bulleted list: items, not steps
     assert steps_of(text, "Freeze your card now.", limit=2) == []
+
+
+def test_section_of_is_the_heading_right_above_a_list_without_lead_in() -> None:
+    text = tables_as_sentences(
+        "# Cabins\n\n## Business\n\n- **Checked baggage:** 2 bags\n- Free seat selection\n- Lounges are free.\n\n"
+        "## Fees\n\nYou pay:\n\n- €10 a seat\n\n## Rates\n\n| Plan | Rate |\n|---|---|\n| Plus | 2% |\n\n"
+        "Lounges open at 05:00."
+    )
+    assert section_of(text, "Free seat selection") == "Business"
+    assert section_of(text, "Checked baggage: 2 bags") == "Business"
+    assert section_of(text, "Lounges are free.") is None  # a sentence says what it is about
+    assert section_of(text, "€10 a seat") is None  # its lead-in says what it is of
+    assert section_of(text, "Plan: Plus — Rate: 2%.") is None  # a table row names its headers
+    assert section_of(text, "Lounges open at 05:00.") is None  # no list item
 
 
 def test_sentence_before_is_read_in_its_paragraph_or_the_line_before() -> None:

@@ -1,7 +1,7 @@
 """The RAG bench's judgement: the threshold trade-off (raising the threshold only turns answers into
 abstentions) and whether an answer holds the expected fact."""
 
-from bench.rag import Row, contains_gold, threshold_sweep
+from bench.rag import Row, contains_gold, judge_supported, threshold_sweep
 
 
 def row(answerable: bool, status: str, answerability: float) -> Row:
@@ -38,3 +38,17 @@ def test_an_answer_holds_the_expected_fact_by_its_words_or_for_a_bare_no_by_the_
     assert not contains_gold(
         "Northwind Shop gift cards cannot be used for Northwind Media.", "no"
     )  # no evidence
+
+
+def test_the_judge_reads_a_table_row_with_its_headers_and_a_list_item_with_its_heading() -> None:
+    doc = (
+        "## Excess per claim\n\n- Screen repair: **€49**\n\n## Fees\n\nYou pay:\n\n- Paper bill: €2\n\n"
+        "| Plan | Price |\n|---|---|\n| Plus | €9 |"
+    )
+    assert judge_supported("Excess per claim — Screen repair: €49. [1]", doc)
+    assert judge_supported("Screen repair: €49.", doc)
+    assert not judge_supported("Excess per claim — Screen repair: €99.", doc)
+    assert not judge_supported("Fees paper bill: €2.", doc)  # a lead-in came between: not the heading's list
+    assert judge_supported("The Plus plan price is €9.", doc)
+    steps = "## How to claim\n\n1. Go to **Orders**.\n2. Pick the item."
+    assert judge_supported("1. Go to Orders.\n2. Pick the item. [1]", steps)  # the numbers are the list's

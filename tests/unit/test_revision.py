@@ -11,7 +11,7 @@ import numpy as np
 from contracts import DomainAnswer, DomainTask, Passage, SentenceScore
 from contracts.messages import deadline_in, utcnow
 from services.domain.agents import Evidence
-from services.domain.pipeline import DomainPipeline, _closed, cut_off, queued_ms
+from services.domain.pipeline import DomainPipeline, _closed, _with_pointed, cut_off, queued_ms
 from services.domain.settings import DomainSettings
 from shared.domains import load_domains
 from shared.settings import DEFAULT_DOMAINS_DIR
@@ -328,3 +328,26 @@ async def test_a_page_the_best_retrieved_sentence_points_to_is_fetched_when_not_
 
     pipeline.searcher = SimpleNamespace(fetch=broken)  # type: ignore[assignment]
     assert await pipeline._follow(_task(), "How many screens?", [retrieved(best)], None) == []  # answers on
+
+
+def test_a_pointer_brings_the_pointed_pages_sentence_that_says_two_of_its_words() -> None:
+    """The sentence of the pointed page that says what the pointer promises; one shared word is
+    chance, and the page's best sentence for the question comes instead."""
+    passages = [
+        Passage(doc_id=f"{t}.md", title=t, chunk=0, text="…", score=0.5, source="")
+        for t in ("Plans and fees", "Savings Vaults")
+    ]
+    pointer = (0, "Savings interest rates by plan are in Savings Vaults.", 0.7)
+    page = [
+        (1, "Savings Vaults keep money apart and earn interest.", 0.8),
+        (1, "Plan: Plus — Interest rate: 2.25%.", 0.6),
+        (1, "Transfers arrive within hours.", 0.5),
+    ]
+    evidence: Any = SimpleNamespace(passages=passages)
+    assert _with_pointed(evidence, [page[0], pointer], [page[0], pointer, *page[1:]]) == [
+        page[0],
+        pointer,
+        page[1],  # "plan", "interest", "rate"
+    ]
+    lone = (0, "Fees charged by the hour are in Savings Vaults.", 0.7)
+    assert _with_pointed(evidence, [lone], [lone, *page]) == [lone, page[0]]  # "hours" alone: chance
