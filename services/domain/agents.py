@@ -152,10 +152,13 @@ def denied(text: str) -> frozenset[str]:
     cannot be *transferred*", "Change date or route: Not *allowed*", "There is no *fee*"). A claim
     that says such a word without saying no to it says the opposite of that sentence, however many
     of its words it shares ("This will allow you to change your flight's name" against the row
-    "Change date or route … Not allowed …", 3 of 4 words)."""
+    "Change date or route … Not allowed …", 3 of 4 words). Within the negation's clause: "No,
+    travel insurance does not cover cancellation." says no to covering, not to travel, and "…
+    if you cannot travel because of illness …" did not support it."""
     out: set[str] = set()
     for cue in _NEGATION.finditer(text):
-        after = next((w for w in words(text[cue.end() :]) if w[0].isalpha()), None)
+        clause = _CLAUSE_END.split(text[cue.end() :], maxsplit=1)[0]  # "No, travel …" says no to nothing
+        after = next((w for w in words(clause) if w[0].isalpha()), None)
         if after is not None:
             out.add(stem(after))
     return frozenset(out)

@@ -301,6 +301,11 @@ async def test_a_claim_saying_no_needs_a_sentence_saying_no_to_the_same(
         client, stub, "No, you cannot bring a power bank in your cabin bag.", question, "travel"
     )
     assert "cannot bring" not in part.text and "only in cabin baggage" in part.text, part
+    cover = (
+        "Does travel insurance cover cancellation?"  # "… pays out if you cannot travel because of illness …"
+    )
+    part = await _revised(client, stub, "No, travel insurance does not cover cancellation.", cover, "travel")
+    assert "does not cover" not in part.text, part
     said = "No, you cannot put a power bank in your checked bag."
     part = await _answered(client, stub, said, question)
     assert part.status == "answered" and not part.revised and part.text.startswith(said), part

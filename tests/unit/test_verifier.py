@@ -139,6 +139,11 @@ def test_a_claim_that_says_no_needs_a_sentence_that_says_no_to_the_same() -> Non
     assert check("There is no fee for top-ups by bank transfer.", ev).supported  # "free" says no to a cost
     assert not check("Top-ups by bank transfer are not possible.", ev).supported
     assert not check("No, extra-legroom seats are not free in Business.", ev).supported
+    cover = evidence(("Cancellation cover pays out if you cannot travel because of illness or injury.", 0.7))
+    assert not check(
+        "No, travel insurance does not cover cancellation.", cover
+    ).supported  # "No," is its own clause
+    assert check("No, you cannot travel because of illness.", cover).supported
 
 
 def test_a_negation_covers_its_clause() -> None:
