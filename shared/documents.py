@@ -335,7 +335,7 @@ def _sentences(text: str) -> list[str]:
         line = line.strip()
         if not line or _RULE_LINE.match(line):
             continue
-        if LIST_MARK.match(line) or _HEADING_LINE.match(line):  # "1. Go to …" keeps its number
+        if LIST_MARK.match(line) or _HEADING_LINE.match(line):  # "1. Go to …", "## 1. Block your SIM"
             out.append(line)
         else:
             out.extend(s for s in re.split(r"(?<=[.!?])\s+", line) if s.strip())

@@ -95,9 +95,9 @@ def _quoted(evidence: Evidence, passage_index: int, sentence: str) -> str:
     your current plan's features.") is quoted after the sentence it points back to, or after the
     list it follows ("Then go to Settings > Account > Close account." after "Before you close your
     account:" and its items: its last item alone is half a sentence). A step of a short numbered
-    list is quoted with the other steps, in order (``steps_of``). An item of a list right under a
-    heading is quoted after that heading ("Business — Free seat selection, including extra-legroom
-    seats."): it is said of that section."""
+    list is quoted with the other steps, in order (``steps_of``). A fragment item of a list right
+    under a heading is quoted after that heading ("Business — Free seat selection, including
+    extra-legroom seats."): it is said of that section (``section_of``)."""
     text = evidence.passages[passage_index].text
     if sentence[:1].islower():
         sentence = lead_in_of(text, sentence) or sentence
@@ -127,12 +127,12 @@ def _with_pointed(
 ) -> list[tuple[int, str, float]]:
     """The quotes, each followed by the sentence (of ``ranked``) of the kept page it sends the
     reader to that says most of what the pointer says is there (``POINTER_WORDS`` of its words at
-    least), or else that page's best: "The
-    number of screens that can play at the same time depends on your plan (see Subscription
-    plans)." says no number; the row of *Subscription plans* does. "Savings interest rates by plan
-    are in Savings Vaults." is answered by the page's row "Plan: Standard — Interest rate …", not
-    by its best sentence for "What interest do savings vaults pay?", "Savings Vaults keep money
-    apart from your everyday balance and earn interest.", quoted already."""
+    least), or else that page's best: "The number of screens that can play at the same time
+    depends on your plan (see Subscription plans)." says no number; the row of *Subscription
+    plans* does. "Savings interest rates by plan are in Savings Vaults." is answered by the page's
+    row "Plan: Standard — Interest rate …", not by its best sentence for "What interest do savings
+    vaults pay?", "Savings Vaults keep money apart from your everyday balance and earn interest.",
+    quoted already."""
     titles = {p.title for p in evidence.passages}
     out: list[tuple[int, str, float]] = []
     for b in best:
