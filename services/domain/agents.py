@@ -605,6 +605,25 @@ _QUANTIFIER = re.compile(
 )
 
 
+def _quantifiers(text: str) -> set[str]:
+    """A sentence's quantifiers, its negations as one ("not", "never" and "can't" all say no)."""
+    return {"no" if _NEGATION.fullmatch(q) else q.lower() for q in _QUANTIFIER.findall(text)}
+
+
+def _tells(
+    claim: str, words: set[str], nums: set[str], source: str, lex: _Lexical, evidence: Evidence
+) -> bool:
+    """Whether a claim says with its supporting sentence ``source`` something the question does
+    not: a word or number of that sentence, or a quantifier or negation it says too. Words the
+    sentence does not hold are the model's own: "You can choose your seat for free at any time."
+    for "Can I choose my seat for free?", on "Standard seats are free to choose for Premium Economy
+    and Business passengers and for Northwind Miles Silver and Gold members.", says the question
+    back and "at any time", which that sentence does not say."""
+    if not (words & lex.words <= evidence.question_words and nums <= evidence.question_numbers):
+        return True
+    return bool((_quantifiers(claim) & _quantifiers(source)) - _quantifiers(evidence.question))
+
+
 def says_nothing_new(claim: str, words: set[str], nums: set[str], evidence: Evidence) -> bool:
     """Whether a claim only says the question's own words back: no content word, number, quantifier
     or negation the question lacks."""
@@ -620,6 +639,8 @@ class Verdict:
     supported: bool
     support: float
     refs: list[int] = field(default_factory=list)  # 1-based passage numbers that support it
+    # Whether a sentence that supports it says with it something the question does not (``_tells``)
+    tells: bool = True
 
 
 class Verifier:
@@ -664,7 +685,7 @@ class Verifier:
         says_no = negated(clean)
         refuses = denied(clean) if says_no else frozenset()
         scope = negated_scope(clean) if says_no else frozenset()
-        best, refs = 0.0, []
+        best, refs, tells = 0.0, [], False
         sims = evidence.sims
         for i, (pi, lex) in enumerate(evidence.lexical):
             ev_words = lex.words
@@ -680,6 +701,8 @@ class Verifier:
                 continue  # said, but about something else (0: no floor)
             overlap = len(words & ev_words) / len(words)
             best = max(best, overlap)
-            if overlap >= self.min_overlap and pi + 1 not in refs:
-                refs.append(pi + 1)
-        return Verdict(clean, bool(refs), round(best, 4), refs)
+            if overlap >= self.min_overlap:
+                tells = tells or _tells(clean, words, nums, evidence.sentences[i][1], lex, evidence)
+                if pi + 1 not in refs:
+                    refs.append(pi + 1)
+        return Verdict(clean, bool(refs), round(best, 4), refs, tells)

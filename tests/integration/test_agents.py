@@ -311,6 +311,15 @@ async def test_a_claim_saying_no_needs_a_sentence_saying_no_to_the_same(
     assert part.status == "answered" and not part.revised and part.text.startswith(said), part
 
 
+async def test_an_answer_that_says_the_question_back_with_words_of_its_own_is_revised(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """ "… at any time" is the model's: the sentence that supports the rest says who chooses free."""
+    said = "You can choose your seat for free at any time."
+    part = await _revised(client, stub, said, "Can I choose my seat for free?", "travel")
+    assert "at any time" not in part.text, part
+
+
 async def test_a_quoted_step_brings_the_other_steps_in_order(client: AccelClient, stub: StubModel) -> None:
     """The best sentence for "what should I do?" is the second of three steps; alone it leaves out
     freezing the card first and reporting the payment after."""

@@ -146,6 +146,27 @@ def test_a_claim_that_says_no_needs_a_sentence_that_says_no_to_the_same() -> Non
     assert check("No, you cannot travel because of illness.", cover).supported
 
 
+def test_a_claim_tells_what_its_sentence_says_beyond_the_question() -> None:
+    ev = evidence(
+        (
+            "Standard seats are free to choose for Premium Economy and Business passengers and for "
+            "Northwind Miles Silver and Gold members.",
+            0.7,
+        ),
+        ("5G is included on every Northwind Mobile plan at no extra cost.", 0.6),
+    )
+    ev.question = "Can I choose my seat for free?"
+    check = Verifier().check
+    said_back = check("You can choose your seat for free at any time.", ev)  # "at any time": its own
+    assert said_back.supported and not said_back.tells
+    assert check("Business passengers can choose standard seats for free.", ev).tells
+    ev = evidence(("5G is included on every Northwind Mobile plan at no extra cost.", 0.6))
+    ev.question = "Is 5G included in my plan?"
+    assert not check("5G is included in your plan.", ev).tells
+    assert check("Yes, 5G is included on every plan.", ev).tells  # "every": the sentence says it
+    assert check("No, 5G is not extra.", ev).tells  # "not": the sentence says no too ("no extra cost")
+
+
 def test_a_negation_covers_its_clause() -> None:
     assert negated_scope("Allowed only in cabin baggage, never in checked bags.") == {"check", "bag"}
     assert negated_scope("Tickets can't be changed, but can be transferred.") == {"chang"}
