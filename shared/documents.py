@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import ClassVar
 
-from shared.text import LIST_MARK
+from shared.text import HEADING, LIST_MARK
 
 log = logging.getLogger(__name__)
 
@@ -322,7 +322,6 @@ def find_documents(root: Path) -> list[Path]:
 
 
 _RULE_LINE = re.compile(r"^[\s|:+-]*$")
-_HEADING_LINE = re.compile(r"^#{1,6}\s")
 
 
 def _sentences(text: str) -> list[str]:
@@ -335,7 +334,7 @@ def _sentences(text: str) -> list[str]:
         line = line.strip()
         if not line or _RULE_LINE.match(line):
             continue
-        if LIST_MARK.match(line) or _HEADING_LINE.match(line):  # "1. Go to …", "## 1. Block your SIM"
+        if LIST_MARK.match(line) or HEADING.match(line):  # "1. Go to …", "## 1. Block your SIM"
             out.append(line)
         else:
             out.extend(s for s in re.split(r"(?<=[.!?])\s+", line) if s.strip())

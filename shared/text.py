@@ -4,7 +4,7 @@ and the aggregator (courtesy messages)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -118,14 +118,14 @@ def evidence_sentences(text: str, min_words: int = 3) -> list[str]:
     return [s for s in out if len(s.split()) >= min_words]
 
 
-_HEADING = re.compile(r"^ {0,3}#{1,6}\s")
+HEADING = re.compile(r"^ {0,3}#{1,6}\s")  # a Markdown heading's line
 
 
 def headings(text: str) -> set[str]:
     """A passage's Markdown headings ("## Using a gift card"; HTML headings are read as such), as
     ``evidence_sentences`` gives them. A heading names a topic and answers nothing: quoted as an
     answer it reads "Using a gift card."."""
-    return {s for line in text.splitlines() if _HEADING.match(line) for s in evidence_sentences(line)}
+    return {s for line in text.splitlines() if HEADING.match(line) for s in evidence_sentences(line)}
 
 
 def _lines(text: str) -> list[str]:
@@ -133,19 +133,28 @@ def _lines(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+def _run(lines: list[str], i: int, belongs: Callable[[str], object]) -> tuple[int, int]:
+    """The first and last index of the run of ``lines`` around ``lines[i]`` that ``belongs`` (the
+    items of one list, the rows of one table)."""
+    lo = hi = i
+    while lo > 0 and belongs(lines[lo - 1]):
+        lo -= 1
+    while hi + 1 < len(lines) and belongs(lines[hi + 1]):
+        hi += 1
+    return lo, hi
+
+
 def lead_in_of(text: str, item: str) -> str | None:
     """The sentence that introduces the list ``item`` (an evidence sentence of ``text``) belongs to
     ("Unlocking is free when either of these is true:" for "the phone was bought outright …; or."),
     or None when ``item`` is no list item or its list has no lead-in ending with a colon."""
     lines = _lines(text)
-    for i, line in enumerate(lines):
-        if LIST_MARK.match(line) and item in evidence_sentences(line, min_words=1):
-            j = i - 1
-            while j >= 0 and LIST_MARK.match(lines[j]):
-                j -= 1
-            lead = evidence_sentences(lines[j], min_words=1) if j >= 0 and lines[j].endswith(":") else []
-            return lead[-1] if lead else None
-    return None
+    where = _place(lines, item)
+    if where is None or not LIST_MARK.match(lines[where[0]]):
+        return None
+    j = _run(lines, where[0], LIST_MARK.match)[0] - 1
+    lead = evidence_sentences(lines[j], min_words=1) if j >= 0 and lines[j].endswith(":") else []
+    return lead[-1] if lead else None
 
 
 # A sentence that begins by pointing back ("It is valid for 30 days.", "Instead, it is
@@ -176,7 +185,7 @@ def sentence_before(text: str, sentence: str) -> str | None:
     k = found.index(sentence)
     if k:
         return found[k - 1]
-    if i and not _HEADING.match(lines[i - 1]) and not lines[i - 1].startswith("|"):
+    if i and not HEADING.match(lines[i - 1]) and not lines[i - 1].startswith("|"):
         previous = evidence_sentences(lines[i - 1], min_words=1)
         return previous[-1] if previous else None
     return None
@@ -278,17 +287,10 @@ def steps_of(text: str, sentence: str, limit: int = 6) -> list[str]:
     different name …" alone answered "Someone used my card without permission, what should I
     do?" without the freezing of the card before it or the report after it."""
     lines = _lines(text)
-    where = next(
-        (i for i, line in enumerate(lines) if _STEP.match(line) and sentence in evidence_sentences(line, 1)),
-        None,
-    )
-    if where is None:
+    where = _place(lines, sentence)
+    if where is None or not _STEP.match(lines[where[0]]):
         return []
-    lo = hi = where
-    while lo > 0 and _STEP.match(lines[lo - 1]):
-        lo -= 1
-    while hi + 1 < len(lines) and _STEP.match(lines[hi + 1]):
-        hi += 1
+    lo, hi = _run(lines, where[0], _STEP.match)
     if not 2 <= hi - lo + 1 <= limit:
         return []
     return [f"{n}. {without_list_marker(plain(x))}" for x in lines[lo : hi + 1] for n in _STEP.findall(x)]
@@ -304,20 +306,25 @@ def section_of(text: str, item: str) -> str | None:
     after its heading too, in 15 of 98 answers of our QA set, it read no better."""
     lines = _lines(text)
     where = _place(lines, item)
-    if where is None or not LIST_MARK.match(lines[where[0]]):
+    if where is None or not LIST_MARK.match(line := lines[where[0]]):
         return None
-    row = without_list_marker(plain(lines[where[0]]))
-    if row.endswith((".", "!", "?")) or (" — " in row and len(_CELL_HEADER.findall(row)) >= 2):
+    if without_list_marker(plain(line)).endswith((".", "!", "?")) or len(_cell_headers(line)) >= 2:
         return None
-    i = where[0]
-    while i > 0 and LIST_MARK.match(lines[i - 1]):
-        i -= 1
-    if not i or not _HEADING.match(lines[i - 1]):
+    i = _run(lines, where[0], LIST_MARK.match)[0]
+    if not i or not HEADING.match(lines[i - 1]):
         return None
     return plain(lines[i - 1]) or None
 
 
 _CELL_HEADER = re.compile(r"(?:^|— |; )([^:;—]{1,60}): ")
+
+
+def _cell_headers(line: str) -> tuple[str, ...]:
+    """The column headers a table row names its cells by (a list item "Tier: Gold — Points needed:
+    4,000; …", as ``shared.documents.tables_as_sentences`` writes a row); () for any other line."""
+    if not LIST_MARK.match(line) or " — " not in line:
+        return ()
+    return tuple(_CELL_HEADER.findall(without_list_marker(plain(line))))
 
 
 def table_rows(text: str, row: str, limit: int = 4) -> list[str]:
@@ -328,27 +335,13 @@ def table_rows(text: str, row: str, limit: int = 4) -> list[str]:
     One row answers one cell of a question about the table ("How much does a second checked bag
     cost?": online and at the airport)."""
     lines = _lines(text)
-
-    def headers(line: str) -> tuple[str, ...]:
-        if not LIST_MARK.match(line) or " — " not in line:
-            return ()
-        return tuple(_CELL_HEADER.findall(without_list_marker(plain(line))))
-
-    for i, line in enumerate(lines):
-        if LIST_MARK.match(line) and row in evidence_sentences(line, min_words=1):
-            key = headers(line)
-            if len(key) < 2:
-                return []
-            lo = i
-            while lo > 0 and headers(lines[lo - 1]) == key:
-                lo -= 1
-            hi = i
-            while hi + 1 < len(lines) and headers(lines[hi + 1]) == key:
-                hi += 1
-            if not 2 <= hi - lo + 1 <= limit:
-                return []
-            return [without_list_marker(plain(x)) for x in lines[lo : hi + 1]]
-    return []
+    where = _place(lines, row)
+    if where is None or len(key := _cell_headers(lines[where[0]])) < 2:
+        return []  # no table row
+    lo, hi = _run(lines, where[0], lambda other: _cell_headers(other) == key)
+    if not 2 <= hi - lo + 1 <= limit:
+        return []
+    return [without_list_marker(plain(x)) for x in lines[lo : hi + 1]]
 
 
 CourtesyKind = Literal["greeting", "thanks", "acknowledgement", "goodbye"]

@@ -137,14 +137,19 @@ _CLAUSE_END = re.compile(r"[,;:.!?()\u2013\u2014]|\b(?:but|however|although|thou
 _COST = ("fee", "charge", "cost", "pay", "paid", "price", "extra")  # stems of what "free" says no to
 
 
+def _negated_clauses(text: str) -> list[list[str]]:
+    """For each negation of a sentence, the stems of the content words after it, to the end of its
+    clause: "No, travel insurance does not cover cancellation." -> [], ["cover", "cancellation"]."""
+    return [
+        [stem(w) for w in words(_CLAUSE_END.split(text[cue.end() :], maxsplit=1)[0]) if w[0].isalpha()]
+        for cue in _NEGATION.finditer(text)
+    ]
+
+
 def negated_scope(text: str) -> frozenset[str]:
     """The stems a sentence's negations cover: each one's content words up to the end of its
     clause ("… allowed only in cabin baggage, never *in checked bags*")."""
-    out: set[str] = set()
-    for cue in _NEGATION.finditer(text):
-        clause = _CLAUSE_END.split(text[cue.end() :], maxsplit=1)[0]
-        out.update(stem(w) for w in words(clause) if w[0].isalpha())
-    return frozenset(out)
+    return frozenset(w for clause in _negated_clauses(text) for w in clause)
 
 
 def denied(text: str) -> frozenset[str]:
@@ -155,13 +160,7 @@ def denied(text: str) -> frozenset[str]:
     "Change date or route … Not allowed …", 3 of 4 words). Within the negation's clause: "No,
     travel insurance does not cover cancellation." says no to covering, not to travel, and "…
     if you cannot travel because of illness …" did not support it."""
-    out: set[str] = set()
-    for cue in _NEGATION.finditer(text):
-        clause = _CLAUSE_END.split(text[cue.end() :], maxsplit=1)[0]  # "No, travel …" says no to nothing
-        after = next((w for w in words(clause) if w[0].isalpha()), None)
-        if after is not None:
-            out.add(stem(after))
-    return frozenset(out)
+    return frozenset(clause[0] for clause in _negated_clauses(text) if clause)  # "No, travel …": none
 
 
 _QUOTED_WHOLE = 0.6  # share of a claim's characters an evidence sentence quoted in it must make up
@@ -193,6 +192,7 @@ class _Lexical(NamedTuple):
     free: bool
     denied: frozenset[str]  # the words it says no to (``denied``)
     scope: frozenset[str]  # the words its negations cover (``negated_scope``)
+    quantifiers: frozenset[str]  # ``quantifiers``
 
 
 def _says_no_to_it(scope: frozenset[str], refuses: frozenset[str], evidence: _Lexical) -> bool:
@@ -223,6 +223,7 @@ def _lexical(sentence: str) -> _Lexical:
         bool(_FREE.search(sentence)),
         denied(sentence),
         negated_scope(sentence),
+        quantifiers(sentence),
     )
 
 
@@ -375,6 +376,10 @@ class Evidence:
     @cached_property
     def question_numbers(self) -> frozenset[str]:
         return frozenset(numbers(self.question))
+
+    @cached_property
+    def question_quantifiers(self) -> frozenset[str]:
+        return quantifiers(self.question)
 
     @cached_property
     def asks_open(self) -> bool:
@@ -605,23 +610,23 @@ _QUANTIFIER = re.compile(
 )
 
 
-def _quantifiers(text: str) -> set[str]:
+def quantifiers(text: str) -> frozenset[str]:
     """A sentence's quantifiers, its negations as one ("not", "never" and "can't" all say no)."""
-    return {"no" if _NEGATION.fullmatch(q) else q.lower() for q in _QUANTIFIER.findall(text)}
+    return frozenset("no" if _NEGATION.fullmatch(q) else q.lower() for q in _QUANTIFIER.findall(text))
 
 
 def _tells(
-    claim: str, words: set[str], nums: set[str], source: str, lex: _Lexical, evidence: Evidence
+    claimed: frozenset[str], words: set[str], nums: set[str], lex: _Lexical, evidence: Evidence
 ) -> bool:
-    """Whether a claim says with its supporting sentence ``source`` something the question does
-    not: a word or number of that sentence, or a quantifier or negation it says too. Words the
-    sentence does not hold are the model's own: "You can choose your seat for free at any time."
-    for "Can I choose my seat for free?", on "Standard seats are free to choose for Premium Economy
-    and Business passengers and for Northwind Miles Silver and Gold members.", says the question
-    back and "at any time", which that sentence does not say."""
+    """Whether a claim (``claimed``: its quantifiers) says with a sentence that supports it (read as
+    ``lex``) something the question does not: a word or number of that sentence, or a quantifier
+    or negation it says too. Words the sentence does not hold are the model's own: "You can choose
+    your seat for free at any time." for "Can I choose my seat for free?", on "Standard seats are
+    free to choose for Premium Economy and Business passengers and for Northwind Miles Silver and
+    Gold members.", says the question back and "at any time", which that sentence does not say."""
     if not (words & lex.words <= evidence.question_words and nums <= evidence.question_numbers):
         return True
-    return bool((_quantifiers(claim) & _quantifiers(source)) - _quantifiers(evidence.question))
+    return bool((claimed & lex.quantifiers) - evidence.question_quantifiers)
 
 
 def says_nothing_new(claim: str, words: set[str], nums: set[str], evidence: Evidence) -> bool:
@@ -686,6 +691,7 @@ class Verifier:
         refuses = denied(clean) if says_no else frozenset()
         scope = negated_scope(clean) if says_no else frozenset()
         best, refs, tells = 0.0, [], False
+        claimed = quantifiers(clean)
         sims = evidence.sims
         for i, (pi, lex) in enumerate(evidence.lexical):
             ev_words = lex.words
@@ -702,7 +708,7 @@ class Verifier:
             overlap = len(words & ev_words) / len(words)
             best = max(best, overlap)
             if overlap >= self.min_overlap:
-                tells = tells or _tells(clean, words, nums, evidence.sentences[i][1], lex, evidence)
+                tells = tells or _tells(claimed, words, nums, lex, evidence)
                 if pi + 1 not in refs:
                     refs.append(pi + 1)
         return Verdict(clean, bool(refs), round(best, 4), refs, tells)

@@ -331,8 +331,7 @@ class DomainPipeline:
         verify_ms = 0.0
 
         focus_floor = (float(evidence.sims.max()) if len(evidence.sims) else 0.0) - self.settings.claim_focus
-        said: set[str] = set()
-        told: dict[str, bool] = {}  # each said sentence: whether its evidence says more than the question
+        said: dict[str, bool] = {}  # each sentence said: whether its evidence says more than the question
         held: list[Verdict] = []  # sentences that claim nothing, until a claim follows them
 
         async def consider(sentence: str) -> None:
@@ -360,8 +359,7 @@ class DomainPipeline:
             for v in [*held, verdict]:
                 text = f"{v.sentence} [{v.refs[0]}]" if v.refs else v.sentence
                 kept.append(Verdict(text, True, v.support, v.refs, v.tells))
-                said.add(v.sentence)
-                told[v.sentence] = v.tells
+                said[v.sentence] = v.tells
                 streamed.append(text)
                 await emit(text + " ")
             held.clear()
@@ -412,7 +410,10 @@ class DomainPipeline:
         if (
             not any(v.refs for v in kept)
             or (asks_for_number(question) and not any(numbers(sentence) for sentence in said))
-            or all(not told[s] or says_nothing_new(s, content_words(s), numbers(s), evidence) for s in said)
+            or all(
+                not tells or says_nothing_new(s, content_words(s), numbers(s), evidence)
+                for s, tells in said.items()
+            )
         ):  # nothing left, no number where one was asked for, or only the question said back
             revise = partial(emit, revision=bool(streamed))  # the revision replaces what was streamed
             return await self._revise(
