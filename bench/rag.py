@@ -44,7 +44,7 @@ from contracts import DomainTask, RetrievalRequest, RetrievalResult, TokenDelta
 from contracts.messages import deadline_in
 from services.domain import prompts
 from services.domain.agents import Evidence, Grader, Search, Searcher, Verifier, content_words
-from services.domain.coverage import knowledge_texts
+from services.domain.coverage import knowledge_documents
 from services.domain.pipeline import DomainPipeline
 from services.domain.settings import DomainSettings
 from services.retriever.handlers import RetrieverState, retrieve
@@ -292,12 +292,13 @@ async def main(argv: list[str]) -> None:
         searcher = Searcher(search, top_k=settings.top_k)
         graders = {}
         for name, d in domains.items():
-            knowledge = knowledge_texts(d.knowledge_dir)
+            documents = knowledge_documents(d.knowledge_dir)
+            knowledge = [doc.text for doc in documents]
             graders[name] = RecordingGrader(
                 embedder, settings.min_relevance, settings.answer_threshold,
                 coverage_threshold=settings.coverage_threshold, knowledge=knowledge,
             )  # fmt: skip
-            graders[name].warm(knowledge)  # as the domain service does at start
+            graders[name].warm(knowledge, [doc.title for doc in documents])  # as the domain service does
         verifier = Verifier(settings.verify_overlap, settings.claim_relevance)
         agentic: list[Row] = []
         plain_ms: list[float] = []

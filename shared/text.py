@@ -4,7 +4,7 @@ and the aggregator (courtesy messages)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -294,6 +294,23 @@ def steps_of(text: str, sentence: str, limit: int = 6) -> list[str]:
     if not 2 <= hi - lo + 1 <= limit:
         return []
     return [f"{n}. {without_list_marker(plain(x))}" for x in lines[lo : hi + 1] for n in _STEP.findall(x)]
+
+
+@lru_cache(maxsize=4096)
+def section_headings(text: str) -> Mapping[str, str]:
+    """Each evidence sentence of a passage below a Markdown heading, with the nearest heading above
+    its line, as plain text ("Returns up to 29 minutes late are free; …" → "Extras and returns").
+    Sentences above every heading, and the headings themselves, are not in it. Cached by text:
+    the same passages come back for many questions; read it, never change it."""
+    out: dict[str, str] = {}
+    heading = ""
+    for line in _lines(text):
+        if HEADING.match(line):
+            heading = plain(line)
+        elif heading:
+            for sentence in evidence_sentences(line, min_words=1):
+                out.setdefault(sentence, heading)
+    return out
 
 
 def section_of(text: str, item: str) -> str | None:

@@ -13,6 +13,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
+from itertools import chain
 from typing import NamedTuple
 
 import numpy as np
@@ -27,6 +28,7 @@ from shared.text import (
     headings,
     plain,
     references,
+    section_headings,
     stem,
     without_list_marker,
     words,
@@ -487,18 +489,28 @@ class Grader:
         self.tokens = TokenVectors(embedder, token_cache_size)
         self._cache = VectorLRU(cache_size)  # apart from the embedder's, which keeps queries
 
-    def warm(self, knowledge: Iterable[str]) -> int:
-        """Compute the token vectors of the documents' evidence sentences ahead (about 5 ms each);
-        returns how many were computed."""
-        return self.tokens.warm(s for text in knowledge for s in evidence_sentences(text))
+    def warm(self, knowledge: Iterable[str], titles: Iterable[str] = ()) -> int:
+        """Compute the token vectors of the documents' evidence sentences ahead (about 5 ms each),
+        and of the pages they are read on when the documents' ``titles`` are given (in the same
+        order; see ``page_of``); returns how many were computed."""
+        texts = list(knowledge)
+        pages = (
+            page
+            for title, text in zip(titles, texts, strict=False)
+            for page in dict.fromkeys([title, *(_page(title, h) for h in section_headings(text).values())])
+        )
+        return self.tokens.warm(chain((s for text in texts for s in evidence_sentences(text)), pages))
 
     def needs_model(self, question: str, passages: list[Passage]) -> bool:
         """Whether grading would run the model (a text whose vectors are not at hand), which is
         worth a worker thread; without it grading is a few matrix products."""
-        if not self.tokens.ready(question):
+        ready = self.tokens.ready
+        if not ready(question):
             return True
         for p in passages:
-            if p.sentences is None or not all(self.tokens.ready(sc.text) for sc in p.sentences):
+            if p.sentences is None:
+                return True
+            if not all(ready(sc.text) and ready(page_of(p, sc.text)) for sc in p.sentences):
                 return True
         return False
 
@@ -568,7 +580,10 @@ class Grader:
         best = max((relevance[i] for i in keep), default=0.0)
         similar = best >= self.answer_threshold
         texts = [sentences[j][1] for j in rows]
-        cover = measure(question, texts, self.tokens, self.weights) if similar else Coverage(0.0, {}, None)
+        cover = Coverage(0.0, {}, None)
+        if similar:
+            pages = [page_of(passages[sentences[j][0]], sentences[j][1]) for j in rows]
+            cover = measure(question, texts, self.tokens, self.weights, pages)
         covered, each = cover.covered, cover.each
         answerable = similar and covered >= self.coverage_threshold
         if not passages:
@@ -646,6 +661,17 @@ class Verdict:
     refs: list[int] = field(default_factory=list)  # 1-based passage numbers that support it
     # Whether a sentence that supports it says with it something the question does not (``_tells``)
     tells: bool = True
+
+
+def page_of(passage: Passage, sentence: str) -> str:
+    """The page an evidence sentence is read on, for ranking it as an answer (``measure``'s
+    context): its document's title, with the heading above it in the passage ("Car rental: Extras
+    and returns"); the title alone above every heading."""
+    return _page(passage.title, section_headings(passage.text).get(sentence, ""))
+
+
+def _page(title: str, heading: str) -> str:
+    return f"{title}: {heading}" if heading and heading != title else title
 
 
 class Verifier:

@@ -58,7 +58,7 @@ def create_app(settings: DomainSettings) -> FastStream:
         knowledge=knowledge,
     )
     if settings.warm_coverage:
-        grader.warm(knowledge)
+        grader.warm(knowledge, [doc.title for doc in documents])
     verifier = Verifier(min_overlap=settings.verify_overlap, min_relevance=settings.claim_relevance)
     pages = {doc.title: doc.doc_id for doc in documents}
     pipeline = DomainPipeline(domain, settings, model, searcher, grader, verifier, publish_delta, pages)

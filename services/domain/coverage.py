@@ -248,12 +248,20 @@ class _Matches:
     per_sentence: np.ndarray  # (sentence, token): the token's best cosine in that sentence
     best: np.ndarray  # (token,): its best over all of them
     weights: np.ndarray  # (token,): the IDF of its word
+    contexts: list[str]  # the distinct context texts, in order
+    per_context: np.ndarray  # (context, token): the token's best cosine in that context text
 
 
 def _matches(
-    question: str, sentences: Sequence[str], tokens: TokenVectors, weights: TermWeights
+    question: str,
+    sentences: Sequence[str],
+    tokens: TokenVectors,
+    weights: TermWeights,
+    context: Sequence[str] = (),
 ) -> _Matches | None:
-    """None when the question has no content words (nothing to miss)."""
+    """None when the question has no content words (nothing to miss). ``context`` texts (the
+    pages the sentences are read on) are matched as the sentences are, into ``_Matches.per_context``, and
+    count for nothing else."""
     every = question_words(tokens.embedder, question)
     lo, hi = asked_span(question)
     qwords = [w for w in every if lo <= w.start < hi]
@@ -267,10 +275,17 @@ def _matches(
     rows = [(text, t) for text in dict.fromkeys(sentences) if len(t := tokens(text))]
     if not rows:
         zeros = np.zeros(len(positions), dtype=np.float32)
-        return _Matches(qwords, [], np.zeros((0, len(positions)), dtype=np.float32), zeros, zeros + 1)
+        none = np.zeros((0, len(positions)), dtype=np.float32)
+        return _Matches(qwords, [], none, zeros, zeros + 1, [], none)
     q = tokens(question)[positions]
     per_sentence = np.stack([(t @ q.T).max(axis=0) for _, t in rows])
     best = per_sentence.max(axis=0)
+    around = [(text, t) for text in dict.fromkeys(context) if len(t := tokens(text))]
+    per_context = (
+        np.stack([(t @ q.T).max(axis=0) for _, t in around])
+        if around
+        else np.zeros((0, len(positions)), dtype=np.float32)
+    )
     w = np.empty(len(best), dtype=np.float32)
     said: frozenset[str] | None = None
     k = 0
@@ -283,14 +298,16 @@ def _matches(
             unknown = not any(x in said for x in word.known_as)
         if unknown:
             if word.name:
-                best[k : k + n] = per_sentence[:, k : k + n] = 0.0
+                best[k : k + n] = per_sentence[:, k : k + n] = per_context[:, k : k + n] = 0.0
             else:
                 meaning = [k + m for m in word.meaning]
                 best[k : k + n] = best[meaning].min()
                 per_sentence[:, k : k + n] = per_sentence[:, meaning].min(axis=1, keepdims=True)
+                per_context[:, k : k + n] = per_context[:, meaning].min(axis=1, keepdims=True)
         w[k : k + n] = weights.idf(word.stem)
         k += n
-    return _Matches(qwords, [text for text, _ in rows], per_sentence, best, w)
+    contexts = [text for text, _ in around]
+    return _Matches(qwords, [text for text, _ in rows], per_sentence, best, w, contexts, per_context)
 
 
 @dataclass
@@ -318,15 +335,41 @@ class Coverage:
         return sorted(out.items(), key=lambda kv: kv[1])
 
 
-def measure(question: str, sentences: Sequence[str], tokens: TokenVectors, weights: TermWeights) -> Coverage:
+def measure(
+    question: str,
+    sentences: Sequence[str],
+    tokens: TokenVectors,
+    weights: TermWeights,
+    context: Sequence[str] = (),
+) -> Coverage:
     """``coverage`` of the question by all of ``sentences`` and by each of them alone: the same
     products, read twice (the revision ranks its quotes by the second); and the grader reads them
-    a third time for the words an abstention missed (``Coverage.by_word``)."""
-    m = _matches(question, sentences, tokens, weights)
+    a third time for the words an abstention missed (``Coverage.by_word``).
+
+    ``context``, when given, holds the page each sentence is read on, in the order of
+    ``sentences`` (its document's title and section heading: "Car rental: Extras and returns"),
+    and a sentence alone covers a word when it or its page does. "Returns up to 29 minutes late
+    are free …" answers "What if I return the rental car late?" though it names neither "car"
+    nor "rental"; alone it covered the question less than "It is released within 14 days of
+    returning the car undamaged.", which names both and not "late". The coverage of the
+    question by all the sentences (whether it is answerable) stays theirs alone."""
+    m = _matches(question, sentences, tokens, weights, context)
     if m is None:
         return Coverage(1.0, dict.fromkeys(sentences, 1.0), None)
     if not m.texts:
         return Coverage(0.0, dict.fromkeys(sentences, 0.0), m)
-    each = dict(zip(m.texts, ((m.per_sentence @ m.weights) / m.weights.sum()).tolist(), strict=True))
-    covered = float((m.best * m.weights).sum() / m.weights.sum())
+    per = m.per_sentence
+    if len(m.contexts):  # each sentence's row, at least as good as its page's
+        row = {text: i for i, text in enumerate(m.texts)}
+        of = {title: i for i, title in enumerate(m.contexts)}
+        page = np.full(len(m.texts), -1)
+        for text, title in zip(sentences, context, strict=True):
+            if text in row and title in of:
+                page[row[text]] = of[title]
+        paged = page >= 0
+        per = per.copy()
+        per[paged] = np.maximum(per[paged], m.per_context[page[paged]])
+    total = m.weights.sum()
+    each = dict(zip(m.texts, ((per @ m.weights) / total).tolist(), strict=True))
+    covered = float((m.best * m.weights).sum() / total)
     return Coverage(covered, {text: each.get(text, 0.0) for text in sentences}, m)

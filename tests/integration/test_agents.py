@@ -461,6 +461,25 @@ async def test_a_pointer_brings_the_sentence_that_says_what_it_promises(
     assert "Plan: Standard — Interest rate (AER, variable): 1.50%." in part.text, part.text
 
 
+async def test_a_sentence_is_ranked_as_read_on_its_page(client: AccelClient, stub: StubModel) -> None:
+    """ "Returns up to 29 minutes late are free …" names neither "car" nor "rental": its page, "Car
+    rental: Extras and returns", does. Alone it covered the question less than the deposit's "…
+    returning the car undamaged.", which was quoted instead; "Interest is paid without tax
+    deducted." came after "Interest is paid on the total you hold in Vaults …" the same way, and
+    "The eSIM on your old phone is deactivated …" before the sentence under "Replacing a deleted
+    eSIM"."""
+    part = await _revised(client, stub, "Nothing happens.", "What if I return the rental car late?", "travel")
+    assert part.text.startswith("Returns up to 29 minutes late are free"), part.text
+    part = await _revised(client, stub, "Vaults pay no tax.", "Do I pay tax on vault interest?", "fintech")
+    assert part.text.startswith("Interest is paid without tax deducted."), part.text
+    part = await _revised(
+        client, stub, "Buy a new phone.", "I deleted my eSIM by accident, what now?", "mobile"
+    )
+    assert part.text.startswith("If you delete your eSIM or reset your phone, request a new QR code"), (
+        part.text
+    )
+
+
 async def test_a_page_pointed_to_but_not_retrieved_is_fetched_from_the_retriever(pipeline: Pipeline) -> None:
     """The follow-up search runs against the real retriever: only the pointed page, its sentences
     scored for the grader."""

@@ -26,6 +26,7 @@ from shared.text import (
     points_to,
     references,
     refers_back,
+    section_headings,
     section_of,
     sentence_before,
     steps_of,
@@ -380,6 +381,21 @@ def test_section_of_is_the_heading_right_above_a_list_without_lead_in() -> None:
     assert section_of(text, "€10 a seat") is None  # its lead-in says what it is of
     assert section_of(text, "Plan: Plus — Rate: 2%.") is None  # a table row names its headers
     assert section_of(text, "Lounges open at 05:00.") is None  # no list item
+
+
+def test_section_headings_give_each_sentence_the_heading_above_it() -> None:
+    text = tables_as_sentences(
+        "Lounges open at 05:00.\n\n## Extras and **returns**\n\n- Additional driver: €8 per day.\n"
+        "- Returns up to 29 minutes late are free; after that, an extra day is charged.\n\n"
+        "## Rates\n\n| Plan | Rate |\n|---|---|\n| Plus | 2% |\n\nRates change. Rarely, though."
+    )
+    assert section_headings(text) == {
+        "Additional driver: €8 per day.": "Extras and returns",
+        "Returns up to 29 minutes late are free; after that, an extra day is charged.": "Extras and returns",
+        "Plan: Plus — Rate: 2%.": "Rates",
+        "Rates change.": "Rates",
+        "Rarely, though.": "Rates",
+    }  # above every heading: none
 
 
 def test_sentence_before_is_read_in_its_paragraph_or_the_line_before() -> None:

@@ -14,6 +14,7 @@ from services.domain.coverage import (
     TermWeights,
     TokenVectors,
     coverage,
+    knowledge_documents,
     knowledge_texts,
     measure,
     question_words,
@@ -130,11 +131,13 @@ def test_token_vectors_from_another_process_grade_alike_and_spare_the_model_run(
     fresh.weights = grader.weights
     fresh.embedder = Embedder()  # nothing run on this one yet
     fresh.tokens = TokenVectors(fresh.embedder)
-    for p in passages:  # the knowledge base's sentences, warmed as a domain does at start
-        fresh.tokens.warm(sc.text for sc in p.sentences or [])
-    assert fresh.needs_model(question, passages)
+    documents = knowledge_documents(load_domains(DEFAULT_DOMAINS_DIR)["fintech"].knowledge_dir)
+    texts, titles = [d.text for d in documents], [d.title for d in documents]
+    assert fresh.warm(texts) and fresh.needs_model(question, passages)
     fresh.tokens.seed(question, carried)
-    assert not fresh.needs_model(question, passages)
+    assert fresh.needs_model(question, passages)  # the pages the sentences are read on are not at hand
+    assert fresh.warm(texts, titles) > 0  # only the pages are new
+    assert not fresh.needs_model(question, passages)  # warmed as a domain does at start
     q = router.encode_one(question)
     assert fresh.grade(question, passages, question_vector=q).coverage == pytest.approx(
         grader.grade(question, passages, question_vector=q).coverage, abs=1e-6
@@ -247,6 +250,23 @@ def test_each_sentence_covers_the_question_on_its_own(embedder: Embedder) -> Non
     assert set(each) == set(kb) and max(each.values()) <= whole + 1e-6
     assert max(each, key=lambda text: each[text]) == kb[1]
     assert each[kb[1]] == pytest.approx(coverage(question, [kb[1]], tokens, weights), abs=1e-5)
+
+
+def test_each_sentence_is_read_on_its_page(embedder: Embedder) -> None:
+    """A sentence's page title covers what the sentence leaves to it; the whole coverage (whether
+    the question is answerable) stays the sentences' own."""
+    kb = [
+        "It is released within 14 days of returning the car undamaged.",
+        "Returns up to 29 minutes late are free; after that, an extra day is charged.",
+        "Checked bags must weigh no more than 23 kg.",
+    ]
+    tokens, weights = TokenVectors(embedder), TermWeights(kb)
+    question = "What if I return the rental car late?"
+    alone = measure(question, kb, tokens, weights)
+    paged = measure(question, kb, tokens, weights, ["Car rental", "Car rental", "Baggage"])
+    assert alone.each[kb[0]] > alone.each[kb[1]]  # "returning the car", without "late"
+    assert paged.each[kb[1]] > paged.each[kb[0]] > alone.each[kb[0]]
+    assert paged.covered == alone.covered
 
 
 @pytest.mark.parametrize("apostrophe", ["'", "\u2019"])
