@@ -129,10 +129,10 @@ def _with_pointed(
     reader to that says most of what the pointer says is there (``POINTER_WORDS`` of its words at
     least), or else that page's best: "The number of screens that can play at the same time
     depends on your plan (see Subscription plans)." says no number; the row of *Subscription
-    plans* does. "Savings interest rates by plan are in Savings Vaults." is answered by the page's
-    row "Plan: Standard — Interest rate …", not by its best sentence for "What interest do savings
-    vaults pay?", "Savings Vaults keep money apart from your everyday balance and earn interest.",
-    quoted already."""
+    plans* does. "Fee-free currency exchange allowances depend on your plan and are explained in
+    Currency exchange." is answered by that page's row "Plan: Standard — Fee-free exchange per
+    month: €1,000; …", not by its best sentence for "Do I get fee-free currency exchange on my
+    plan?", "Each plan includes a monthly amount you can exchange with no fee."."""
     titles = {p.title for p in evidence.passages}
     out: list[tuple[int, str, float]] = []
     for b in best:

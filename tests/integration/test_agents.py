@@ -452,13 +452,15 @@ async def test_a_quoted_pointer_to_another_page_brings_what_that_page_says(
 async def test_a_pointer_brings_the_sentence_that_says_what_it_promises(
     client: AccelClient, stub: StubModel
 ) -> None:
-    """ "Savings interest rates by plan are in Savings Vaults.": that page's best sentence for the
-    question ("… earn interest.") is quoted already; its rate table is what the pointer promises."""
-    part = await _revised(
-        client, stub, "Vaults pay 9% a day.", "What interest do savings vaults pay?", "fintech"
+    """ "Fee-free currency exchange allowances depend on your plan and are explained in Currency
+    exchange.": that page's best sentence for the question ("Each plan includes a monthly amount you
+    can exchange with no fee.") says no amount; its allowance table is what the pointer promises."""
+    question = "Do I get fee-free currency exchange on my plan?"
+    part = await _revised(client, stub, "Exchange is free up to €9.", question, "fintech")
+    assert part.text.startswith("Fee-free currency exchange allowances depend on your plan"), part.text
+    assert "\nPlan: Standard — Fee-free exchange per month: €1,000; Weekend markup: 1%." in part.text, (
+        part.text
     )
-    assert "Savings interest rates by plan are in Savings Vaults." in part.text, part.text
-    assert "Plan: Standard — Interest rate (AER, variable): 1.50%." in part.text, part.text
 
 
 async def test_a_sentence_is_ranked_as_read_on_its_page(client: AccelClient, stub: StubModel) -> None:
