@@ -70,8 +70,9 @@ def asked_span(text: str) -> tuple[int, int]:
     return asking[-1] if len(spans) > 1 and asking else (0, len(text))
 
 
-# A capitalised word inside a sentence ("I'm" and "I've" are no names).
-NAME = re.compile(r"(?<=[\w,;:)]\s)(?!I\b)[A-Z][A-Za-z0-9'-]+")
+# A capitalised word inside a sentence, in brackets too ("… Scheme (NGDGS)"); "I'm" and "I've" are
+# no names.
+NAME = re.compile(r"(?:(?<=[\w,;:)]\s)|(?<=\w\s\())(?!I\b)[A-Z][A-Za-z0-9'-]+")
 
 
 _LOOSE_MARK = re.compile(r" ([.,;:!?])(?=\s|$)")

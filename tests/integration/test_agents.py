@@ -463,6 +463,13 @@ async def test_a_pointer_brings_the_sentence_that_says_what_it_promises(
     )
 
 
+async def test_a_made_up_abbreviation_in_brackets_is_revised(client: AccelClient, stub: StubModel) -> None:
+    """Streamed unrevised until brackets held names: every other word is the page's."""
+    reply = "Yes, your savings vault money is protected by the National Deposit Guarantee Scheme (NGDGS)."
+    part = await _revised(client, stub, reply, "Is my savings vault money protected?", "fintech")
+    assert "NGDGS" not in part.text and "deposit guarantee scheme up to €100,000" in part.text, part.text
+
+
 async def test_a_sentence_is_ranked_as_read_on_its_page(client: AccelClient, stub: StubModel) -> None:
     """ "Returns up to 29 minutes late are free …" names neither "car" nor "rental": its page, "Car
     rental: Extras and returns", does. Alone it covered the question less than the deposit's "…

@@ -79,6 +79,24 @@ def test_names_must_be_in_the_supporting_sentence_like_numbers() -> None:
     assert Verifier().check("On Economy Light, no checked bag is included.", ev).supported
 
 
+def test_a_name_in_brackets_is_a_name() -> None:
+    """An abbreviation the model made up, in brackets after the words the page says, is a name the
+    page never gives ("NGDGS" was streamed unrevised)."""
+    ev = evidence(
+        (
+            "Money in Savings Vaults is held at our partner bank and protected by the national "
+            "deposit guarantee scheme up to €100,000 per person.",
+            0.7,
+        ),
+        ("Interest rates are shown as AER (Annual Equivalent Rate).", 0.5),
+    )
+    ev.question = "Is my savings vault money protected?"
+    claim = "Yes, your savings vault money is protected by the National Deposit Guarantee Scheme{}."
+    assert Verifier().check(claim.format(""), ev).supported
+    assert not Verifier().check(claim.format(" (NGDGS)"), ev).supported
+    assert Verifier().check("Rates are shown as AER (Annual Equivalent Rate).", ev).supported
+
+
 def test_a_name_is_matched_as_the_whole_token_the_evidence_has() -> None:
     ev = evidence(("Error code: MOB-402 — Meaning: Account suspended; Fix: pay your overdue balance.", 0.6))
     assert Verifier().check("The error MOB-402 means your account is suspended.", ev).supported
