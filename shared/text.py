@@ -164,7 +164,9 @@ def lead_in_of(text: str, item: str) -> str | None:
 _POINTS_BACK = re.compile(
     r"(?:it|its|they|their|them|this|that|these|those|instead|however|otherwise|then|also|both|such"
     r"|until then|after that|before that|in that case|if so|if not|either way"
-    r"|(?:[\w'-]+\s+){1,3}then)\b(?!-)",  # "The PIN is then needed …", "We then cancel the card"
+    r"|(?:[\w'-]+\s+){1,3}then"  # "The PIN is then needed …", "We then cancel the card"
+    r"|(?:[\w'-]+\s+){0,3}(?:above|below|beyond|over|under|besides|than) (?:that|this|it|them)"
+    r")\b(?!-)",  # "Any amount above that earns no interest."
     re.IGNORECASE,
 )
 

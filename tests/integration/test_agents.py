@@ -470,6 +470,16 @@ async def test_a_made_up_abbreviation_in_brackets_is_revised(client: AccelClient
     assert "NGDGS" not in part.text and "deposit guarantee scheme up to €100,000" in part.text, part.text
 
 
+async def test_a_sentence_that_says_more_than_that_comes_after_that(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """ "Any amount above that earns no interest." was quoted first and alone: above what?"""
+    question = "How much interest will my savings earn?"
+    part = await _revised(client, stub, "Savings earn 12% a month.", question, "fintech")
+    said = "Interest is paid on the total you hold in Vaults up to €100,000. Any amount above that earns no interest."
+    assert part.text.startswith(said) and part.text.count("€100,000") == 1, part.text
+
+
 async def test_a_sentence_is_ranked_as_read_on_its_page(client: AccelClient, stub: StubModel) -> None:
     """ "Returns up to 29 minutes late are free …" names neither "car" nor "rental": its page, "Car
     rental: Extras and returns", does. Alone it covered the question less than the deposit's "…

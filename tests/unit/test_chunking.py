@@ -408,6 +408,12 @@ def test_sentence_before_is_read_in_its_paragraph_or_the_line_before() -> None:
     assert not refers_back("There is no fee.") and not refers_back("Itemised bills are free.")
     assert refers_back("The PIN is then needed every time.") and refers_back("We then cancel the card.")
     assert not refers_back("If you leave early, then you pay.")
+    assert refers_back("Any amount above that earns no interest.") and refers_back(
+        "Beyond this, data costs €2."
+    )
+    assert not refers_back("Prices above €10 include delivery.") and not refers_back(
+        "Check that it is unlocked."
+    )
     assert (
         sentence_before(text, "Until then you keep your features.")
         == "Downgrades apply from your next billing date."
