@@ -33,3 +33,15 @@ def test_forms_of_go_are_function_words() -> None:
         "protected",
         "bust",
     ]
+
+
+def test_indefinite_pronouns_are_function_words_but_not_those_that_say_no() -> None:
+    """ "How do I remove someone from my family plan?" abstained on "someone" (0.41): the page says
+    "The owner can remove a member at any time"."""
+    assert words("How do I remove someone from my family plan? Can anybody see everything?") == [
+        "remove",
+        "family",
+        "plan",
+        "see",
+    ]
+    assert not stopword("nothing") and not stopword("nobody")  # they say no
