@@ -253,8 +253,8 @@ def test_each_sentence_covers_the_question_on_its_own(embedder: Embedder) -> Non
 
 
 def test_each_sentence_is_read_on_its_page(embedder: Embedder) -> None:
-    """A sentence's page title covers what the sentence leaves to it; the whole coverage (whether
-    the question is answerable) stays the sentences' own."""
+    """The page a sentence is read on (its title, and heading) covers what the sentence leaves to
+    it; the whole coverage (whether the question is answerable) stays the sentences' own."""
     kb = [
         "It is released within 14 days of returning the car undamaged.",
         "Returns up to 29 minutes late are free; after that, an extra day is charged.",
