@@ -256,3 +256,13 @@ async def test_follow_up_is_routed_with_the_conversation_from_redis(client: Acce
     assert [p.domain for p in follow.parts] == ["travel"]
     fresh = await client.ask("and for business?", conversation_id="conv-other")
     assert fresh.decision is not None and fresh.decision.path != "context"
+
+
+async def test_a_follow_up_to_a_follow_up_is_routed_with_the_question_they_follow(
+    client: AccelClient,
+) -> None:
+    for question in ("How much does the Plus mobile plan cost?", "and the Unlimited one?"):
+        assert (await client.ask(question, conversation_id="conv-chain")).status == "answered"
+    follow = await client.ask("Can I use it in Turkey?", conversation_id="conv-chain")
+    assert follow.decision is not None and follow.decision.path == "context", follow.decision
+    assert [p.domain for p in follow.parts] == ["mobile"], follow

@@ -201,6 +201,32 @@ async def test_a_short_follow_up_the_fast_path_rejects_alone_is_read_with_the_co
         assert outcome.decision.rejected and outcome.decision.path != "context", (text, outcome.decision)
 
 
+async def test_a_follow_up_to_a_follow_up_is_read_with_the_question_they_follow(router: Router) -> None:
+    history = [
+        Turn(
+            query_id="q1",
+            question="How much does the Plus mobile plan cost?",
+            answer="€20 [1].",
+            domains=["mobile"],
+        ),
+        Turn(query_id="q2", question="and the Unlimited one?", answer="€30 [1].", domains=["mobile"]),
+    ]
+    text = "Can I use it in Turkey?"
+    assert (await router.decide(text)).decision.rejected
+    assert (await router.decide(text, history[1:])).decision.rejected  # "and the Unlimited one?" alone
+    followed = await router.decide(text, history)
+    assert followed.decision.path == "context" and [r.domain for r in followed.routes] == ["mobile"]
+    assert (
+        followed.routes[0].sub_query == f"{text} (follow-up to: {history[0].question} {history[1].question})"
+    )
+    # a question that stands alone does not carry the chain further back
+    standalone = [
+        history[0],
+        Turn(query_id="q2", question="What is the weather in Paris?", answer="-", domains=[]),
+    ]
+    assert (await router.decide(text, standalone)).decision.rejected
+
+
 def test_calibration_comes_from_the_examples(router: Router) -> None:
     cal = router.classifier.calibration
     assert 0.0 < cal.unsure_margin < 1.0
