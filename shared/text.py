@@ -171,6 +171,23 @@ _POINTS_BACK = re.compile(
 )
 
 
+_FOLLOWING = re.compile(r"(?P<text>.*?) \(follow-up to: (?P<earlier>.*)\)", re.DOTALL)
+
+
+def following(text: str, earlier: str) -> str:
+    """The sub-query of a follow-up the router read with the conversation: the text as asked, with
+    the earlier questions it follows ("and for business? (follow-up to: What is the checked baggage
+    allowance on an economy ticket?)"), so that the answer shows what it was read with."""
+    return f"{text.strip()} (follow-up to: {earlier.strip()})"
+
+
+def followed(sub_query: str) -> tuple[str, str | None]:
+    """A sub-query's own text and the earlier questions it follows (``following``); None when it
+    follows none."""
+    m = _FOLLOWING.fullmatch(sub_query.strip())
+    return (m["text"], m["earlier"]) if m else (sub_query.strip(), None)
+
+
 def refers_back(sentence: str) -> bool:
     """Whether ``sentence`` begins with a word that points back to the sentence before it."""
     return _POINTS_BACK.match(sentence.lstrip()) is not None

@@ -25,6 +25,7 @@ from shared.text import (
     NAME,
     asked_span,
     evidence_sentences,
+    followed,
     headings,
     plain,
     references,
@@ -234,11 +235,16 @@ class Rewriter:
     """Turns a follow-up into self-contained search queries using the conversation.
 
     A query that reads as a follow-up ("and for business?", "how much is it?") is searched both as
-    it is and joined with the previous question; the searcher runs them in parallel.
+    it is and joined with the previous question; the searcher runs them in parallel. One the
+    router read with the conversation carries the questions it follows in its sub-query
+    (``shared.text.following``): those are joined instead, and the note itself is no part of the
+    question ("follow" and "to" were question words the evidence had to cover).
     """
 
     def rewrite(self, question: str, history: Sequence[Turn]) -> list[str]:
-        question = question.strip()
+        question, earlier = followed(question)
+        if earlier is not None:
+            return [question, f"{earlier} {question}"]
         if history and (_FOLLOW_UP.search(question) or len(question.split()) <= 4):
             return [question, f"{history[-1].question} {question}"]
         return [question]

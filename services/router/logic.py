@@ -34,7 +34,7 @@ from services.router.classifier import OOS, DomainClassifier, Prediction
 from services.router.segment import asks_something, context, cut, is_question
 from shared.embeddings import to_message
 from shared.inference import ChatModel, ModelUnavailable
-from shared.text import courtesy, stem, words
+from shared.text import courtesy, following, stem, words
 
 log = logging.getLogger(__name__)
 
@@ -584,7 +584,7 @@ class Router:
         route = DomainRoute(
             task_id=new_id(),
             domain=best,
-            sub_query=f"{text.strip()} (follow-up to: {earlier})",
+            sub_query=following(text, earlier),
             score=p1,
         )
         return Outcome(decision, [route])

@@ -8,13 +8,14 @@ from typing import Any
 
 import numpy as np
 
-from contracts import DomainAnswer, DomainTask, Passage, SentenceScore
+from contracts import DomainAnswer, DomainTask, Passage, SentenceScore, Turn
 from contracts.messages import deadline_in, utcnow
-from services.domain.agents import Evidence
+from services.domain.agents import Evidence, Rewriter
 from services.domain.pipeline import DomainPipeline, _closed, _with_pointed, cut_off, queued_ms
 from services.domain.settings import DomainSettings
 from shared.domains import load_domains
 from shared.settings import DEFAULT_DOMAINS_DIR
+from shared.text import followed, following
 
 
 def _pipeline(floor: float = 0.55) -> DomainPipeline:
@@ -351,3 +352,18 @@ def test_a_pointer_brings_the_pointed_pages_sentence_that_says_two_of_its_words(
     ]
     lone = (0, "Fees charged by the hour are in Savings Vaults.", 0.7)
     assert _with_pointed(evidence, [lone], [lone, *page]) == [lone, page[0]]  # "hours" alone: chance
+
+
+def test_a_follow_up_the_router_read_with_the_conversation_is_searched_with_what_it_follows() -> None:
+    earlier = "What is the checked baggage allowance on an economy ticket?"
+    sub_query = following("and for business? ", earlier)
+    assert sub_query == f"and for business? (follow-up to: {earlier})"
+    assert followed(sub_query) == ("and for business?", earlier)
+    assert followed("Where is my parcel (the blue one)?") == ("Where is my parcel (the blue one)?", None)
+    history = [Turn(query_id="q1", question="Something else entirely?", answer="-", domains=["travel"])]
+    # the note names what it follows; the note itself is not searched, nor graded as the question
+    assert Rewriter().rewrite(sub_query, history) == ["and for business?", f"{earlier} and for business?"]
+    assert Rewriter().rewrite("and for business?", history) == [
+        "and for business?",
+        "Something else entirely? and for business?",
+    ]
