@@ -371,6 +371,9 @@ class Evidence:
     reason: str = ""
     computed: int = 0  # sentences the grader had to embed itself (not scored by the retriever)
     covers: np.ndarray | None = None  # each sentence's coverage of the question (None: not computed)
+    # The content words of a follow-up as asked ("and for business?") when the question joins it
+    # to the questions it follows: what an answer to it must be about.
+    focus: frozenset[str] = frozenset()
 
     @property
     def coverage(self) -> float:
@@ -432,17 +435,29 @@ class Evidence:
         question ("We email you a reminder 2 days before the trial ends" for "How long does the free
         trial last?"; session 27, `python -m bench rag`: 1 answer gained, 4 led by a wrong number).
         A sentence about another ordinal than the question's comes after those that are not ("…when
-        you add a first checked bag…" for "How much does a second checked bag cost?")."""
+        you add a first checked bag…" for "How much does a second checked bag cost?"). For a
+        follow-up joined to what it follows, sentences that say one of its own words (``focus``),
+        or sit under a heading that does, come first ("Business — Checked baggage: …" for "and for
+        business?" after the economy allowance)."""
         lexical = self.lexical
         asked = {n for n in names(self.question) if any(c.isdigit() for c in n)}
         held = [len(asked & lex.words) for _, lex in lexical]  # codes asked about, per sentence
+        focus = self.focus
+        on_focus = [
+            bool(
+                focus
+                and focus
+                & (lex.words | content_words(section_headings(self.passages[pi].text).get(text, "")))
+            )
+            for (pi, lex), (_, text) in zip(lexical, self.sentences, strict=True)
+        ]
         nth = ordinals(self.question)
         other = [bool(nth and (o := ordinals(text)) and not nth & o) for _, text in self.sentences]
         titles = set().union(*(headings(p.text) for p in self.passages))
         merit = self.sims if self.covers is None else self.sims + self.covers
         rank = sorted(
             (i for i, (_, text) in enumerate(self.sentences) if self.sims[i] >= floor and text not in titles),
-            key=lambda i: (-held[i], other[i], -float(merit[i]), i),
+            key=lambda i: (-held[i], not on_focus[i], other[i], -float(merit[i]), i),
         )
         out: list[tuple[int, str, float]] = []
         seen: set[str] = set()
@@ -699,7 +714,8 @@ class Verifier:
     ("Yes.") are not claims and pass; numbers with no words ("2.", a list's numbering the model
     left without its items) say nothing that can be checked, and are dropped, and so is a sentence
     that introduces a list ("The checked baggage for your baby includes: 1.") whose items never come
-    in it. Citation markers the
+    in it. A follow-up's answer must say one of the follow-up's own words (``Evidence.focus``): the
+    economy allowance again is no answer to "and for business?". Citation markers the
     model wrote are ignored; the verifier's own references replace them.
     """
 
@@ -715,6 +731,8 @@ class Verifier:
             return Verdict(clean, not nums, 1.0 if not nums else 0.0)
         if _LEAD_IN.search(clean):
             return Verdict(clean, False, 0.0)  # promises a list that does not follow
+        if evidence.focus and not words & evidence.focus:
+            return Verdict(clean, False, 0.0)  # about the question a follow-up follows, not the follow-up
         if evidence.asks_open and says_nothing_new(clean, words, nums, evidence):
             return Verdict(clean, False, 0.0)  # the question said back ("This is where you can find…")
         named = names(clean) - evidence.question_words

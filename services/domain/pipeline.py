@@ -310,6 +310,8 @@ class DomainPipeline:
                 )
             else:
                 evidence = self.grader.grade(question, passages, question_vector=qvec)
+            if len(queries) > 1:  # a follow-up joined to what it follows: answers must be about it
+                evidence.focus = frozenset(content_words(queries[0]))
             span.set_attribute("accel.grade.kept", len(evidence.passages))
             span.set_attribute("accel.grade.answerability", evidence.answerability)
             span.set_attribute("accel.grade.sentences_embedded_here", evidence.computed)

@@ -248,6 +248,23 @@ async def test_a_short_follow_up_is_routed_with_the_conversation_from_redis(
     assert alone.status == "rejected"
 
 
+async def test_a_follow_up_is_answered_about_what_it_asks_not_what_it_follows(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """ "and for business?" was answered with the economy allowance it follows."""
+    first = await client.ask(
+        "What is the checked baggage allowance on an economy ticket?", conversation_id="biz"
+    )
+    assert [p.domain for p in first.parts] == ["travel"], first
+    stub.mode = "fixed"
+    stub.reply = "The checked baggage allowance on an Economy ticket is one checked bag of up to 23 kg."
+    follow = await client.ask("and for business?", conversation_id="biz")
+    assert follow.decision is not None and follow.decision.path == "context", follow.decision
+    part = follow.parts[0]
+    assert part.revised and "Business — Checked baggage: 2 bags of up to 32 kg each." in part.text, part.text
+    assert "23 kg" not in part.text, part.text
+
+
 async def test_a_document_ingested_from_another_folder_is_answered_and_survives_the_folders_prune(
     pipeline: Pipeline, client: AccelClient, stub: StubModel, tmp_path: Path, domains_dir: Path
 ) -> None:

@@ -265,3 +265,18 @@ def test_a_claim_about_what_was_asked_needs_a_sentence_about_it() -> None:
     assert not Verifier().check(relabelled, ev).supported
     assert Verifier().check("The cabin bag allowance is one bag of up to 8 kg.", ev).supported
     assert Verifier().check("The checked baggage allowance is one checked bag of up to 23 kg.", ev).supported
+
+
+def test_a_follow_up_is_answered_only_by_claims_about_it() -> None:
+    ev = evidence(
+        ("The checked baggage allowance on an Economy ticket is one checked bag of up to 23 kg.", 0.7),
+        ("Business passengers can check 2 bags of up to 32 kg each.", 0.6),
+    )
+    ev.question = "What is the checked baggage allowance on an economy ticket? and for business?"
+    claim = "The checked baggage allowance on an Economy ticket is one checked bag of up to 23 kg."
+    assert Verifier().check(claim, ev).supported
+    assert ev.best_sentences(1)[0][1] == claim
+    ev.focus = frozenset(content_words("and for business?"))  # the follow-up as asked
+    assert not Verifier().check(claim, ev).supported  # about the question it follows
+    assert Verifier().check("Business passengers can check 2 bags of up to 32 kg each.", ev).supported
+    assert ev.best_sentences(1)[0][1].startswith("Business passengers")  # the quotes too
