@@ -374,6 +374,9 @@ class Evidence:
     # The content words of a follow-up as asked ("and for business?") when the question joins it
     # to the questions it follows: what an answer to it must be about.
     focus: frozenset[str] = frozenset()
+    # The stems of the question's rare names (``Grader.rare_names``): a sentence that says one is on
+    # the question, however far it embeds from it.
+    rare: frozenset[str] = frozenset()
 
     @property
     def coverage(self) -> float:
@@ -416,6 +419,11 @@ class Evidence:
         ]
         return max(found) if found else None
 
+    def names_rare(self, sentence: str, words: Iterable[str] | None = None) -> bool:
+        """Whether ``sentence`` (with these content words) is a table row that says one of the
+        question's rare names."""
+        return row_names(sentence, self.rare, words)
+
     def best_sentences(self, n: int = 2, floor: float = -1.0) -> list[tuple[int, str, float]]:
         """The ``n`` best sentences among those at least ``floor`` similar to the question, ranked by
         that similarity plus the sentence's own coverage of the question (``covers``, when the
@@ -438,7 +446,16 @@ class Evidence:
         you add a first checked bag…" for "How much does a second checked bag cost?"). For a
         follow-up joined to what it follows, sentences that say one of its own words (``focus``),
         or sit under a heading that does, come first ("Business — Checked baggage: …" for "and for
-        business?" after the economy allowance)."""
+        business?" after the economy allowance). So do table rows that say one of the question's
+        rare names (``rare``) and cover the question as well as any sentence over ``floor`` does,
+        below ``floor`` too: "Zone: Zone 2 — Countries: United Kingdom, Switzerland, USA, Canada,
+        Turkey; …" for "Can I use my phone in Turkey?", 0.25 similar. A row names a value where a
+        sentence does not, and MiniLM embeds a list of values far from a question about one of
+        them; preferring every sentence that says a rare name of the question led with "… an ID
+        document …" for "Can I use my driving licence as ID …?" and lost 4 expected facts of
+        `python -m bench rag` (73.6% -> 70.0%), preferring rows that cover less than the best
+        sentence led with the game consoles row for "Can I download shows … on my smart TV or
+        Xbox?" ("You cannot download on TVs, game consoles …": coverage 0.69 against 0.28)."""
         lexical = self.lexical
         asked = {n for n in names(self.question) if any(c.isdigit() for c in n)}
         held = [len(asked & lex.words) for _, lex in lexical]  # codes asked about, per sentence
@@ -454,10 +471,26 @@ class Evidence:
         nth = ordinals(self.question)
         other = [bool(nth and (o := ordinals(text)) and not nth & o) for _, text in self.sentences]
         titles = set().union(*(headings(p.text) for p in self.passages))
+        naming = [False] * len(self.sentences)
+        if self.rare and self.covers is not None:
+            covers = self.covers.tolist()
+            over = [
+                c
+                for i, c in enumerate(covers)
+                if self.sims[i] >= floor and self.sentences[i][1] not in titles
+            ]
+            naming = [
+                covers[i] >= max(over, default=0.0) and self.names_rare(text, lex.words)
+                for i, ((_, lex), (_, text)) in enumerate(zip(lexical, self.sentences, strict=True))
+            ]
         merit = self.sims if self.covers is None else self.sims + self.covers
         rank = sorted(
-            (i for i, (_, text) in enumerate(self.sentences) if self.sims[i] >= floor and text not in titles),
-            key=lambda i: (-held[i], not on_focus[i], other[i], -float(merit[i]), i),
+            (
+                i
+                for i, (_, text) in enumerate(self.sentences)
+                if (self.sims[i] >= floor or naming[i]) and text not in titles
+            ),
+            key=lambda i: (-held[i], not on_focus[i], not naming[i], other[i], -float(merit[i]), i),
         )
         out: list[tuple[int, str, float]] = []
         seen: set[str] = set()
@@ -473,14 +506,34 @@ class Evidence:
         return out
 
 
+_ROW = re.compile(r"^[^:;—]{1,60}: .+ — [^:;—]{1,60}: ")
+
+
+def is_row(sentence: str) -> bool:
+    """Whether an evidence sentence is a table row, as ``shared.documents.tables_as_sentences``
+    writes one ("Zone: Zone 2 — Countries: United Kingdom, …; How it works: …")."""
+    return bool(_ROW.match(sentence))
+
+
+def row_names(sentence: str, rare: frozenset[str], words: Iterable[str] | None = None) -> bool:
+    """Whether ``sentence`` (with these content words) is a table row that says one of the
+    ``rare`` word stems."""
+    if not rare or not is_row(sentence):
+        return False
+    return any(stem(w) in rare for w in (content_words(sentence) if words is None else words))
+
+
 LEAST_COVERED = 3  # question words an abstention's reason names
+RARE_NAME = 3  # evidence sentences, at most, that say a name for it to single out a passage
 
 
 class Grader:
     """Drops passages that do not bear on the question and decides whether the rest answer it.
 
     Relevance of a passage is the best cosine similarity between the question and one of its
-    sentences (MiniLM). The knowledge base is taken to answer when the best sentence is at least
+    sentences (MiniLM); a passage with a table row that says one of the question's rare names
+    (``rare_names``) is kept before the rest, however far its sentences embed from the question.
+    The knowledge base is taken to answer when the best sentence is at least
     ``answer_threshold`` similar to the question *and* the kept passages cover the question's
     content words at least ``coverage_threshold`` well (``services.domain.coverage``: IDF-weighted
     soft token matching, with IDF from ``knowledge``, the domain's documents). Similarity alone
@@ -521,6 +574,15 @@ class Grader:
             for page in dict.fromkeys([title, *(_page(title, h) for h in section_headings(text).values())])
         )
         return self.tokens.warm(chain((s for text in texts for s in evidence_sentences(text)), pages))
+
+    def rare_names(self, question: str) -> frozenset[str]:
+        """The stems of the names the question says ("Turkey", "Switzerland") that few sentences of the
+        knowledge base say (``RARE_NAME``): where one is, the passage is on the question however
+        far its sentence embeds from it. A country in a table row of five ("Zone 2 — Countries:
+        United Kingdom, Switzerland, USA, Canada, Turkey; …") is 0.25 similar to "Can I use my
+        phone in Turkey?"."""
+        df = self.weights.df
+        return frozenset(s for s in map(stem, names(question)) if 0 < df.get(s, 0) <= RARE_NAME)
 
     def needs_model(self, question: str, passages: list[Passage]) -> bool:
         """Whether grading would run the model (a text whose vectors are not at hand), which is
@@ -590,9 +652,14 @@ class Grader:
         relevance = [0.0] * len(passages)
         for (pi, _), sim in zip(sentences, sims, strict=True):
             relevance[pi] = max(relevance[pi], float(sim))
-        keep = [i for i in np.argsort(-np.array(relevance)) if relevance[i] >= self.min_relevance][
-            :max_passages
+        rare = self.rare_names(question)
+        named = [
+            any(row_names(s, rare) for s in evidence_sentences(p.text)) if rare else False for p in passages
         ]
+        keep = sorted(
+            (i for i in range(len(passages)) if named[i] or relevance[i] >= self.min_relevance),
+            key=lambda i: (not named[i], -relevance[i]),
+        )[:max_passages]
         keep = sorted(keep, key=lambda i: -relevance[i])
         keep += self._pointed(passages, keep, sentences, sims, relevance)
         kept = [passages[i] for i in keep]
@@ -636,6 +703,7 @@ class Grader:
             reason=reason,
             computed=computed,
             covers=np.array([each[t] for t in texts], dtype=np.float32) if each else None,
+            rare=rare,
         )
 
 

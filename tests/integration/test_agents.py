@@ -516,6 +516,23 @@ async def test_a_sentence_is_ranked_as_read_on_its_page(client: AccelClient, stu
     )
 
 
+async def test_a_row_that_names_the_country_asked_about_answers_for_it(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """A country in a table row of five embeds far from a question about it (0.25 for "Can I use my
+    phone in Turkey?"): the roaming table was dropped and the question abstained, and "What does
+    roaming cost in Switzerland?" was answered with the €60 spending cap."""
+    turkey = await _revised(
+        client, stub, "Turkey is free of charge on every plan.", "Can I use my phone in Turkey?", "mobile"
+    )
+    assert "Turkey; How it works: Travel Pass: €7 per day" in turkey.text, turkey.text
+    swiss = await _revised(
+        client, stub, "It costs €1 a day.", "What does roaming cost in Switzerland?", "mobile"
+    )
+    assert swiss.text.startswith("Zone: Zone 1"), swiss.text  # the zones table, before the €60 cap
+    assert "Switzerland, USA, Canada, Turkey; How it works: Travel Pass: €7 per day" in swiss.text, swiss.text
+
+
 async def test_a_page_pointed_to_but_not_retrieved_is_fetched_from_the_retriever(pipeline: Pipeline) -> None:
     """The follow-up search runs against the real retriever: only the pointed page, its sentences
     scored for the grader."""

@@ -313,3 +313,38 @@ def test_the_grader_keeps_the_page_its_best_sentence_points_to(embedder: Embedde
     assert len(plain.passages) == 1  # nothing points: the usual cut
     far = Grader(embedder, min_relevance=0.99).grade(question, [pointer, others[2]], max_passages=1)
     assert [p.doc_id for p in far.passages] in ([], ["devices.md"])  # below the floor: not kept
+
+
+def test_a_passage_that_says_a_rare_name_of_the_question_is_kept_and_quoted_first(
+    embedder: Embedder,
+) -> None:
+    def page(name: str, title: str, text: str) -> Passage:
+        return Passage(doc_id=f"{name}.md", title=title, chunk=0, text=text, score=1.0, source="")
+
+    zones = page(
+        "roaming",
+        "Roaming",
+        "- Zone: Zone 2 — Countries: United Kingdom, Switzerland, USA, Canada, Turkey; How it works: "
+        "Travel Pass: €7 per day to use your plan allowance.",
+    )
+    others = [
+        page("wifi", "Wi-Fi calling", "Abroad on Wi-Fi, calls home use your phone plan allowance."),
+        page("esim", "eSIM", "You can use an eSIM on any phone that supports one."),
+        page("insurance", "Insurance", "Device Care covers your phone when you use it abroad."),
+    ]
+    premium = [f"Premium covers {what} at no extra cost." for what in ("theft", "loss", "cracks", "water")]
+    knowledge = [zones.text, *(p.text for p in others), *premium]
+    grader = Grader(embedder, min_relevance=0.3, answer_threshold=0.3, knowledge=knowledge)
+    question = "Can I use my phone in Turkey?"
+    assert grader.rare_names(question) == {"turkey"}
+    plain = Grader(embedder, min_relevance=0.3, answer_threshold=0.3, knowledge=[])
+    assert grader.weights.df.get("turkey") == 1 and not plain.rare_names(question)  # an unknown word: none
+    assert not grader.rare_names("Can I use Premium care abroad?")  # said by 4 sentences
+    evidence = grader.grade(question, [*others, zones], max_passages=2)
+    assert "roaming.md" in [p.doc_id for p in evidence.passages]
+    below = [sim for (_, s), sim in zip(evidence.sentences, evidence.sims, strict=True) if "Turkey" in s]
+    assert below and below[0] < 0.3  # kept for the name, not for its similarity
+    best = evidence.best_sentences(1, floor=0.3)
+    assert "Turkey" in best[0][1]
+    without = plain.grade(question, [*others, zones], max_passages=2)
+    assert "roaming.md" not in [p.doc_id for p in without.passages]
