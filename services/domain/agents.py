@@ -377,6 +377,10 @@ class Evidence:
     # The stems of the question's rare names (``Grader.rare_names``): a sentence that says one is on
     # the question, however far it embeds from it.
     rare: frozenset[str] = frozenset()
+    # Each sentence's similarity to the question as read on its page ("Phone unlocking: How to
+    # unlock: We process the request within 2 business days …"), or alone when that is higher or
+    # under the grader's relevance floor (None: not computed; ``Grader.grade``).
+    contexts: np.ndarray | None = None
 
     @property
     def coverage(self) -> float:
@@ -425,11 +429,16 @@ class Evidence:
         return row_names(sentence, self.rare, words)
 
     def best_sentences(self, n: int = 2, floor: float = -1.0) -> list[tuple[int, str, float]]:
-        """The ``n`` best sentences among those at least ``floor`` similar to the question, ranked by
-        that similarity plus the sentence's own coverage of the question (``covers``, when the
-        grader computed it): similarity finds the sentence on the topic, coverage the one that
-        holds what was asked ("Calls, texts and data stop within 15 minutes." for "…how quickly
-        does it stop working?", where the most similar sentence is about blocking the SIM). Each
+        """The ``n`` best sentences among those at least ``floor`` similar to the question (as read
+        on its page, ``contexts``, when the grader computed that; returned with each), ranked by
+        that similarity plus the sentence's own coverage of the question (``covers``): similarity
+        finds the sentence on the topic, coverage the one that holds what was asked ("Calls, texts
+        and data stop within 15 minutes." for "…how quickly does it stop working?", where the most
+        similar sentence is about blocking the SIM). A sentence leaves to its page what it is
+        about: "We process the request within 2 business days and confirm by email." is 0.38
+        similar to "How long does unlocking my phone take?", and 0.72 as "Phone unlocking: How to
+        unlock: We process …"; "Removing the phone from the blacklist can take up to 24 hours."
+        0.60 either way. Each
         text once (chunks overlap, so a sentence can come in two passages: the first, best
         ranked, is cited), those that hold the codes the question names first (words with
         digits: error codes, flight and model numbers). Table rows embed alike ("Code: MOB-204 —
@@ -471,24 +480,23 @@ class Evidence:
         nth = ordinals(self.question)
         other = [bool(nth and (o := ordinals(text)) and not nth & o) for _, text in self.sentences]
         titles = set().union(*(headings(p.text) for p in self.passages))
+        sims = self.sims if self.contexts is None else self.contexts
         naming = [False] * len(self.sentences)
         if self.rare and self.covers is not None:
             covers = self.covers.tolist()
             over = [
-                c
-                for i, c in enumerate(covers)
-                if self.sims[i] >= floor and self.sentences[i][1] not in titles
+                c for i, c in enumerate(covers) if sims[i] >= floor and self.sentences[i][1] not in titles
             ]
             naming = [
                 covers[i] >= max(over, default=0.0) and self.names_rare(text, lex.words)
                 for i, ((_, lex), (_, text)) in enumerate(zip(lexical, self.sentences, strict=True))
             ]
-        merit = self.sims if self.covers is None else self.sims + self.covers
+        merit = sims if self.covers is None else sims + self.covers
         rank = sorted(
             (
                 i
                 for i, (_, text) in enumerate(self.sentences)
-                if (self.sims[i] >= floor or naming[i]) and text not in titles
+                if (sims[i] >= floor or naming[i]) and text not in titles
             ),
             key=lambda i: (-held[i], not on_focus[i], not naming[i], other[i], -float(merit[i]), i),
         )
@@ -500,7 +508,7 @@ class Evidence:
                 break  # the best holds a code the question asks about: so must the rest
             if text not in seen:
                 seen.add(text)
-                out.append((passage, text, float(self.sims[i])))
+                out.append((passage, text, float(sims[i])))
                 if len(out) == n:
                     break
         return out
@@ -562,6 +570,7 @@ class Grader:
         self.weights = TermWeights.of_texts(knowledge)
         self.tokens = TokenVectors(embedder, token_cache_size)
         self._cache = VectorLRU(cache_size)  # apart from the embedder's, which keeps queries
+        self._in_context: dict[tuple[str, str], str] = {}  # (title, sentence): the sentence on its page
 
     def warm(self, knowledge: Iterable[str], titles: Iterable[str] = ()) -> int:
         """Compute the token vectors of the documents' evidence sentences ahead (about 5 ms each),
@@ -573,6 +582,12 @@ class Grader:
             for title, text in zip(titles, texts, strict=False)
             for page in dict.fromkeys([title, *(_page(title, h) for h in section_headings(text).values())])
         )
+        for title, text in zip(titles, texts, strict=False):
+            heads = section_headings(text)
+            for s in evidence_sentences(text):
+                self._in_context[title, s] = f"{_page(title, heads.get(s, ''))}: {s}"
+        if self._in_context:
+            self._encode(list(self._in_context.values()))
         return self.tokens.warm(chain((s for text in texts for s in evidence_sentences(text)), pages))
 
     def rare_names(self, question: str) -> frozenset[str]:
@@ -593,9 +608,20 @@ class Grader:
         for p in passages:
             if p.sentences is None:
                 return True
-            if not all(ready(sc.text) and ready(page_of(p, sc.text)) for sc in p.sentences):
+            if not all(
+                ready(sc.text)
+                and ready(page_of(p, sc.text))
+                and self._cache.get(self.in_context(p, sc.text)) is not None
+                for sc in p.sentences
+            ):
                 return True
         return False
+
+    def in_context(self, passage: Passage, sentence: str) -> str:
+        """An evidence sentence as read on its page: "Phone unlocking: How to unlock: We process the
+        request within 2 business days and confirm by email." (the heading above it in its
+        document, when the grader was warmed with it; else in its passage)."""
+        return self._in_context.get((passage.title, sentence)) or f"{page_of(passage, sentence)}: {sentence}"
 
     def _encode(self, sentences: list[str]) -> np.ndarray:
         """Sentence vectors, cached: knowledge-base sentences recur across questions."""
@@ -673,6 +699,15 @@ class Grader:
             pages = [page_of(passages[sentences[j][0]], sentences[j][1]) for j in rows]
             cover = measure(question, texts, self.tokens, self.weights, pages)
         covered, each = cover.covered, cover.each
+        contexts = None
+        if similar and rows:
+            q = self.embedder.encode_one(question) if question_vector is None else question_vector
+            read = [self.in_context(passages[sentences[j][0]], sentences[j][1]) for j in rows]
+            alone = sims[rows]
+            # the page says what a sentence is about, not what it says: one that is off the
+            # question by itself ("The first 3 replacements … are free", 0.06 similar to "I deleted
+            # my eSIM by accident, what now?", 0.64 on its page) is not lifted by it
+            contexts = np.where(alone >= self.min_relevance, np.maximum(alone, self._encode(read) @ q), alone)
         answerable = similar and covered >= self.coverage_threshold
         if not passages:
             reason = "the retriever found no passage"
@@ -704,6 +739,7 @@ class Grader:
             computed=computed,
             covers=np.array([each[t] for t in texts], dtype=np.float32) if each else None,
             rare=rare,
+            contexts=contexts,
         )
 
 
