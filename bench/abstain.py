@@ -160,13 +160,13 @@ def signals(
         for j, i in enumerate(rows):
             per_word[qs[i]] = min(per_word.get(qs[i], 1.0), float(best_tok[j]))
         f["bert3_minword"] = min(per_word.values())
-        for k in (2, 5, 10, len(evidence.sentences)):
+        # every label, also when the evidence has exactly 2, 5 or 10 sentences
+        for label, k in (("2", 2), ("5", 5), ("10", 10), ("all", len(evidence.sentences))):
             m = np.zeros(len(rows), dtype=np.float32)
             for i in order[:k]:
                 sv, _ = tokens(evidence.sentences[i][1])
                 if len(sv):
                     m = np.maximum(m, (qv[rows] @ sv.T).max(axis=1))
-            label = "all" if k == len(evidence.sentences) else str(k)
             f[f"bert{label}_idf"] = float((m * w).sum() / w.sum())
         f["bert3_plain"] = float(best_tok.mean())
         f["bert3_rarest"] = per_word.get(rarest, min(per_word.values()))
