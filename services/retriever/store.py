@@ -22,14 +22,15 @@ from contracts import Passage
 from contracts.subjects import TOKEN_RE
 from shared.documents import Chunk
 from shared.embeddings import DIM
-from shared.text import words
+from shared.text import stem, words
 
 BM25_K1, BM25_B = 1.2, 0.75
 RRF_K = 60
 
 
 def tokenize(text: str) -> list[str]:
-    return words(text)
+    """BM25's terms: content words, lightly stemmed ("buffer" finds "Buffering or low quality")."""
+    return [stem(w) for w in words(text)]
 
 
 class KnowledgeStore(Protocol):

@@ -147,3 +147,17 @@ def test_bm25_postings_give_the_textbook_okapi_scores() -> None:
 
     assert col.bm25(query) == pytest.approx([okapi(tf) for tf in tfs], rel=1e-5)
     assert col.bm25(query)[2:].tolist() == [0.0, 0.0]
+
+
+def test_bm25_matches_a_word_in_another_form() -> None:
+    """ "Why does my video buffer?" found no page: BM25 took "buffer" and "Buffering or low
+    quality" for different terms, and the troubleshooting page, with its error codes, embeds far
+    from the question."""
+    from services.retriever.store import _Collection
+    from shared.documents import Chunk
+
+    texts = ["Buffering or low quality: restart your router", "Video quality adjusts to your connection"]
+    col = _Collection(chunks=[Chunk(f"d{i}", "", 0, t, "") for i, t in enumerate(texts)])
+    scores = col.bm25("Why does my video buffer?")
+    assert scores[0] > 0 and scores[1] > 0  # "buffer" in the one, "video" in the other
+    assert col.bm25("restarted routers").tolist()[1] == 0.0 and col.bm25("restarted routers")[0] > 0
