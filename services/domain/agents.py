@@ -571,6 +571,9 @@ class Grader:
         self.tokens = TokenVectors(embedder, token_cache_size)
         self._cache = VectorLRU(cache_size)  # apart from the embedder's, which keeps queries
         self._in_context: dict[tuple[str, str], str] = {}  # (title, sentence): the sentence on its page
+        # the warmed sentences' vectors on their pages, read-only rows (a lookup, no LRU bookkeeping)
+        self._context_rows: dict[str, int] = {}
+        self._context_vectors = np.zeros((0, 0), dtype=np.float32)
 
     def warm(self, knowledge: Iterable[str], titles: Iterable[str] = ()) -> int:
         """Compute the token vectors of the documents' evidence sentences ahead (about 5 ms each),
@@ -586,8 +589,10 @@ class Grader:
             heads = section_headings(text)
             for s in evidence_sentences(text):
                 self._in_context[title, s] = f"{_page(title, heads.get(s, ''))}: {s}"
-        if self._in_context:
-            self._encode(list(self._in_context.values()))
+        read = list(dict.fromkeys(self._in_context.values()))
+        if read:
+            self._context_vectors = np.asarray(self.embedder.encode(read, recent=False), dtype=np.float32)
+            self._context_rows = {text: i for i, text in enumerate(read)}
         return self.tokens.warm(chain((s for text in texts for s in evidence_sentences(text)), pages))
 
     def rare_names(self, question: str) -> frozenset[str]:
@@ -611,7 +616,7 @@ class Grader:
             if not all(
                 ready(sc.text)
                 and ready(page_of(p, sc.text))
-                and self._cache.get(self.in_context(p, sc.text)) is not None
+                and self._has_context(self.in_context(p, sc.text))
                 for sc in p.sentences
             ):
                 return True
@@ -622,6 +627,14 @@ class Grader:
         request within 2 business days and confirm by email." (the heading above it in its
         document, when the grader was warmed with it; else in its passage)."""
         return self._in_context.get((passage.title, sentence)) or f"{page_of(passage, sentence)}: {sentence}"
+
+    def _has_context(self, read: str) -> bool:
+        return read in self._context_rows or self._cache.has(read)
+
+    def _context(self, read: list[str]) -> np.ndarray:
+        """The vectors of sentences as read on their pages (``in_context``)."""
+        rows = [self._context_rows.get(text, -1) for text in read]
+        return self._context_vectors[rows] if min(rows, default=0) >= 0 else self._encode(read)
 
     def _encode(self, sentences: list[str]) -> np.ndarray:
         """Sentence vectors, cached: knowledge-base sentences recur across questions."""
@@ -679,9 +692,9 @@ class Grader:
         for (pi, _), sim in zip(sentences, sims, strict=True):
             relevance[pi] = max(relevance[pi], float(sim))
         rare = self.rare_names(question)
-        named = [
-            any(row_names(s, rare) for s in evidence_sentences(p.text)) if rare else False for p in passages
-        ]
+        named = [False] * len(passages)
+        for pi, text in sentences if rare else ():
+            named[pi] = named[pi] or row_names(text, rare, _lexical(text).words)
         keep = sorted(
             (i for i in range(len(passages)) if named[i] or relevance[i] >= self.min_relevance),
             key=lambda i: (not named[i], -relevance[i]),
@@ -707,7 +720,9 @@ class Grader:
             # the page says what a sentence is about, not what it says: one that is off the
             # question by itself ("The first 3 replacements … are free", 0.06 similar to "I deleted
             # my eSIM by accident, what now?", 0.64 on its page) is not lifted by it
-            contexts = np.where(alone >= self.min_relevance, np.maximum(alone, self._encode(read) @ q), alone)
+            contexts = np.where(
+                alone >= self.min_relevance, np.maximum(alone, self._context(read) @ q), alone
+            )
         answerable = similar and covered >= self.coverage_threshold
         if not passages:
             reason = "the retriever found no passage"
