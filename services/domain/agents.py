@@ -579,7 +579,7 @@ class Grader:
         """Compute the token vectors of the documents' evidence sentences ahead (about 5 ms each),
         and of the pages they are read on when the documents' ``titles`` are given (in the same
         order; see ``page_of``); returns how many were computed."""
-        texts = list(knowledge)
+        texts, titles = list(knowledge), list(titles)
         pages = (
             page
             for title, text in zip(titles, texts, strict=False)
