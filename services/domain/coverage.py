@@ -195,6 +195,8 @@ def question_words(embedder: Embedder, text: str) -> list[QuestionWord]:
         ws = words(piece)
         if not ws or any(stopword(x) for x in around):
             continue
+        if len(piece) == 1 and text[b : b + 1] == "-":
+            continue  # the "e" of "e-bike", the "t" of "t-shirt": a letter says nothing by itself
         own = stem(ws[0])
         enclosing = [stem(x) for x in around if x != ws[0]]
         meaning = tuple(k for k, i in enumerate(positions) if pieces[i] not in _INFLECTION)
