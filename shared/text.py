@@ -353,7 +353,16 @@ def section_of(text: str, item: str) -> str | None:
     return plain(lines[i - 1]) or None
 
 
-_CELL_HEADER = re.compile(r"(?:^|— |; )([^:;—]{1,60}): ")
+_HEADER = r"[^:;—]{1,60}"  # a column header as a table row names a cell by it ("Zone", "How it works")
+_CELL_HEADER = re.compile(rf"(?:^|— |; )({_HEADER}): ")
+_ROW = re.compile(rf"^{_HEADER}: .+ — {_HEADER}: ")
+
+
+def is_row(sentence: str) -> bool:
+    """Whether an evidence sentence is a table row as ``shared.documents.tables_as_sentences``
+    writes one, its first cell named by its header ("Zone: Zone 2 — Countries: United Kingdom, …;
+    How it works: …")."""
+    return bool(_ROW.match(sentence))
 
 
 def _cell_headers(line: str) -> tuple[str, ...]:

@@ -27,6 +27,7 @@ from shared.text import (
     evidence_sentences,
     followed,
     headings,
+    is_row,
     plain,
     references,
     section_headings,
@@ -514,15 +515,6 @@ class Evidence:
         return out
 
 
-_ROW = re.compile(r"^[^:;—]{1,60}: .+ — [^:;—]{1,60}: ")
-
-
-def is_row(sentence: str) -> bool:
-    """Whether an evidence sentence is a table row, as ``shared.documents.tables_as_sentences``
-    writes one ("Zone: Zone 2 — Countries: United Kingdom, …; How it works: …")."""
-    return bool(_ROW.match(sentence))
-
-
 def row_names(sentence: str, rare: frozenset[str], words: Iterable[str] | None = None) -> bool:
     """Whether ``sentence`` (with these content words) is a table row that says one of the
     ``rare`` word stems."""
@@ -579,21 +571,19 @@ class Grader:
         """Compute the token vectors of the documents' evidence sentences ahead (about 5 ms each),
         and of the pages they are read on when the documents' ``titles`` are given (in the same
         order; see ``page_of``); returns how many were computed."""
-        texts, titles = list(knowledge), list(titles)
-        pages = (
-            page
-            for title, text in zip(titles, texts, strict=False)
-            for page in dict.fromkeys([title, *(_page(title, h) for h in section_headings(text).values())])
-        )
-        for title, text in zip(titles, texts, strict=False):
+        texts = list(knowledge)
+        sentences = [evidence_sentences(text) for text in texts]
+        pages: dict[str, None] = {}
+        for title, text, said in zip(titles, texts, sentences, strict=False):
             heads = section_headings(text)
-            for s in evidence_sentences(text):
-                self._in_context[title, s] = f"{_page(title, heads.get(s, ''))}: {s}"
+            pages.update(dict.fromkeys([title, *(_page(title, h) for h in heads.values())]))
+            for s in said:
+                self._in_context[title, s] = _read_on(_page(title, heads.get(s, "")), s)
         read = list(dict.fromkeys(self._in_context.values()))
         if read:
             self._context_vectors = np.asarray(self.embedder.encode(read, recent=False), dtype=np.float32)
             self._context_rows = {text: i for i, text in enumerate(read)}
-        return self.tokens.warm(chain((s for text in texts for s in evidence_sentences(text)), pages))
+        return self.tokens.warm(chain((s for said in sentences for s in said), pages))
 
     def rare_names(self, question: str) -> frozenset[str]:
         """The stems of the names the question says ("Turkey", "Switzerland") that few sentences of the
@@ -626,7 +616,9 @@ class Grader:
         """An evidence sentence as read on its page: "Phone unlocking: How to unlock: We process the
         request within 2 business days and confirm by email." (the heading above it in its
         document, when the grader was warmed with it; else in its passage)."""
-        return self._in_context.get((passage.title, sentence)) or f"{page_of(passage, sentence)}: {sentence}"
+        return self._in_context.get((passage.title, sentence)) or _read_on(
+            page_of(passage, sentence), sentence
+        )
 
     def _has_context(self, read: str) -> bool:
         return read in self._context_rows or self._cache.has(read)
@@ -812,6 +804,11 @@ def page_of(passage: Passage, sentence: str) -> str:
 
 def _page(title: str, heading: str) -> str:
     return f"{title}: {heading}" if heading and heading != title else title
+
+
+def _read_on(page: str, sentence: str) -> str:
+    """A sentence with the page it is read on, as the grader embeds it (``Grader.in_context``)."""
+    return f"{page}: {sentence}"
 
 
 class Verifier:
