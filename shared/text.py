@@ -211,6 +211,11 @@ def sentence_before(text: str, sentence: str) -> str | None:
     return None
 
 
+def holds(text: str, sentence: str) -> bool:
+    """Whether one of the lines of ``text`` holds the evidence sentence ``sentence``."""
+    return _place(_lines(text), sentence) is not None
+
+
 def _place(lines: list[str], sentence: str) -> tuple[int, list[str]] | None:
     """The index of the first of ``lines`` that holds the evidence sentence ``sentence``, with that
     line's evidence sentences; None when no line holds it."""
@@ -276,17 +281,32 @@ def _reference_pattern(title: str) -> re.Pattern[str]:
 _STEP = re.compile(r"^(\d{1,3})[.)]\s+")
 
 
+# A sentence that promises what follows it ("You can watch Northwind Media on the following
+# devices.") introduces the list after it as a colon does; "… the following calendar year." is a time.
+_PROMISES = re.compile(
+    r"\b(?:the following|as follows)\b(?!(?:\s+\w+)?\s+(?:day|week|month|year|morning|evening|night)s?\.)"
+    r"(?:\s+[\w-]+){0,2}\.$",
+    re.IGNORECASE,
+)
+
+
+def introduces(sentence: str) -> bool:
+    """Whether ``sentence``, at the end of its line, would introduce a list after it."""
+    return sentence.endswith(":") or bool(_PROMISES.search(sentence))
+
+
 def list_after(text: str, sentence: str, limit: int = 8, marked: bool = False) -> list[str]:
     """The items of the list that ``sentence``, an evidence sentence of ``text`` that ends its line
-    with a colon, introduces ("4K playback needs all of the following:", then "- a Premium plan",
-    …): each item's first line as plain text without its marker, at most ``limit``; [] when the
-    sentence introduces no list in ``text``. ``marked``: each item as an answer quotes it, "- a
-    Premium plan", or with its number when it is a step ("1. Go to …", as ``steps_of`` has it)."""
-    if not sentence.endswith(":"):
+    with a colon or a promise of what follows (``introduces``), introduces ("4K playback needs all
+    of the following:", then "- a Premium plan", …): each item's first line as plain text without
+    its marker, at most ``limit``; [] when the sentence introduces no list in ``text``. ``marked``:
+    each item as an answer quotes it, "- a Premium plan", or with its number when it is a step
+    ("1. Go to …", as ``steps_of`` has it)."""
+    if not introduces(sentence):
         return []
     lines = _lines(text)
     for i, line in enumerate(lines):
-        if line.endswith(":") and evidence_sentences(line, min_words=1)[-1:] == [sentence]:
+        if line.endswith(sentence[-1]) and evidence_sentences(line, min_words=1)[-1:] == [sentence]:
             items: list[str] = []
             for item in lines[i + 1 :]:
                 if not LIST_MARK.match(item) or len(items) == limit:

@@ -61,7 +61,10 @@ def create_app(settings: DomainSettings) -> FastStream:
         grader.warm(knowledge, [doc.title for doc in documents])
     verifier = Verifier(min_overlap=settings.verify_overlap, min_relevance=settings.claim_relevance)
     pages = {doc.title: doc.doc_id for doc in documents}
-    pipeline = DomainPipeline(domain, settings, model, searcher, grader, verifier, publish_delta, pages)
+    texts = {doc.title: doc.text for doc in documents}
+    pipeline = DomainPipeline(
+        domain, settings, model, searcher, grader, verifier, publish_delta, pages, texts
+    )
     work = Spawner(settings.max_concurrency)
     broker.include_router(
         build_handlers(

@@ -42,6 +42,7 @@ from shared.embeddings import from_message, to_message, tokens_from_message
 from shared.inference import ChatModel, ModelUnavailable
 from shared.metrics import get_metrics
 from shared.text import (
+    holds,
     lead_in_of,
     list_after,
     list_before,
@@ -52,6 +53,7 @@ from shared.text import (
     sentence_before,
     steps_of,
     table_rows,
+    without_list_marker,
 )
 
 log = logging.getLogger(__name__)
@@ -84,10 +86,24 @@ def _closed(sentence: str) -> str:
     return sentence if sentence.endswith((".", "!", "?")) else _OPEN_END.sub("", sentence) + "."
 
 
-def _quoted(evidence: Evidence, passage_index: int, sentence: str) -> str:
+def _source(evidence: Evidence, passage_index: int, sentence: str, documents: Mapping[str, str]) -> str:
+    """The text a quote of ``sentence`` is read from: its whole document when the domain has it (and
+    it holds the sentence), else its passage. A passage is a chunk of about 120 words, and a list
+    can run past its end: "You can watch Northwind Media on the following devices." brought 6 of
+    its 7 devices from its passage, without the game consoles of "Can I watch it on my
+    PlayStation?"; 7 lead-ins of our knowledge bases had such a list cut (the refund times of 3 of
+    4 payment methods, 1 of the 2 seat prices)."""
+    passage = evidence.passages[passage_index]
+    document = documents.get(passage.title)
+    return document if document is not None and holds(document, sentence) else passage.text
+
+
+def _quoted(
+    evidence: Evidence, passage_index: int, sentence: str, documents: Mapping[str, str] | None = None
+) -> str:
     """An evidence sentence as the answer quotes it: closed (``_closed``), or, when it introduces a
-    list ("Your tier depends on the points you earn in a calendar year:"), with the list's items
-    from its passage, one per line: alone it promises what it does not say. A list item that
+    list ("Your tier depends on the points you earn in a calendar year:"), with the list's items,
+    one per line: alone it promises what it does not say. A list item that
     begins in lower case finishes its lead-in's sentence ("Unlocking is free when either of these
     is true:" … "the phone was bought outright and your account has been active for at least 3
     months; or"): it is quoted as that lead-in with its list, since half a sentence drops its
@@ -97,8 +113,10 @@ def _quoted(evidence: Evidence, passage_index: int, sentence: str) -> str:
     account:" and its items: its last item alone is half a sentence). A step of a short numbered
     list is quoted with the other steps, in order (``steps_of``). A fragment item of a list right
     under a heading is quoted after that heading ("Business — Free seat selection, including
-    extra-legroom seats."): it is said of that section (``section_of``)."""
-    text = evidence.passages[passage_index].text
+    extra-legroom seats."): it is said of that section (``section_of``). Lists, steps and the
+    sentence before are read from the sentence's whole document when ``documents`` (texts by title)
+    has it (``_source``)."""
+    text = _source(evidence, passage_index, sentence, documents or {})
     if sentence[:1].islower():
         sentence = lead_in_of(text, sentence) or sentence
     steps = steps_of(text, sentence, STEPS)
@@ -122,11 +140,21 @@ def _quoted(evidence: Evidence, passage_index: int, sentence: str) -> str:
     return f"{_closed(section)[:-1]} — {said}" if section else said
 
 
-def _half(evidence: Evidence, passage_index: int, sentence: str) -> bool:
+def _half(
+    evidence: Evidence, passage_index: int, sentence: str, documents: Mapping[str, str] | None = None
+) -> bool:
     """Whether ``sentence`` is half a sentence that cannot be quoted whole: a list item that
-    finishes its lead-in's sentence ("uses a simpler layout with larger pictures") in a passage
-    that begins after the lead-in."""
-    return sentence[:1].islower() and lead_in_of(evidence.passages[passage_index].text, sentence) is None
+    finishes its lead-in's sentence ("uses a simpler layout with larger pictures") where the text
+    it is quoted from (``_source``) holds no lead-in before it."""
+    if not sentence[:1].islower():
+        return False
+    return lead_in_of(_source(evidence, passage_index, sentence, documents or {}), sentence) is None
+
+
+def _said(body: str) -> frozenset[str]:
+    """The lines of a quote as plain statements, without list markers or full stops: a table row
+    quoted by itself and as an item of its lead-in's list are one statement."""
+    return frozenset(without_list_marker(line).rstrip(". ") for line in body.splitlines() if line.strip())
 
 
 def _with_pointed(
@@ -180,11 +208,14 @@ class DomainPipeline:
         verifier: Verifier,
         publish_delta: PublishDelta,
         pages: Mapping[str, str] | None = None,
+        documents: Mapping[str, str] | None = None,
     ) -> None:
         """``pages``: the doc id of each page of the domain's knowledge by its title, for the pages
-        the retrieved passages send the reader to (``_follow``)."""
+        the retrieved passages send the reader to (``_follow``); ``documents``: the text of each
+        page by its title, which a revision quotes lists and steps from whole (``_quoted``)."""
         self.domain = domain
         self.pages = dict(pages or {})
+        self.documents = dict(documents or {})
         self.settings = settings
         self.model = model
         self.rewriter = Rewriter()
@@ -481,7 +512,7 @@ class DomainPipeline:
         t = time.perf_counter()
         first, then = self.grader.answer_threshold, self.settings.quote_threshold
         ranked = evidence.best_sentences(len(evidence.sentences), floor=first)
-        ranked = [r for r in ranked if not _half(evidence, r[0], r[1])]
+        ranked = [r for r in ranked if not _half(evidence, r[0], r[1], self.documents)]
         bars = [first, *[max(first, then)] * (EXTRACTIVE_SENTENCES - 1)]
         quoted = [  # the first on its page (``Evidence.contexts``), the next for what it says alone
             b
@@ -503,16 +534,21 @@ class DomainPipeline:
             )
         bodies: dict[tuple[str, int], None] = {}
         for i, sentence, _ in best:
-            body = _quoted(evidence, i, sentence)
+            body = _quoted(evidence, i, sentence, self.documents)
             if all(body != b for b, _ in bodies):  # two steps of one list: the list once
                 bodies[body, i + 1] = None
         quoted_titles = {evidence.passages[r - 1].title.lower() for _, r in bodies}
+        said = [_said(b) for b, _ in bodies]
         kept = [
             (b, r)
             for n, (b, r) in enumerate(bodies)
-            # a quote another already holds (the sentence the other points back to) is said once,
-            # and after the first, one that only points to a page quoted already is not said
-            if not any(b != other and b in other for other, _ in bodies)
+            # a quote another already holds (the sentence the other points back to, rows of the
+            # list another quotes; of two that say the same, the first) is said once, and after
+            # the first, one that only points to a page quoted already is not said
+            if not any(
+                b != other and (b in other or said[n] < said[m] or (said[n] == said[m] and m < n))
+                for m, (other, _) in enumerate(bodies)
+            )
             and not (n and (points_to(b) or "").lower() in quoted_titles)
         ]
         quotes = [f"{body} [{ref}]" for body, ref in kept]

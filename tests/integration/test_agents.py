@@ -589,3 +589,30 @@ async def test_a_page_pointed_to_but_not_retrieved_is_fetched_from_the_retriever
     assert followed and {p.doc_id for p in followed} == {"premium-cabins.md"}, followed
     assert all(p.sentences for p in followed)  # scored: the grader needs no model run for them
     assert any("32 kg" in p.text for p in followed)
+
+
+async def test_a_table_row_is_not_quoted_again_after_the_list_that_holds_it(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """The seat prices are quoted as the list of their lead-in; the standard seat's row, the next
+    best sentence, is said once."""
+    part = await _revised(
+        client, stub, "Seats cost 99 euros each.", "How much does it cost to pick a seat?", domain="travel"
+    )
+    assert "the prices per flight are:\n- Seat: Standard seat" in part.text, part.text
+    assert part.text.count("Standard seat") == 1 and "Extra-legroom seat" in part.text, part.text
+
+
+async def test_a_list_that_runs_past_its_passage_brings_its_last_items(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """The refund times of the four payment methods: the passage with the card's row ends before
+    Pay in 3."""
+    part = await _revised(
+        client,
+        stub,
+        "Refunds take 90 days.",
+        "How long does a refund take to reach my card?",
+        domain="ecommerce",
+    )
+    assert "Credit or debit card" in part.text and "Pay in 3" in part.text, part.text

@@ -283,6 +283,21 @@ def test_list_after_reads_the_items_a_lead_in_introduces() -> None:
     assert list_after("Unlocking is free when:\nThe phone is paid off.", "Unlocking is free when:") == []
 
 
+def test_a_sentence_that_promises_what_follows_introduces_a_list_as_a_colon_does() -> None:
+    """ "You can watch Northwind Media on the following devices." was quoted without its devices."""
+    text = (
+        "You can watch Northwind Media on the following devices.\n- Device type: Smart TVs\n"
+        "- Device type: Game consoles\nThe prices are as follows.\n- Basic: €5\n"
+        "A tier stays valid until the end of the following calendar year.\n- a loose item"
+    )
+    assert list_after(text, "You can watch Northwind Media on the following devices.") == [
+        "Device type: Smart TVs",
+        "Device type: Game consoles",
+    ]
+    assert list_after(text, "The prices are as follows.") == ["Basic: €5"]
+    assert list_after(text, "A tier stays valid until the end of the following calendar year.") == []
+
+
 def test_lead_in_of_finds_the_sentence_a_list_item_belongs_to() -> None:
     text = (
         "Unlocking is free when either of these is true:\n\n- the phone was bought outright; or\n"
