@@ -410,7 +410,7 @@ def table_rows(text: str, row: str, limit: int = 4) -> list[str]:
     return [without_list_marker(plain(x)) for x in lines[lo : hi + 1]]
 
 
-CourtesyKind = Literal["greeting", "thanks", "acknowledgement", "goodbye"]
+CourtesyKind = Literal["greeting", "thanks", "acknowledgement", "goodbye", "request for help"]
 
 
 def _word_set(spaced: str) -> frozenset[str]:
@@ -424,11 +424,15 @@ _COURTESY: dict[CourtesyKind, frozenset[str]] = {
         "ok okay k kk great cool perfect nice awesome alright fine understood noted brilliant excellent "
         "helpful got gotcha sure lovely"
     ),
+    # help asked for with nothing to help with yet: "Can you help me?", "Hi, I have a question"
+    "request for help": _word_set("help assist assistance question questions"),
     "greeting": _word_set("hi hello hey hiya howdy greetings morning afternoon evening"),
 }
 _COURTESY_FILLER = _word_set(
-    "a all and again day for good have help i it just lot many much no now oh really see so that "
-    "that's thats the there u very well yeah yep yes you your was is this everyone"
+    "a all and again day for good have i it just lot many much no now oh really see so that "
+    "that's thats the there u very well yeah yep yes you your was is this everyone "
+    "can could would will me need some please ask quick small someone somebody anyone like want "
+    "i'd i've i'm got"
 )
 _COURTESY_KNOWN = frozenset().union(*_COURTESY.values(), _COURTESY_FILLER)
 _COURTESY_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
@@ -436,8 +440,8 @@ _COURTESY_WORD = re.compile(r"[a-z]+(?:'[a-z]+)?")
 
 def courtesy(text: str) -> CourtesyKind | None:
     """What a message made only of courtesy words is ("Thanks a lot!", "ok great", "hi there",
-    "bye for now"), or None when it says anything else. Nothing to look up: answering it from a
-    knowledge base would repeat the previous answer or invent one."""
+    "bye for now", "Can you help me?"), or None when it says anything else. Nothing to look up:
+    answering it from a knowledge base would repeat the previous answer or invent one."""
     said = _COURTESY_WORD.findall(text.lower())
     if not said or len(said) > 8 or len(text) > 80:
         return None

@@ -206,12 +206,17 @@ def compose_text(
     return "\n\n".join([*lines, *map(declined_line, plan.decision.declined)])
 
 
-_OPENERS = {"greeting": "Hello!", "thanks": "You're welcome!", "acknowledgement": "Glad to help."}
+_OPENERS = {
+    "greeting": "Hello!",
+    "thanks": "You're welcome!",
+    "acknowledgement": "Glad to help.",
+    "request for help": "Happy to help.",
+}
 
 
 def courtesy_reply(text: str, titles: dict[str, str]) -> str:
-    """The reply to a greeting, thanks or goodbye (see ``shared.text.courtesy``): no domain is
-    asked, and the caller is told what can be asked."""
+    """The reply to a greeting, thanks, goodbye or request for help with nothing to help with yet
+    (see ``shared.text.courtesy``): no domain is asked, and the caller is told what can be asked."""
     kind = courtesy(text)
     if kind == "goodbye":
         return "Goodbye!"

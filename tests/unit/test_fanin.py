@@ -208,3 +208,7 @@ def test_a_courtesy_message_gets_a_courtesy_reply_naming_what_can_be_asked() -> 
     )
     bye = thanks.model_copy(update={"text": "bye!"})
     assert build_final(bye, [], [], titles, [], 0.0).text == "Goodbye!"
+    asked = thanks.model_copy(update={"text": "Hi, can you help me?"})
+    assert build_final(asked, [], [], titles, [], 0.0).text == (
+        "Happy to help. Ask me anything about Fintech, Travel."
+    )

@@ -644,6 +644,12 @@ def test_labels_must_name_configured_domains(tmp_path: Path) -> None:
         ("ok and for business?", None),
         ("yes", None),
         ("How are you?", None),
+        ("Can you help me?", "request for help"),
+        ("Hi, I need help", "request for help"),
+        ("Hello, I have a quick question please", "request for help"),
+        ("thanks for the help", "thanks"),
+        ("Can you help me with my order?", None),
+        ("I have a question about roaming", None),
     ],
 )
 def test_courtesy_messages_are_told_from_questions(text: str, kind: str | None) -> None:
@@ -659,7 +665,11 @@ async def test_a_thanks_is_not_taken_for_a_follow_up_nor_sent_to_a_domain(router
             domains=["travel"],
         )
     ]
-    for text, kind in (("ok thanks", "thanks"), ("Hello!", "greeting")):
+    for text, kind in (
+        ("ok thanks", "thanks"),
+        ("Hello!", "greeting"),
+        ("Hi, I need help", "request for help"),
+    ):
         outcome = await router.decide(text, history)
         assert outcome.decision.rejected and outcome.decision.reason_code == "courtesy", outcome.decision
         assert outcome.decision.reason == f"a {kind}: nothing to look up" and not outcome.routes
