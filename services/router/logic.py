@@ -413,17 +413,30 @@ class Router:
             before = [d for d in chosen[:k] if d is not None]
             after = [d for d in chosen[k + 1 :] if d is not None]
             chosen[k] = before[-1] if before else (after[0] if after else None)
+        declining: dict[int, str] = {}
         routed: dict[str, list[str]] = {}
-        declined: list[str] = []
-        for unit, domain, row, leans in zip(units, chosen, rows, leaning, strict=True):
+        for k, (unit, domain, row, leans) in enumerate(zip(units, chosen, rows, leaning, strict=True)):
             if domain is not None:
                 routed.setdefault(domain, []).extend(parts[i] for i in unit)
             elif not leans and not asked and row[oos] >= SIBLING_MAX_OOS:
                 said_here = _joined([parts[i] for i in unit])
                 if is_question(said_here) and self._about_something(said_here):
-                    declined.append(said_here)
-        if declined and not all(asks_something(_joined(ps)) for ps in routed.values()):
-            declined = []  # a fragment may lean on it: "Downloads limit reached, how do I free up space"
+                    declining[k] = said_here
+        if declining and not all(asks_something(_joined(ps)) for ps in routed.values()):
+            declining = {}  # a fragment may lean on it: "Downloads limit reached, how do I free up space"
+        declined = list(declining.values())
+        # A unit neither routed nor declined is still part of what was asked ("how much is the" cut
+        # from "… and how much is the Plus mobile plan?"): it goes with the unit before it (or
+        # after it, when it comes first), into that sub-query, as a generic follow-up does.
+        for k in range(len(units)):
+            if chosen[k] is None and k not in declining:
+                before = [d for d in chosen[:k] if d is not None]
+                after = [d for d in chosen[k + 1 :] if d is not None]
+                chosen[k] = before[-1] if before else (after[0] if after else None)
+        routed = {}
+        for unit, domain in zip(units, chosen, strict=True):
+            if domain is not None:
+                routed.setdefault(domain, []).extend(parts[i] for i in unit)
         if asked and len(routed) == 1:
             ((domain, _),) = routed.items()
             return [

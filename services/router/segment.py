@@ -77,7 +77,8 @@ def _merge_short(parts: list[tuple[str, str]]) -> list[tuple[str, str]]:
 def _clauses(sentence: str) -> list[tuple[str, str]]:
     """The sentence cut at its connectors, each clause with the connector before it (lowercased;
     ',' for a bare comma, '' for the first), except the "and" of "between A and B", which joins two
-    things being compared rather than two requests."""
+    things being compared rather than two requests, and a capitalised "Plus" inside the sentence,
+    which names a plan or a product ("how much is the Plus mobile plan?")."""
     out: list[tuple[str, str]] = []
     start = scanned = pending = 0
     lead = ""
@@ -88,6 +89,8 @@ def _clauses(sentence: str) -> list[tuple[str, str]]:
         if pending and word in ("and", "&"):
             pending -= 1
             continue
+        if word == "plus" and "Plus" in m.group(0):
+            continue  # a name inside a sentence: "the Plus plan", "Disney Plus"
         out.append((sentence[start : m.start()], lead))
         start = m.end()
         lead = word or COMMA

@@ -292,10 +292,34 @@ def test_domains_of_general_questions_are_not_swallowed_by_the_background(genera
         ("warranty for my tablet + how to download episodes", ["Warranty for my tablet", "How to download episodes"]),
         ("What is the checked baggage allowance on an economy ticket?",
          ["What is the checked baggage allowance on an economy ticket?"]),
+        # a capitalised "Plus" inside a sentence names a plan; "plus" joins two requests
+        ("What's the exchange rate fee on Plus, and how much is the Plus mobile plan?",
+         ["What's the exchange rate fee on Plus", "How much is the Plus mobile plan?"]),
+        ("Is Disney Plus on Northwind Media? plus can I roam in Spain",
+         ["Is Disney Plus on Northwind Media?", "Can I roam in Spain"]),
     ],
 )  # fmt: skip
 def test_segments(text: str, parts: list[str]) -> None:
     assert segments(text) == parts
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Lost my card, and how much is the, oh and my eSIM broke",
+        "My phone bill is too high and my flight was delayed, what is going on with the world",
+        "Book a hotel in Lisbon for Friday and what is the EUR to USD rate?",
+        "What is the baggage allowance on economy, and who won the world cup in 2018?",
+    ],
+)
+async def test_no_part_of_a_split_query_is_dropped(router: Router, text: str) -> None:
+    """Each part goes into a sub-query or is declined by name: "how much is the" of the first,
+    routed to no domain and too vague to decline, was left out of both sub-queries."""
+    outcome = await router.decide(text)
+    assert len(outcome.routes) + len(outcome.decision.declined) >= 2, outcome.decision
+    said = [r.sub_query for r in outcome.routes] + outcome.decision.declined
+    for part in segments(text):
+        assert any(part in s for s in said), (part, said)
 
 
 @pytest.mark.parametrize(
