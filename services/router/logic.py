@@ -31,6 +31,7 @@ from contracts import DomainRoute, QueryEmbedding, RouteDecision, Turn
 from contracts.messages import RoutePath, new_id
 from services.router import guard
 from services.router.classifier import OOS, DomainClassifier, Prediction
+from services.router.language import LanguageGuard
 from services.router.segment import asks_something, context, cut, is_question
 from shared.embeddings import to_message
 from shared.inference import ChatModel, ModelUnavailable
@@ -226,11 +227,15 @@ class Router:
         max_chars: int = 2000,
         llm: RouterLLM | None = None,
         segment_confidence: float = SEGMENT_CONFIDENCE,
+        language: LanguageGuard | None = None,
     ) -> None:
+        """``language``: tells a query in another language than the domains' from one that no
+        domain covers (``services.router.language``); None: every such query is out of scope."""
         self.segment_confidence = segment_confidence
         self.classifier = classifier
         self.max_chars = max_chars
         self.llm = llm
+        self.language = language
         self.batcher = PredictBatcher(classifier)
 
     @property
@@ -503,7 +508,30 @@ class Router:
         """The decision after the fast path: its own when it was sure, else the context's or the router
         LLM's. Split from ``decide`` so a caller can fetch the history while the fast path runs. A
         greeting, thanks or goodbye that no domain claims is told apart (``courtesy``): taken as a
-        follow-up, "ok thanks" would have had the last question answered again."""
+        follow-up, "ok thanks" would have had the last question answered again. So is, when it is
+        rejected, a query in another language than the domains' (``language``)."""
+        settled = await self._settle(text, outcome, unsure, history, use_llm, t0)
+        d = settled.decision
+        if not (d.rejected and d.reason_code == "out_of_scope" and self.language is not None):
+            return settled
+        name = self.language.foreign(text)
+        if name is None:
+            return settled
+        theirs = self.language.names()
+        reason = (
+            f"the query reads as {name}, and the domains answer questions in {theirs}: please ask in {theirs}"
+        )
+        return Outcome(d.model_copy(update={"reason_code": "language", "reason": reason}), [])
+
+    async def _settle(
+        self,
+        text: str,
+        outcome: Outcome,
+        unsure: bool,
+        history: list[Turn] | None,
+        use_llm: bool,
+        t0: float | None,
+    ) -> Outcome:
         if self._unclaimed(outcome, unsure) and (kind := courtesy(text)) is not None:
             decision = outcome.decision.model_copy(
                 update={

@@ -83,6 +83,16 @@ async def test_out_of_scope_query_is_rejected_with_reason_fast(client: AccelClie
     assert elapsed < 5  # not a latency target: a rejection must not wait for any deadline
 
 
+async def test_a_query_in_another_language_is_told_to_ask_in_english(client: AccelClient) -> None:
+    final = await client.ask("¿Cuánto cuesta el plan Lite?", timeout_s=20)
+    assert final.status == "rejected" and final.parts == []
+    assert final.decision is not None and final.decision.reason_code == "language"
+    assert final.text == (
+        "Sorry, I can't help with that: the query reads as Spanish, and the domains answer questions "
+        "in English: please ask in English."
+    )
+
+
 @pytest.mark.parametrize(
     ("text", "code"),
     [
