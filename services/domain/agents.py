@@ -247,8 +247,26 @@ class Rewriter:
         if earlier is not None:
             return [question, f"{earlier} {question}"]
         if history and (_FOLLOW_UP.search(question) or len(question.split()) <= 4):
-            return [question, f"{history[-1].question} {question}"]
+            return [question, " ".join([*_chain(history), question])]
         return [question]
+
+
+CHAIN_TURNS = 3  # earlier questions a follow-up is joined to, while each was itself a follow-up
+
+
+def _chain(history: Sequence[Turn]) -> list[str]:
+    """The earlier questions a follow-up is joined to: the last one, and the ones before it while
+    each was itself a follow-up that says too little to stand alone (points back, at most 3 content
+    words), as the router reads them. "Does it include 5G?" after "How much is the Unlimited
+    plan?" and "and the Lite one?" was searched as "and the Lite one? Does it include 5G?", and
+    abstained ('Lite' 0.25, 'one' 0.49)."""
+    start = len(history) - 1
+    while start > 0 and len(history) - start < CHAIN_TURNS:
+        q = history[start].question
+        if not (_FOLLOW_UP.search(q) and len(words(q)) <= 3):
+            break
+        start -= 1
+    return [turn.question for turn in history[start:]]
 
 
 # ---- searcher -----------------------------------------------------------------------------------

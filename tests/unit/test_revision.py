@@ -367,3 +367,30 @@ def test_a_follow_up_the_router_read_with_the_conversation_is_searched_with_what
         "and for business?",
         "Something else entirely? and for business?",
     ]
+
+
+def test_a_follow_up_is_searched_with_the_follow_ups_it_comes_after_and_what_they_follow() -> None:
+    """ "Does it include 5G?" after "How much is the Unlimited plan?" and "and the Lite one?" was
+    searched as "and the Lite one? Does it include 5G?" and abstained; a question that stands alone
+    ends the chain, and it goes back at most 3 questions."""
+
+    def turns(*questions: str) -> list[Turn]:
+        return [
+            Turn(query_id=f"q{i}", question=q, answer="-", domains=["mobile"])
+            for i, q in enumerate(questions)
+        ]
+
+    history = turns("Where is my parcel?", "How much is the Unlimited plan?", "and the Lite one?")
+    assert Rewriter().rewrite("Does it include 5G?", history) == [
+        "Does it include 5G?",
+        "How much is the Unlimited plan? and the Lite one? Does it include 5G?",
+    ]
+    chained = turns("How much is the Unlimited plan?", "and the Lite one?", "and that one?", "and this?")
+    assert (
+        Rewriter().rewrite("Does it include 5G?", chained)[1]
+        == "and the Lite one? and that one? and this? Does it include 5G?"
+    )
+    standalone = turns("How much is the Unlimited plan?", "Can I use my phone as a hotspot on the Lite plan?")
+    assert Rewriter().rewrite("Does it include 5G?", standalone)[1] == (
+        "Can I use my phone as a hotspot on the Lite plan? Does it include 5G?"
+    )
