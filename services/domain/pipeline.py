@@ -32,6 +32,7 @@ from services.domain.agents import (
     Verifier,
     asks_for_number,
     content_words,
+    negated,
     numbers,
     pointed_titles,
     says_nothing_new,
@@ -149,6 +150,14 @@ def _half(
     if not sentence[:1].islower():
         return False
     return lead_in_of(_source(evidence, passage_index, sentence, documents or {}), sentence) is None
+
+
+def _repeats(sentence: str, said: list[tuple[set[str], set[str], bool]]) -> bool:
+    """Whether a claim says nothing that one claim already said does not (its content words and
+    numbers, saying no or not alike): "You can cancel your subscription by going to Account > Plan >
+    Cancel." after "To cancel your subscription, you need to go to Account > Plan > Cancel."."""
+    words, nums, no = content_words(sentence), set(numbers(sentence)), negated(sentence)
+    return bool(words) and any(words <= w and nums <= n and no == neg for w, n, neg in said)
 
 
 def _said(body: str) -> frozenset[str]:
@@ -373,6 +382,7 @@ class DomainPipeline:
         focus_floor = (float(evidence.sims.max()) if len(evidence.sims) else 0.0) - self.settings.claim_focus
         said: dict[str, bool] = {}  # each sentence said: whether its evidence says more than the question
         held: list[Verdict] = []  # sentences that claim nothing, until a claim follows them
+        lexical: list[tuple[set[str], set[str], bool]] = []  # what each claim said: words, numbers, no
 
         async def consider(sentence: str) -> None:
             nonlocal verify_ms
@@ -380,6 +390,8 @@ class DomainPipeline:
             verdict = self.verifier.check(sentence, evidence)  # lexical, tens of µs: no thread hop
             if verdict.sentence in said or any(v.sentence == verdict.sentence for v in held):
                 return  # said already: a small model repeats itself
+            if _repeats(verdict.sentence, lexical):
+                return  # said already in other words
             if verdict.supported and verdict.refs and focus_floor > -1:
                 sim = evidence.similarity_of(verdict.sentence)  # a copied sentence: known already
                 if sim is None:
@@ -396,6 +408,9 @@ class DomainPipeline:
             if not verdict.refs:  # no claim ("Yes.", "No, no, no."): said only before one
                 held.append(verdict)
                 return
+            lexical.append(
+                (content_words(verdict.sentence), set(numbers(verdict.sentence)), negated(verdict.sentence))
+            )
             for v in [*held, verdict]:
                 text = f"{v.sentence} [{v.refs[0]}]" if v.refs else v.sentence
                 kept.append(Verdict(text, True, v.support, v.refs, v.tells))

@@ -616,3 +616,19 @@ async def test_a_list_that_runs_past_its_passage_brings_its_last_items(
         domain="ecommerce",
     )
     assert "Credit or debit card" in part.text and "Pay in 3" in part.text, part.text
+
+
+async def test_a_claim_that_says_again_what_the_answer_said_is_not_said_twice(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """A small model repeats itself in other words; both sentences are supported, the second says
+    nothing the first did not."""
+    part = await _answered(
+        client,
+        stub,
+        "To close your account, go to Settings > Account > Close account. "
+        "You can close your account by going to Settings > Account > Close account.",
+        "How do I close my account?",
+    )
+    assert part.domain == "fintech" and not part.revised, part
+    assert part.text.count("Settings > Account > Close account") == 1, part.text
