@@ -140,6 +140,22 @@ def _units(dependent: np.ndarray, background: np.ndarray) -> list[list[int]]:
     return [*units, current] if current else units
 
 
+def _neighbour(chosen: list[str | None], k: int) -> str | None:
+    """The domain of the nearest unit before unit ``k`` that has one, else of the nearest after it."""
+    before = [d for d in chosen[:k] if d is not None]
+    after = [d for d in chosen[k + 1 :] if d is not None]
+    return before[-1] if before else (after[0] if after else None)
+
+
+def _grouped(parts: list[str], units: list[list[int]], chosen: list[str | None]) -> dict[str, list[str]]:
+    """The parts each domain is asked, in order, from the units it was chosen for."""
+    routed: dict[str, list[str]] = {}
+    for unit, domain in zip(units, chosen, strict=True):
+        if domain is not None:
+            routed.setdefault(domain, []).extend(parts[i] for i in unit)
+    return routed
+
+
 def _ms(t0: float) -> float:
     return round((time.perf_counter() - t0) * 1000, 3)
 
@@ -415,19 +431,16 @@ class Router:
                 if dom[j] >= SIBLING_DOMINANCE:
                     chosen[i] = self.classifier.classes[domain_cols[j]]
         for k in (k for k, leans in enumerate(leaning) if leans):
-            before = [d for d in chosen[:k] if d is not None]
-            after = [d for d in chosen[k + 1 :] if d is not None]
-            chosen[k] = before[-1] if before else (after[0] if after else None)
+            chosen[k] = _neighbour(chosen, k)
         declining: dict[int, str] = {}
-        routed: dict[str, list[str]] = {}
         for k, (unit, domain, row, leans) in enumerate(zip(units, chosen, rows, leaning, strict=True)):
-            if domain is not None:
-                routed.setdefault(domain, []).extend(parts[i] for i in unit)
-            elif not leans and not asked and row[oos] >= SIBLING_MAX_OOS:
+            if domain is None and not leans and not asked and row[oos] >= SIBLING_MAX_OOS:
                 said_here = _joined([parts[i] for i in unit])
                 if is_question(said_here) and self._about_something(said_here):
                     declining[k] = said_here
-        if declining and not all(asks_something(_joined(ps)) for ps in routed.values()):
+        if declining and not all(
+            asks_something(_joined(ps)) for ps in _grouped(parts, units, chosen).values()
+        ):
             declining = {}  # a fragment may lean on it: "Downloads limit reached, how do I free up space"
         declined = list(declining.values())
         # A unit neither routed nor declined is still part of what was asked ("how much is the" cut
@@ -435,13 +448,8 @@ class Router:
         # after it, when it comes first), into that sub-query, as a generic follow-up does.
         for k in range(len(units)):
             if chosen[k] is None and k not in declining:
-                before = [d for d in chosen[:k] if d is not None]
-                after = [d for d in chosen[k + 1 :] if d is not None]
-                chosen[k] = before[-1] if before else (after[0] if after else None)
-        routed = {}
-        for unit, domain in zip(units, chosen, strict=True):
-            if domain is not None:
-                routed.setdefault(domain, []).extend(parts[i] for i in unit)
+                chosen[k] = _neighbour(chosen, k)
+        routed = _grouped(parts, units, chosen)
         if asked and len(routed) == 1:
             ((domain, _),) = routed.items()
             return [
