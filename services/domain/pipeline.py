@@ -152,11 +152,19 @@ def _half(
     return lead_in_of(_source(evidence, passage_index, sentence, documents or {}), sentence) is None
 
 
-def _repeats(sentence: str, said: list[tuple[set[str], set[str], bool]]) -> bool:
+# What a claim says: its content words, its numbers, and whether it says no.
+Claimed = tuple[set[str], set[str], bool]
+
+
+def _claimed(sentence: str) -> Claimed:
+    return content_words(sentence), set(numbers(sentence)), negated(sentence)
+
+
+def _repeats(claim: Claimed, said: list[Claimed]) -> bool:
     """Whether a claim says nothing that one claim already said does not (its content words and
     numbers, saying no or not alike): "You can cancel your subscription by going to Account > Plan >
     Cancel." after "To cancel your subscription, you need to go to Account > Plan > Cancel."."""
-    words, nums, no = content_words(sentence), set(numbers(sentence)), negated(sentence)
+    words, nums, no = claim
     return bool(words) and any(words <= w and nums <= n and no == neg for w, n, neg in said)
 
 
@@ -382,7 +390,7 @@ class DomainPipeline:
         focus_floor = (float(evidence.sims.max()) if len(evidence.sims) else 0.0) - self.settings.claim_focus
         said: dict[str, bool] = {}  # each sentence said: whether its evidence says more than the question
         held: list[Verdict] = []  # sentences that claim nothing, until a claim follows them
-        lexical: list[tuple[set[str], set[str], bool]] = []  # what each claim said: words, numbers, no
+        lexical: list[Claimed] = []  # what each claim said
 
         async def consider(sentence: str) -> None:
             nonlocal verify_ms
@@ -390,7 +398,8 @@ class DomainPipeline:
             verdict = self.verifier.check(sentence, evidence)  # lexical, tens of µs: no thread hop
             if verdict.sentence in said or any(v.sentence == verdict.sentence for v in held):
                 return  # said already: a small model repeats itself
-            if _repeats(verdict.sentence, lexical):
+            claim = _claimed(verdict.sentence)
+            if _repeats(claim, lexical):
                 return  # said already in other words
             if verdict.supported and verdict.refs and focus_floor > -1:
                 sim = evidence.similarity_of(verdict.sentence)  # a copied sentence: known already
@@ -408,9 +417,7 @@ class DomainPipeline:
             if not verdict.refs:  # no claim ("Yes.", "No, no, no."): said only before one
                 held.append(verdict)
                 return
-            lexical.append(
-                (content_words(verdict.sentence), set(numbers(verdict.sentence)), negated(verdict.sentence))
-            )
+            lexical.append(claim)
             for v in [*held, verdict]:
                 text = f"{v.sentence} [{v.refs[0]}]" if v.refs else v.sentence
                 kept.append(Verdict(text, True, v.support, v.refs, v.tells))
