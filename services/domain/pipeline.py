@@ -528,7 +528,8 @@ class DomainPipeline:
         alone held the expected fact in 60% of answers, the two in 69%. Read on its page, the
         next best clears the threshold in many more answers, most often with something not asked
         ("We reply within 10 business days." after the deadline for a dispute). Half a sentence
-        whose lead-in its passage does not hold is never quoted.
+        whose lead-in the text it is quoted from (its page, else its passage) does not hold is
+        never quoted.
         A table row that says a rare name of the question is quoted below the floor when it leads
         (``Evidence.best_sentences``)."""
         t = time.perf_counter()
