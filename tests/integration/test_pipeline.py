@@ -241,6 +241,15 @@ async def test_multi_domain_query_fans_out_and_back_in(client: AccelClient) -> N
     assert streamed == {"travel", "fintech"}
 
 
+async def test_every_part_of_a_split_query_reaches_a_domain(client: AccelClient) -> None:
+    """ "How much is the", routed to no domain and too vague to decline, was in no sub-query."""
+    final = await client.ask("Lost my card, and how much is the, oh and my eSIM broke")
+    assert [(p.domain, p.sub_query) for p in final.parts] == [
+        ("fintech", "Lost my card, How much is the"),
+        ("mobile", "My eSIM broke"),
+    ], final.parts
+
+
 async def test_a_part_no_domain_covers_is_declined_and_the_answer_says_so(client: AccelClient) -> None:
     events = [
         e async for e in client.stream("How do I activate an eSIM? Also what is the capital of Australia?")
