@@ -632,3 +632,19 @@ async def test_a_claim_that_says_again_what_the_answer_said_is_not_said_twice(
     )
     assert part.domain == "fintech" and not part.revised, part
     assert part.text.count("Settings > Account > Close account") == 1, part.text
+
+
+async def test_a_follow_up_after_a_follow_up_is_searched_with_the_question_they_follow(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """ "Does it include 5G?" after "and the Lite one?" was searched as "and the Lite one? Does it
+    include 5G?", without the plans question they follow, and abstained."""
+    for question in ("How much is the Unlimited plan?", "and the Lite one?"):
+        asked = await client.ask(question, conversation_id="plans-5g")
+        assert [p.domain for p in asked.parts] == ["mobile"], asked
+    stub.mode = "fixed"
+    stub.reply = "Yes, the Lite plan includes 5G at no extra cost."  # not what the pages say: revised
+    follow = await client.ask("Does it include 5G?", conversation_id="plans-5g")
+    part = follow.parts[0]
+    assert part.domain == "mobile" and part.status == "answered", part
+    assert "5G is included on every Northwind Mobile plan at no extra cost." in part.text, part.text
