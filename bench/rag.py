@@ -291,8 +291,12 @@ async def main(argv: list[str]) -> None:
             settings = settings.model_copy(update={"coverage_threshold": args.coverage_threshold})
         searcher = Searcher(search, top_k=settings.top_k)
         graders = {}
+        pages: dict[str, dict[str, str]] = {}  # by domain: doc ids and texts by title, as app.py has them
+        texts: dict[str, dict[str, str]] = {}
         for name, d in domains.items():
             documents = knowledge_documents(d.knowledge_dir)
+            pages[name] = {doc.title: doc.doc_id for doc in documents}
+            texts[name] = {doc.title: doc.text for doc in documents}
             knowledge = [doc.text for doc in documents]
             graders[name] = RecordingGrader(
                 embedder, settings.min_relevance, settings.answer_threshold,
@@ -307,7 +311,10 @@ async def main(argv: list[str]) -> None:
         for n, qa in enumerate(rows_in, start=1):
             domain = domains[str(qa["domain"])]
             grader = graders[domain.name]
-            pipeline = DomainPipeline(domain, settings, model, searcher, grader, verifier, no_stream)
+            pipeline = DomainPipeline(
+                domain, settings, model, searcher, grader, verifier, no_stream,
+                pages[domain.name], texts[domain.name],
+            )  # fmt: skip
             task = DomainTask(
                 query_id=f"bench{n}", conversation_id="bench", deadline=deadline_in(120), domain=domain.name,
                 sub_query=str(qa["question"]), text=str(qa["question"]), reply_subject="bench",
