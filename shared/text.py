@@ -311,10 +311,7 @@ def list_after(text: str, sentence: str, limit: int = 8, marked: bool = False) -
             for item in lines[i + 1 :]:
                 if not LIST_MARK.match(item) or len(items) == limit:
                     break
-                said = without_list_marker(plain(item))
-                if marked:
-                    said = f"{step.group(1)}. {said}" if (step := _STEP.match(item)) else f"- {said}"
-                items.append(said)
+                items.append(_as_item(item) if marked else without_list_marker(plain(item)))
             return items
     return []
 
@@ -365,12 +362,62 @@ def section_of(text: str, item: str) -> str | None:
     where = _place(lines, item)
     if where is None or not LIST_MARK.match(line := lines[where[0]]):
         return None
-    if without_list_marker(plain(line)).endswith((".", "!", "?")) or len(_cell_headers(line)) >= 2:
+    if without_list_marker(plain(line)).endswith((".", "!", "?")):
         return None
-    i = _run(lines, where[0], LIST_MARK.match)[0]
-    if not i or not HEADING.match(lines[i - 1]):
+    return _heading_above(lines, where[0])
+
+
+def heading_above(text: str, item: str) -> str | None:
+    """The heading right above the list whose item is ``item`` (an evidence sentence of ``text``),
+    when the list follows it with no lead-in, as plain text: the heading is its lead-in ("Driver
+    requirements" for "Minimum age 21."). None otherwise, and for a table row (its cells name
+    their headers)."""
+    lines = _lines(text)
+    where = _place(lines, item)
+    if where is None or not LIST_MARK.match(lines[where[0]]):
         return None
-    return plain(lines[i - 1]) or None
+    return _heading_above(lines, where[0])
+
+
+def _heading_above(lines: list[str], i: int) -> str | None:
+    if len(_cell_headers(lines[i])) >= 2:
+        return None
+    first = _run(lines, i, LIST_MARK.match)[0]
+    if not first or not HEADING.match(lines[first - 1]):
+        return None
+    return plain(lines[first - 1]) or None
+
+
+def section_list(text: str, item: str, limit: int = 8) -> list[str]:
+    """The section whose list ``item`` is an item of (``heading_above``), whole (``heading_list``);
+    [] when ``item`` is no item of a list right under a heading."""
+    heading = heading_above(text, item)
+    return [] if heading is None else list(heading_list(text, heading, limit))
+
+
+@lru_cache(maxsize=4096)
+def heading_list(text: str, heading: str, limit: int = 8) -> tuple[str, ...]:
+    """The list right under the Markdown heading of ``text`` that reads ``heading`` (as
+    ``section_of`` or ``evidence_sentences`` give it), with no lead-in between: the heading closed
+    with a colon, then each item as an answer quotes it ("- Checked baggage: 2 bags of up to 23 kg
+    each", "1. Check your safe place and ask your neighbours."), at most ``limit``; () when no
+    heading says it or no list follows it. A heading names what its list is about: "Parcel marked
+    delivered but not received" and its three steps, "Premium Economy" and what it includes."""
+    lines = _lines(text)
+    for i, line in enumerate(lines[:-1]):
+        if HEADING.match(line) and heading in (plain(line), *evidence_sentences(line, min_words=1)):
+            if not LIST_MARK.match(lines[i + 1]):
+                return ()
+            lo, hi = _run(lines, i + 1, LIST_MARK.match)
+            return (f"{heading.rstrip(':')}:", *map(_as_item, lines[lo : hi + 1][:limit]))
+    return ()
+
+
+def _as_item(line: str) -> str:
+    """A list item's line as an answer quotes it: "- a Premium plan", or with its number when it is
+    a step ("1. Go to …")."""
+    said = without_list_marker(plain(line))
+    return f"{step.group(1)}. {said}" if (step := _STEP.match(line)) else f"- {said}"
 
 
 _HEADER = r"[^:;—]{1,60}"  # a column header as a table row names a cell by it ("Zone", "How it works")

@@ -26,11 +26,13 @@ from shared.text import (
     asked_span,
     evidence_sentences,
     followed,
+    heading_list,
     headings,
     is_row,
     plain,
     references,
     section_headings,
+    section_of,
     stem,
     without_list_marker,
     words,
@@ -400,6 +402,9 @@ class Evidence:
     # unlock: We process the request within 2 business days …"), or alone when that is higher or
     # under the grader's relevance floor (None: not computed; ``Grader.grade``).
     contexts: np.ndarray | None = None
+    # Fragment items of a list under a heading that only their heading brings over the answer
+    # threshold (``Grader._by_section``): quoted as their whole section.
+    sections: frozenset[str] = frozenset()
 
     @property
     def coverage(self) -> float:
@@ -465,7 +470,11 @@ class Evidence:
         does error MOB-402 mean?"; when the best holds such a code, the rest must hold one too.
         Plain names are not enough: preferring sentences that say "Northwind Travel" or "TV"
         lost more answers than it found (session 26, `python -m bench rag`: 3 gained, 5 lost).
-        Headings are never quoted: "Using a gift card." names a section and answers nothing.
+        Headings are never quoted: "Using a gift card." names a section and answers nothing;
+        one right above a list is, with its list (``shared.text.heading_list``): "Parcel marked
+        delivered but not received" and its steps for "My parcel says delivered but I don't have
+        it.", where the steps alone ("Check your safe place and ask your neighbours.") say nothing
+        of a parcel marked delivered.
         Sentences with a number are not preferred for a question that asks for a quantity: where
         the sentence that answers it is not among the evidence, the nearest number answers another
         question ("We email you a reminder 2 days before the trial ends" for "How long does the free
@@ -498,7 +507,7 @@ class Evidence:
         ]
         nth = ordinals(self.question)
         other = [bool(nth and (o := ordinals(text)) and not nth & o) for _, text in self.sentences]
-        titles = set().union(*(headings(p.text) for p in self.passages))
+        titles = {h for p in self.passages for h in headings(p.text) if not heading_list(p.text, h)}
         sims = self.sims if self.contexts is None else self.contexts
         naming = [False] * len(self.sentences)
         if self.rare and self.covers is not None:
@@ -581,6 +590,8 @@ class Grader:
         self.tokens = TokenVectors(embedder, token_cache_size)
         self._cache = VectorLRU(cache_size)  # apart from the embedder's, which keeps queries
         self._in_context: dict[tuple[str, str], str] = {}  # (title, sentence): the sentence on its page
+        self._warmed: set[str] = set()  # the titles of the warmed documents
+        self._fragments: set[tuple[str, str]] = set()  # (title, item): said of its section (``section_of``)
         # the warmed sentences' vectors on their pages, read-only rows (a lookup, no LRU bookkeeping)
         self._context_rows: dict[str, int] = {}
         self._context_vectors = np.zeros((0, 0), dtype=np.float32)
@@ -595,8 +606,11 @@ class Grader:
         for title, text, said in zip(titles, texts, sentences, strict=False):
             heads = section_headings(text)
             pages.update(dict.fromkeys([title, *(_page(title, h) for h in heads.values())]))
+            self._warmed.add(title)
             for s in said:
                 self._in_context[title, s] = _read_on(_page(title, heads.get(s, "")), s)
+                if section_of(text, s) is not None:
+                    self._fragments.add((title, s))
         read = list(dict.fromkeys(self._in_context.values()))
         if read:
             self._context_vectors = np.asarray(self.embedder.encode(read, recent=False), dtype=np.float32)
@@ -637,6 +651,49 @@ class Grader:
         return self._in_context.get((passage.title, sentence)) or _read_on(
             page_of(passage, sentence), sentence
         )
+
+    def said_of_section(self, passage: Passage, sentence: str) -> bool:
+        """Whether ``sentence`` is a fragment item of a list right under a heading, said of that
+        section (``shared.text.section_of``): "Checked baggage: 2 bags of up to 23 kg each" under
+        *Premium Economy*. Not a whole sentence: read under their headings too, the 132 sentences
+        of lists right under a heading in our knowledge bases lost an expected fact and answered
+        an unanswerable question ("Your PIN is shown in the app …" under *Physical card*) in
+        ``python -m bench rag``."""
+        if passage.title in self._warmed:
+            return (passage.title, sentence) in self._fragments
+        return section_of(passage.text, sentence) is not None
+
+    def _by_section(
+        self,
+        question: str,
+        passages: list[Passage],
+        sentences: list[tuple[int, str]],
+        sims: np.ndarray,
+        question_vector: np.ndarray | None,
+    ) -> tuple[np.ndarray, frozenset[str]]:
+        """The sentences' similarities with each fragment said of its section (``said_of_section``)
+        read under its heading, when that is higher, as a table row has its cells' headers:
+        "Checked baggage: 2 bags of up to 23 kg each" is -0.01 similar to "What does premium economy
+        include?", and 0.74 as "Premium Economy and Business cabins: Premium Economy: Checked
+        baggage: …", so the section was dropped and its page's pointer ("… allowances are described
+        in Premium Economy and Business cabins.") was the answer. With the fragments that only
+        their section brings over the answer threshold: the section answers, not the item. What a
+        fragment says alone (``Evidence.sims``) still bars it from a second quote: "Business — Free
+        seat selection, including extra-legroom seats." is no answer to how much legroom Premium
+        Economy has."""
+        rows = [j for j, (pi, s) in enumerate(sentences) if self.said_of_section(passages[pi], s)]
+        if not rows:
+            return sims, frozenset()
+        q = self.embedder.encode_one(question) if question_vector is None else question_vector
+        texts = [self.in_context(passages[sentences[j][0]], sentences[j][1]) for j in rows]
+        read = sims.copy()
+        under: set[str] = set()
+        for j, sim in zip(rows, (self._context(texts) @ q).tolist(), strict=True):
+            if sim > sims[j]:
+                if sims[j] < self.answer_threshold <= sim:
+                    under.add(sentences[j][1])
+                read[j] = sim
+        return read, frozenset(under)
 
     def _has_context(self, read: str) -> bool:
         return read in self._context_rows or self._cache.has(read)
@@ -698,8 +755,9 @@ class Grader:
         question_vector: np.ndarray | None = None,
     ) -> Evidence:
         sentences, sims, computed = self._scored(question, passages, question_vector)
+        lifted, sections = self._by_section(question, passages, sentences, sims, question_vector)
         relevance = [0.0] * len(passages)
-        for (pi, _), sim in zip(sentences, sims, strict=True):
+        for (pi, _), sim in zip(sentences, lifted, strict=True):
             relevance[pi] = max(relevance[pi], float(sim))
         rare = self.rare_names(question)
         named = [False] * len(passages)
@@ -710,7 +768,7 @@ class Grader:
             key=lambda i: (not named[i], -relevance[i]),
         )[:max_passages]
         keep = sorted(keep, key=lambda i: -relevance[i])
-        keep += self._pointed(passages, keep, sentences, sims, relevance)
+        keep += self._pointed(passages, keep, sentences, lifted, relevance)
         kept = [passages[i] for i in keep]
         remap = {old: new for new, old in enumerate(keep)}
         rows = [j for j, (pi, _) in enumerate(sentences) if pi in remap]
@@ -726,7 +784,7 @@ class Grader:
         if similar and rows:
             q = self.embedder.encode_one(question) if question_vector is None else question_vector
             read = [self.in_context(passages[sentences[j][0]], sentences[j][1]) for j in rows]
-            alone = sims[rows]
+            alone = lifted[rows]
             # the page says what a sentence is about, not what it says: one that is off the
             # question by itself ("The first 3 replacements … are free", 0.06 similar to "I deleted
             # my eSIM by accident, what now?", 0.64 on its page) is not lifted by it
@@ -765,6 +823,7 @@ class Grader:
             covers=np.array([each[t] for t in texts], dtype=np.float32) if each else None,
             rare=rare,
             contexts=contexts,
+            sections=sections,
         )
 
 

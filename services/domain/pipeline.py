@@ -43,6 +43,8 @@ from shared.embeddings import from_message, to_message, tokens_from_message
 from shared.inference import ChatModel, ModelUnavailable
 from shared.metrics import get_metrics
 from shared.text import (
+    heading_list,
+    headings,
     holds,
     lead_in_of,
     list_after,
@@ -50,6 +52,7 @@ from shared.text import (
     points_to,
     references,
     refers_back,
+    section_list,
     section_of,
     sentence_before,
     steps_of,
@@ -114,10 +117,14 @@ def _quoted(
     account:" and its items: its last item alone is half a sentence). A step of a short numbered
     list is quoted with the other steps, in order (``steps_of``). A fragment item of a list right
     under a heading is quoted after that heading ("Business — Free seat selection, including
-    extra-legroom seats."): it is said of that section (``section_of``). Lists, steps and the
+    extra-legroom seats."): it is said of that section (``section_of``); the whole section, its
+    heading and items, when only its heading makes it an answer (``Evidence.sections``: "Premium
+    Economy:" and its 6 items for "What does premium economy include?"). Lists, steps and the
     sentence before are read from the sentence's whole document when ``documents`` (texts by title)
     has it (``_source``)."""
     text = _source(evidence, passage_index, sentence, documents or {})
+    if sentence in headings(text) and (listed := heading_list(text, sentence)):
+        return "\n".join(listed)  # a heading is quoted only above a list (``best_sentences``)
     if sentence[:1].islower():
         sentence = lead_in_of(text, sentence) or sentence
     steps = steps_of(text, sentence, STEPS)
@@ -137,6 +144,9 @@ def _quoted(
     if rows:
         return "\n".join(rows)
     said = f"{_closed(before)} {_closed(sentence)}" if before else _closed(sentence)
+    whole = section_list(text, sentence) if sentence in evidence.sections else []
+    if whole:
+        return "\n".join(whole)
     section = section_of(text, sentence)
     return f"{_closed(section)[:-1]} — {said}" if section else said
 
@@ -170,8 +180,15 @@ def _repeats(claim: Claimed, said: list[Claimed]) -> bool:
 
 def _said(body: str) -> frozenset[str]:
     """The lines of a quote as plain statements, without list markers or full stops: a table row
-    quoted by itself and as an item of its lead-in's list are one statement."""
-    return frozenset(without_list_marker(line).rstrip(". ") for line in body.splitlines() if line.strip())
+    quoted by itself and as an item of its lead-in's list are one statement, and so are an item
+    quoted after its section's heading ("What you need — A 5G-capable phone.") and the heading
+    with its list ("What you need:", "- A 5G-capable phone", …)."""
+    out: set[str] = set()
+    for line in body.splitlines():
+        said = without_list_marker(line.strip()).rstrip(". ")
+        heading, dash, item = said.partition(" — ")
+        out.update((f"{heading}:", item) if dash and ":" not in heading else (said,) if said else ())
+    return frozenset(out)
 
 
 def _with_pointed(

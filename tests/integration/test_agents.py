@@ -357,6 +357,32 @@ async def test_a_quoted_item_of_a_list_under_a_heading_is_said_of_that_section(
     assert "Excess per claim — Screen repair: €49." in part.text, part.text
 
 
+async def test_a_section_that_answers_by_its_heading_is_quoted_whole(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """The items under "## Premium Economy" say what it includes but not its name ("Checked
+    baggage: 2 bags of up to 23 kg each" embeds -0.01 from the question): read under their
+    heading they answer, and the section is quoted whole, not the baggage page's pointer to it."""
+    part = await _revised(
+        client, stub, "It includes a free spa.", "What does premium economy include?", "travel"
+    )
+    assert "Premium Economy:\n- Checked baggage: 2 bags of up to 23 kg each" in part.text, part.text
+    assert "- A hot meal and drinks on every flight" in part.text, part.text
+    assert "Lounge access" not in part.text, part.text  # Business, the next section
+
+
+async def test_a_heading_above_a_list_is_quoted_with_its_list(client: AccelClient, stub: StubModel) -> None:
+    """ "Parcel marked delivered but not received" heads three steps that never say "delivered";
+    it answers the question, with them (the order statuses' "Delivered – the courier has confirmed
+    delivery." led the answer before)."""
+    question = "My parcel says delivered but I don't have it."
+    part = await _revised(client, stub, "Wait 30 days.", question, "ecommerce")
+    assert part.text.startswith("Parcel marked delivered but not received:\n1. Check your safe place"), (
+        part.text
+    )
+    assert "3. Report it within 14 days of the marked delivery date." in part.text, part.text
+
+
 async def test_a_quoted_sentence_that_points_back_brings_the_sentence_before_it(
     client: AccelClient, stub: StubModel
 ) -> None:

@@ -18,6 +18,8 @@ from shared.documents import (
 )
 from shared.text import (
     evidence_sentences,
+    heading_above,
+    heading_list,
     headings,
     lead_in_of,
     list_after,
@@ -27,6 +29,7 @@ from shared.text import (
     references,
     refers_back,
     section_headings,
+    section_list,
     section_of,
     sentence_before,
     steps_of,
@@ -396,6 +399,31 @@ def test_section_of_is_the_heading_right_above_a_list_without_lead_in() -> None:
     assert section_of(text, "€10 a seat") is None  # its lead-in says what it is of
     assert section_of(text, "Plan: Plus — Rate: 2%.") is None  # a table row names its headers
     assert section_of(text, "Lounges open at 05:00.") is None  # no list item
+
+
+def test_a_heading_right_above_a_list_is_quoted_with_the_list() -> None:
+    text = tables_as_sentences(
+        "# Cabins\n\n## Business\n\n- **Checked baggage:** 2 bags\n- Free seat selection\n- Lounges are free.\n\n"
+        "## Parcel marked delivered\n\n1. Ask your neighbours.\n2. Report it.\n\nWe then investigate.\n\n"
+        "## Fees\n\nYou pay:\n\n- €10 a seat\n"
+    )
+    assert heading_list(text, "Business") == (
+        "Business:", "- Checked baggage: 2 bags", "- Free seat selection", "- Lounges are free."
+    )  # fmt: skip
+    assert heading_list(text, "Parcel marked delivered") == (
+        "Parcel marked delivered:", "1. Ask your neighbours.", "2. Report it."
+    )  # fmt: skip
+    assert heading_list(text, "Business", limit=1) == ("Business:", "- Checked baggage: 2 bags")
+    assert heading_list(text, "Fees") == ()  # a lead-in comes between: it says what the list is of
+    assert heading_list(text, "Cabins") == ()  # no list right under it
+    assert heading_list(text, "Lounges") == ()  # no heading says it
+    assert section_list(text, "Free seat selection") == list(heading_list(text, "Business"))
+    assert section_list(text, "Lounges are free.") == list(heading_list(text, "Business"))
+    assert section_list(text, "Report it.") == list(heading_list(text, "Parcel marked delivered"))
+    assert heading_above(text, "Report it.") == "Parcel marked delivered"  # a sentence too
+    assert section_of(text, "Report it.") is None  # but only a fragment is said of it when quoted
+    assert section_list(text, "€10 a seat") == []  # its lead-in says what it is of
+    assert heading_above(text, "We then investigate.") is None  # no list item
 
 
 def test_section_headings_give_each_sentence_the_heading_above_it() -> None:

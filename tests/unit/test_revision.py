@@ -251,6 +251,20 @@ async def test_a_sentence_about_another_ordinal_is_quoted_after_those_that_are_n
     assert answer.text.startswith("A second bag costs 45 EUR online. [2]"), answer.text
 
 
+async def test_a_heading_above_a_list_is_quoted_with_it_and_its_items_are_not_quoted_again() -> None:
+    evidence = _evidence([0.71, 0.40, 0.62])
+    heading, items = "What you need", ["A 5G-capable phone", "5G switched on"]
+    evidence.passages[0] = evidence.passages[0].model_copy(
+        update={"text": "\n".join(["# 5G", "", f"## {heading}", "", *(f"- {i}" for i in items)])}
+    )
+    evidence.sentences[0] = (0, heading)
+    evidence.sentences[2] = (0, items[0])  # quoted after its heading alone; said once, in the list
+    answer = await _revised(evidence)
+    assert answer.text == "\n".join([f"{heading}:", *(f"- {i}" for i in items)]) + " [1]"
+    evidence.passages[0] = evidence.passages[0].model_copy(update={"text": f"## {heading}\n\nBring a phone."})
+    assert heading not in (await _revised(evidence)).text  # a heading above no list is never quoted
+
+
 async def test_a_quote_that_only_points_to_a_page_already_quoted_is_not_said() -> None:
     evidence = _evidence([0.71, 0.62, 0.40])
     evidence.passages[0] = evidence.passages[0].model_copy(update={"title": "Roaming"})
