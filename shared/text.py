@@ -273,6 +273,19 @@ def references(sentence: str, titles: Iterable[str]) -> list[str]:
     return [title for _, title in sorted(found)]
 
 
+def reference_clause(sentence: str, title: str) -> str:
+    """The clause of ``sentence`` that sends the reader to the page ``title`` (``references``):
+    from the last comma, semicolon or colon before the reference to the reference's end. "For
+    loss or theft, block your SIM and phone first (see Lost or stolen phone) and report the theft
+    to the police within 48 hours." promises how to block them there, not the police report; the
+    whole sentence when no reference to ``title`` is found."""
+    m = _reference_pattern(title.strip()).search(sentence)
+    if m is None:
+        return sentence
+    start = max(sentence.rfind(mark, 0, m.start()) for mark in (",", ";", ":")) + 1
+    return sentence[start : m.end()].strip()
+
+
 @lru_cache(maxsize=4096)
 def _reference_pattern(title: str) -> re.Pattern[str]:
     return re.compile(rf"\b(?:see|in)\s+(?:the\s+)?({re.escape(title)})(?![\w-])", re.IGNORECASE)

@@ -50,6 +50,7 @@ from shared.text import (
     list_after,
     list_before,
     points_to,
+    reference_clause,
     references,
     refers_back,
     section_list,
@@ -194,9 +195,12 @@ def _said(body: str) -> frozenset[str]:
 def _with_pointed(
     evidence: Evidence, best: list[tuple[int, str, float]], ranked: list[tuple[int, str, float]]
 ) -> list[tuple[int, str, float]]:
-    """The quotes, each followed by the sentence (of ``ranked``) of the kept page it sends the
-    reader to that says most of what the pointer says is there (``POINTER_WORDS`` of its words at
-    least), or else that page's best: "The number of screens that can play at the same time
+    """The quotes, each after the sentence (of ``ranked``) of the kept page it sends the reader
+    to that says most of what the pointer says is there (``POINTER_WORDS`` of its words at least),
+    or else that page's best: where a quote sends the reader, the answer goes first ("How do I
+    block my SIM if my phone is stolen?" was answered with the Device Care claim's steps, "1. For
+    loss or theft, block your SIM and phone first (see Lost or stolen phone) …", before the page's
+    "Sign in … and choose Settings > Block SIM …"). "The number of screens that can play at the same time
     depends on your plan (see Subscription plans)." says no number; the row of *Subscription
     plans* does. "Fee-free currency exchange allowances depend on your plan and are explained in
     Currency exchange." is answered by that page's row "Plan: Standard — Fee-free exchange per
@@ -205,17 +209,17 @@ def _with_pointed(
     titles = {p.title for p in evidence.passages}
     out: list[tuple[int, str, float]] = []
     for b in best:
-        if b not in out:
-            out.append(b)
         own = evidence.passages[b[0]].title
         for title in references(b[1], titles - {own}):
             page = [r for r in ranked if evidence.passages[r[0]].title == title]
-            promised = content_words(b[1]) - content_words(title)
+            promised = content_words(reference_clause(b[1], title)) - content_words(title)
             said = [len(promised & content_words(r[1])) for r in page]
             best_said = max(said, default=0)
             pointed = page[said.index(best_said)] if best_said >= POINTER_WORDS else next(iter(page), None)
             if pointed is not None and pointed not in out:
                 out.append(pointed)
+        if b not in out:
+            out.append(b)
     return out
 
 

@@ -497,13 +497,24 @@ async def test_a_pointer_brings_the_sentence_that_says_what_it_promises(
 ) -> None:
     """ "Fee-free currency exchange allowances depend on your plan and are explained in Currency
     exchange.": that page's best sentence for the question ("Each plan includes a monthly amount you
-    can exchange with no fee.") says no amount; its allowance table is what the pointer promises."""
+    can exchange with no fee.") says no amount; its allowance table is what the pointer promises,
+    and comes first: where a quote sends the reader, the answer is."""
     question = "Do I get fee-free currency exchange on my plan?"
     part = await _revised(client, stub, "Exchange is free up to €9.", question, "fintech")
-    assert part.text.startswith("Fee-free currency exchange allowances depend on your plan"), part.text
-    assert "\nPlan: Standard — Fee-free exchange per month: €1,000; Weekend markup: 1%." in part.text, (
-        part.text
-    )
+    assert part.text.startswith(
+        "Plan: Standard — Fee-free exchange per month: €1,000; Weekend markup: 1%."
+    ), part.text
+    assert "\nFee-free currency exchange allowances depend on your plan" in part.text, part.text
+
+
+async def test_the_page_a_quote_sends_the_reader_to_is_quoted_before_it(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """The Device Care claim's first step says to block the SIM "(see Lost or stolen phone)", and
+    was quoted first, with the claim's other steps; that page says how."""
+    question = "How do I block my SIM if my phone is stolen?"
+    part = await _revised(client, stub, "Call the police to block it.", question, "mobile")
+    assert part.text.startswith("Sign in to the Northwind Mobile app on another device"), part.text
 
 
 async def test_a_made_up_abbreviation_in_brackets_is_revised(client: AccelClient, stub: StubModel) -> None:

@@ -26,6 +26,7 @@ from shared.text import (
     list_before,
     plain,
     points_to,
+    reference_clause,
     references,
     refers_back,
     section_headings,
@@ -500,3 +501,12 @@ def test_references_are_the_pages_a_sentence_sends_the_reader_to() -> None:
         "Plans and fees"  # the longest title that fits, once
     ]
     assert references("Nothing to see here.", titles) == []
+
+
+def test_the_clause_that_names_a_page_is_what_it_promises_there() -> None:
+    step = "For theft, block your SIM first (see Lost phone) and call the police within 48 hours."
+    assert reference_clause(step, "Lost phone") == "block your SIM first (see Lost phone"
+    two = "ATM fees are explained in Plans and fees, and card top-up limits in Adding money."
+    assert reference_clause(two, "Adding money") == "and card top-up limits in Adding money"
+    assert reference_clause(two, "Plans and fees") == "ATM fees are explained in Plans and fees"
+    assert reference_clause(two, "Roaming") == two  # names no such page: all of it

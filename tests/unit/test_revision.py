@@ -294,7 +294,7 @@ async def test_a_quote_that_points_to_a_kept_page_brings_that_pages_best_sentenc
     pointer = "The fee for more bags depends on your fare (see Doc 1)."
     evidence.sentences[0] = (0, pointer)
     answer = await _revised(evidence, floor=0.40)  # 0.45: below the second quote's bar, above the floor
-    assert answer.text == f"{pointer} [1] A second bag costs 45 EUR online. [2]"
+    assert answer.text == f"A second bag costs 45 EUR online. [2] {pointer} [1]"
     assert [c.doc_id for c in answer.citations] == ["doc-0.md", "doc-1.md"]
     evidence.sentences[0] = (0, "The fee for more bags depends on your fare (see Doc 7).")  # not kept
     assert (await _revised(evidence, floor=0.40)).text.count("[") == 1
@@ -361,11 +361,11 @@ def test_a_pointer_brings_the_pointed_pages_sentence_that_says_two_of_its_words(
     evidence: Any = SimpleNamespace(passages=passages)
     assert _with_pointed(evidence, [page[0], pointer], [page[0], pointer, *page[1:]]) == [
         page[0],
+        page[1],  # "plan", "interest", "rate": before the sentence that points to it
         pointer,
-        page[1],  # "plan", "interest", "rate"
     ]
     lone = (0, "Fees charged by the hour are in Savings Vaults.", 0.7)
-    assert _with_pointed(evidence, [lone], [lone, *page]) == [lone, page[0]]  # "hours" alone: chance
+    assert _with_pointed(evidence, [lone], [lone, *page]) == [page[0], lone]  # "hours" alone: chance
 
 
 def test_a_follow_up_the_router_read_with_the_conversation_is_searched_with_what_it_follows() -> None:
