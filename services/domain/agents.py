@@ -81,6 +81,35 @@ def numbers(text: str) -> set[str]:
     return found
 
 
+# An amount in digits standing alone ("20000", "€25,000", "27 kg"), not part of a code or a name
+# ("MOB-402", "5G", "12-month"); and the words that make a sentence state a bound on one.
+_AMOUNT = re.compile(r"(?<![\w.,-])\d+(?:[.,]\d+)*(?![\w-]|[.,]\d)")
+_BOUND = re.compile(
+    r"\b(?:between|up to|at most|at least|maximum|minimum|no more than|more than|less than|or more|"
+    r"or less|over|under)\b|\d\s*[–-]\s*[€$£]?\d",
+    re.IGNORECASE,
+)
+AMOUNT_FACTOR = 10  # a bound is on the question's amount when within this factor of it
+
+
+def amounts(text: str) -> list[float]:
+    """The amounts a text states in digits (``_AMOUNT``), as numbers."""
+    return [float(a.replace(",", "")) for a in _AMOUNT.findall(text)]
+
+
+def bounds_amount(sentence: str, asked: Sequence[float]) -> bool:
+    """Whether ``sentence`` states a bound ("between €1,000 and €25,000", "up to 23 kg", "Minimum
+    age 21.", "3 hours or more") on an amount of the size of one of ``asked`` (within a factor of
+    ``AMOUNT_FACTOR``): it answers "Can I get a loan of 20000?" yes or no."""
+    if not asked or not _BOUND.search(sentence):
+        return False
+    return any(
+        a > 0 and b > 0 and 1 / AMOUNT_FACTOR <= b / a <= AMOUNT_FACTOR
+        for a in asked
+        for b in amounts(sentence)
+    )
+
+
 _SUBJECT = re.compile(r"^(?:the|your|a|an|each|every)\s+(.+?)\s+(?:is|are|was|were)\b", re.IGNORECASE)
 
 
@@ -474,7 +503,9 @@ class Evidence:
         one right above a list is, with its list (``shared.text.heading_list``): "Parcel marked
         delivered but not received" and its steps for "My parcel says delivered but I don't have
         it.", where the steps alone ("Check your safe place and ask your neighbours.") say nothing
-        of a parcel marked delivered.
+        of a parcel marked delivered; not for a question that asks for a quantity when the list
+        states none ("Making a warranty claim" and its steps for "How long is the warranty on a
+        laptop?").
         Sentences with a number are not preferred for a question that asks for a quantity: where
         the sentence that answers it is not among the evidence, the nearest number answers another
         question ("We email you a reminder 2 days before the trial ends" for "How long does the free
@@ -490,7 +521,10 @@ class Evidence:
         sentence does not, and MiniLM embeds a list of values far from a question about one of
         them; preferring every sentence that says a rare name of the question led with "… an ID
         document …" for "Can I use my driving licence as ID …?" and lost 4 expected facts of
-        `python -m bench rag` (73.6% -> 70.0%), preferring rows that cover less than the best
+        `python -m bench rag` (73.6% -> 70.0%). A sentence that states a bound on an amount the
+        question names comes next (``bounds_amount``): "… borrow between €1,000 and €25,000 …" for
+        "Can I get a loan of 20000?", which led with "Apply under Borrow > Personal loan.".
+        Preferring rows that cover less than the best
         sentence led with the game consoles row for "Can I download shows … on my smart TV or
         Xbox?" ("You cannot download on TVs, game consoles …": coverage 0.69 against 0.28)."""
         lexical = self.lexical
@@ -505,9 +539,18 @@ class Evidence:
             )
             for (pi, lex), (_, text) in zip(lexical, self.sentences, strict=True)
         ]
+        sizes = amounts(self.question)
+        bounding = [bounds_amount(text, sizes) for _, text in self.sentences]
         nth = ordinals(self.question)
         other = [bool(nth and (o := ordinals(text)) and not nth & o) for _, text in self.sentences]
-        titles = {h for p in self.passages for h in headings(p.text) if not heading_list(p.text, h)}
+        quantity = asks_for_number(self.question)
+        titles = {
+            h
+            for p in self.passages
+            for h in headings(p.text)
+            if not (listed := heading_list(p.text, h))
+            or (quantity and not any(numbers(without_list_marker(item)) for item in listed))
+        }
         sims = self.sims if self.contexts is None else self.contexts
         naming = [False] * len(self.sentences)
         if self.rare and self.covers is not None:
@@ -526,7 +569,15 @@ class Evidence:
                 for i, (_, text) in enumerate(self.sentences)
                 if (sims[i] >= floor or naming[i]) and text not in titles
             ),
-            key=lambda i: (-held[i], not on_focus[i], not naming[i], other[i], -float(merit[i]), i),
+            key=lambda i: (
+                -held[i],
+                not on_focus[i],
+                not naming[i],
+                not bounding[i],
+                other[i],
+                -float(merit[i]),
+                i,
+            ),
         )
         out: list[tuple[int, str, float]] = []
         seen: set[str] = set()

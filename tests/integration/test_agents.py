@@ -383,6 +383,28 @@ async def test_a_heading_above_a_list_is_quoted_with_its_list(client: AccelClien
     assert "3. Report it within 14 days of the marked delivery date." in part.text, part.text
 
 
+async def test_a_question_naming_an_amount_is_answered_with_the_bound_on_it(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """ "Apply under Borrow > Personal loan." is the sentence nearest "Can I get a loan of 20000?";
+    the range of loans says whether it can be had."""
+    part = await _revised(
+        client, stub, "Yes, loans go up to €90,000.", "Can I get a loan of 20000?", "fintech"
+    )
+    assert part.text.startswith("Northwind Pay personal loans let you borrow between €1,000 and €25,000"), (
+        part.text
+    )
+
+
+async def test_a_heading_whose_list_states_no_quantity_is_no_answer_to_how_long(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """ "Making a warranty claim" and its steps say nothing of how long the warranty lasts."""
+    question = "How long is the warranty on a laptop?"
+    part = await _revised(client, stub, "It lasts 9 years.", question, "ecommerce")
+    assert "Making a warranty claim" not in part.text, part.text
+
+
 async def test_a_quoted_sentence_that_points_back_brings_the_sentence_before_it(
     client: AccelClient, stub: StubModel
 ) -> None:

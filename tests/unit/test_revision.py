@@ -10,7 +10,7 @@ import numpy as np
 
 from contracts import DomainAnswer, DomainTask, Passage, SentenceScore, Turn
 from contracts.messages import deadline_in, utcnow
-from services.domain.agents import Evidence, Rewriter
+from services.domain.agents import Evidence, Rewriter, amounts, bounds_amount
 from services.domain.pipeline import DomainPipeline, _closed, _with_pointed, cut_off, queued_ms
 from services.domain.settings import DomainSettings
 from shared.domains import load_domains
@@ -408,3 +408,23 @@ def test_a_follow_up_is_searched_with_the_follow_ups_it_comes_after_and_what_the
     assert Rewriter().rewrite("Does it include 5G?", standalone)[1] == (
         "Can I use my phone as a hotspot on the Lite plan? Does it include 5G?"
     )
+
+
+def test_a_bound_on_an_amount_of_the_size_asked_about_is_read_as_such() -> None:
+    assert amounts("Can I get a loan of 20000 or €25,000.50?") == [20000.0, 25000.5]
+    assert amounts("Error MOB-402 on 5G, a 12-month plan, 9.9% APR") == [9.9]  # codes and names: none
+    asked = amounts("Can I get a loan of 20000?")
+    assert bounds_amount("You can borrow between €1,000 and €25,000 over 12 to 60 months.", asked)
+    assert bounds_amount("Loans of €5,000–€30,000.", asked)
+    assert not bounds_amount("You need an income of at least €1,000 a month.", asked)  # another size
+    assert not bounds_amount("A loan of €20,000 costs €160 a month.", asked)  # no bound
+    assert bounds_amount("Minimum age 21.", amounts("Can I rent a car at 19?"))
+
+
+async def test_a_sentence_bounding_the_amount_asked_about_is_quoted_first() -> None:
+    evidence = _evidence([0.71, 0.40, 0.62])
+    evidence.question = "Can I take a 30 kg bag?"
+    evidence.sentences[2] = (0, "Each checked bag can weigh up to 23 kg.")
+    assert (await _revised(evidence)).text.startswith("Each checked bag can weigh up to 23 kg. [1]")
+    evidence.question = "Can I take a bag?"  # no amount asked about: the most similar first
+    assert (await _revised(evidence)).text.startswith("Economy Classic includes")
