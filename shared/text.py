@@ -122,11 +122,12 @@ def evidence_sentences(text: str, min_words: int = 3) -> list[str]:
 HEADING = re.compile(r"^ {0,3}#{1,6}\s")  # a Markdown heading's line
 
 
-def headings(text: str) -> set[str]:
+@lru_cache(maxsize=4096)
+def headings(text: str) -> frozenset[str]:
     """A passage's Markdown headings ("## Using a gift card"; HTML headings are read as such), as
     ``evidence_sentences`` gives them. A heading names a topic and answers nothing: quoted as an
-    answer it reads "Using a gift card."."""
-    return {s for line in text.splitlines() if HEADING.match(line) for s in evidence_sentences(line)}
+    answer it reads "Using a gift card.". Cached by text, as ``section_headings``."""
+    return frozenset(s for line in text.splitlines() if HEADING.match(line) for s in evidence_sentences(line))
 
 
 def _lines(text: str) -> list[str]:
