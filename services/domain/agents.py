@@ -82,11 +82,12 @@ def numbers(text: str) -> set[str]:
 
 
 # An amount in digits standing alone ("20000", "€25,000", "27 kg"), not part of a code or a name
-# ("MOB-402", "5G", "12-month"); and the words that make a sentence state a bound on one.
+# ("MOB-402", "5G", "12-month"); and the words that make a sentence state a bound on one ("over"
+# and "under" only before a number: "under Account > Plan" is a menu path).
 _AMOUNT = re.compile(r"(?<![\w.,-])\d+(?:[.,]\d+)*(?![\w-]|[.,]\d)")
 _BOUND = re.compile(
     r"\b(?:between|up to|at most|at least|maximum|minimum|no more than|more than|less than|or more|"
-    r"or less|over|under)\b|\d\s*[–-]\s*[€$£]?\d",
+    r"or less)\b|\b(?:over|under|from)\s+[€$£]?\d|\d\s*[–-]\s*[€$£]?\d",
     re.IGNORECASE,
 )
 AMOUNT_FACTOR = 10  # a bound is on the question's amount when within this factor of it

@@ -196,8 +196,9 @@ def _with_pointed(
     evidence: Evidence, best: list[tuple[int, str, float]], ranked: list[tuple[int, str, float]]
 ) -> list[tuple[int, str, float]]:
     """The quotes, each after the sentence (of ``ranked``) of the kept page it sends the reader
-    to that says most of what the pointer says is there (``POINTER_WORDS`` of its words at least),
-    or else that page's best: where a quote sends the reader, the answer goes first ("How do I
+    to that says most of what the pointer's clause says is there (``POINTER_WORDS`` of its words at
+    least), or else followed by that page's best: where a quote sends the reader, the answer goes
+    first when it is found there ("How do I
     block my SIM if my phone is stolen?" was answered with the Device Care claim's steps, "1. For
     loss or theft, block your SIM and phone first (see Lost or stolen phone) …", before the page's
     "Sign in … and choose Settings > Block SIM …"). "The number of screens that can play at the same time
@@ -210,16 +211,18 @@ def _with_pointed(
     out: list[tuple[int, str, float]] = []
     for b in best:
         own = evidence.passages[b[0]].title
+        after: list[tuple[int, str, float]] = []
         for title in references(b[1], titles - {own}):
             page = [r for r in ranked if evidence.passages[r[0]].title == title]
             promised = content_words(reference_clause(b[1], title)) - content_words(title)
             said = [len(promised & content_words(r[1])) for r in page]
             best_said = max(said, default=0)
-            pointed = page[said.index(best_said)] if best_said >= POINTER_WORDS else next(iter(page), None)
-            if pointed is not None and pointed not in out:
-                out.append(pointed)
-        if b not in out:
-            out.append(b)
+            if best_said >= POINTER_WORDS:  # says what the pointer promises: the answer, first
+                if (pointed := page[said.index(best_said)]) not in out:
+                    out.append(pointed)
+            elif page and page[0] not in out:
+                after.append(page[0])
+        out.extend(x for x in [b, *after] if x not in out)
     return out
 
 
@@ -582,19 +585,33 @@ class DomainPipeline:
             if all(body != b for b, _ in bodies):  # two steps of one list: the list once
                 bodies[body, i + 1] = None
         quoted_titles = {evidence.passages[r - 1].title.lower() for _, r in bodies}
-        said = [_said(b) for b, _ in bodies]
-        kept = [
-            (b, r)
-            for n, (b, r) in enumerate(bodies)
-            # a quote another already holds (the sentence the other points back to, rows of the
-            # list another quotes; of two that say the same, the first) is said once, and after
-            # the first, one that only points to a page quoted already is not said
-            if not any(
-                b != other and (b in other or said[n] < said[m] or (said[n] == said[m] and m < n))
-                for m, (other, _) in enumerate(bodies)
+        listed = list(bodies)
+        said = [_said(b) for b, _ in listed]
+
+        def holder(n: int) -> int | None:
+            b = listed[n][0]
+            return next(
+                (
+                    m
+                    for m, (other, _) in enumerate(listed)
+                    if b != other and (b in other or said[n] < said[m] or (said[n] == said[m] and m < n))
+                ),
+                None,
             )
-            and not (n and (points_to(b) or "").lower() in quoted_titles)
-        ]
+
+        # a quote another holds (the sentence the other points back to, rows of the list another
+        # quotes, the steps under a heading quoted with them; of two that say the same, the first)
+        # is said once, by the other, in its place; after the first, one that only points to a
+        # page quoted already is not said
+        order: list[int] = []
+        for n in range(len(listed)):
+            seen = {n}
+            while (m := holder(n)) is not None and m not in seen:
+                seen.add(m)
+                n = m
+            if n not in order and not (order and (points_to(listed[n][0]) or "").lower() in quoted_titles):
+                order.append(n)
+        kept = [listed[n] for n in order]
         quotes = [f"{body} [{ref}]" for body, ref in kept]
         text = ("\n" if any("\n" in q for q in quotes) else " ").join(quotes)
         await emit(text, True)

@@ -294,7 +294,7 @@ async def test_a_quote_that_points_to_a_kept_page_brings_that_pages_best_sentenc
     pointer = "The fee for more bags depends on your fare (see Doc 1)."
     evidence.sentences[0] = (0, pointer)
     answer = await _revised(evidence, floor=0.40)  # 0.45: below the second quote's bar, above the floor
-    assert answer.text == f"A second bag costs 45 EUR online. [2] {pointer} [1]"
+    assert answer.text == f"{pointer} [1] A second bag costs 45 EUR online. [2]"  # one of its words: chance
     assert [c.doc_id for c in answer.citations] == ["doc-0.md", "doc-1.md"]
     evidence.sentences[0] = (0, "The fee for more bags depends on your fare (see Doc 7).")  # not kept
     assert (await _revised(evidence, floor=0.40)).text.count("[") == 1
@@ -365,7 +365,7 @@ def test_a_pointer_brings_the_pointed_pages_sentence_that_says_two_of_its_words(
         pointer,
     ]
     lone = (0, "Fees charged by the hour are in Savings Vaults.", 0.7)
-    assert _with_pointed(evidence, [lone], [lone, *page]) == [page[0], lone]  # "hours" alone: chance
+    assert _with_pointed(evidence, [lone], [lone, *page]) == [lone, page[0]]  # "hours" alone: chance
 
 
 def test_a_follow_up_the_router_read_with_the_conversation_is_searched_with_what_it_follows() -> None:
@@ -419,6 +419,8 @@ def test_a_bound_on_an_amount_of_the_size_asked_about_is_read_as_such() -> None:
     assert not bounds_amount("You need an income of at least €1,000 a month.", asked)  # another size
     assert not bounds_amount("A loan of €20,000 costs €160 a month.", asked)  # no bound
     assert bounds_amount("Minimum age 21.", amounts("Can I rent a car at 19?"))
+    assert bounds_amount("Bags over 32 kg are not accepted.", amounts("Can I check a 40 kg bag?"))
+    assert not bounds_amount("Pause for 1, 2 or 3 months under Account > Plan.", amounts("Pause 2 months?"))
 
 
 async def test_a_sentence_bounding_the_amount_asked_about_is_quoted_first() -> None:
@@ -428,3 +430,18 @@ async def test_a_sentence_bounding_the_amount_asked_about_is_quoted_first() -> N
     assert (await _revised(evidence)).text.startswith("Each checked bag can weigh up to 23 kg. [1]")
     evidence.question = "Can I take a bag?"  # no amount asked about: the most similar first
     assert (await _revised(evidence)).text.startswith("Economy Classic includes")
+
+
+async def test_a_quote_another_holds_is_said_by_the_other_in_its_place() -> None:
+    evidence = _evidence([0.71, 0.40, 0.62])
+    evidence.question = "Why does my video keep buffering?"
+    step, heading = "Restart your router (see Doc 1).", "Buffering or low quality"
+    evidence.passages[0] = evidence.passages[0].model_copy(
+        update={"text": f"## {heading}\n\n1. Run a speed test.\n2. {step}\n"}
+    )
+    evidence.sentences[0] = (0, step)  # quoted with its steps, then Doc 1 it points to
+    evidence.sentences[2] = (0, heading)  # quoted with the same steps: it leads, where they were
+    answer = await _revised(evidence, floor=0.40)
+    assert answer.text == (
+        f"{heading}:\n1. Run a speed test.\n2. {step} [1]\nA second bag costs 45 EUR online. [2]"
+    ), answer.text
