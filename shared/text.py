@@ -321,13 +321,17 @@ def list_after(text: str, sentence: str, limit: int = 8, marked: bool = False) -
     lines = _lines(text)
     for i, line in enumerate(lines):
         if line.endswith(sentence[-1]) and evidence_sentences(line, min_words=1)[-1:] == [sentence]:
-            items: list[str] = []
-            for item in lines[i + 1 :]:
-                if not LIST_MARK.match(item) or len(items) == limit:
-                    break
-                items.append(_as_item(item) if marked else without_list_marker(plain(item)))
-            return items
+            items = _items_after(lines, i, limit)
+            return [_as_item(x) if marked else without_list_marker(plain(x)) for x in items]
     return []
+
+
+def _items_after(lines: list[str], i: int, limit: int) -> list[str]:
+    """The lines of the list that begins right after ``lines[i]``, at most ``limit``; [] when the
+    next line is no list item."""
+    if i + 1 >= len(lines) or not LIST_MARK.match(lines[i + 1]):
+        return []
+    return lines[i + 1 : _run(lines, i + 1, LIST_MARK.match)[1] + 1][:limit]
 
 
 def steps_of(text: str, sentence: str, limit: int = 6) -> list[str]:
@@ -418,12 +422,10 @@ def heading_list(text: str, heading: str, limit: int = 8) -> tuple[str, ...]:
     heading says it or no list follows it. A heading names what its list is about: "Parcel marked
     delivered but not received" and its three steps, "Premium Economy" and what it includes."""
     lines = _lines(text)
-    for i, line in enumerate(lines[:-1]):
+    for i, line in enumerate(lines):
         if HEADING.match(line) and heading in (plain(line), *evidence_sentences(line, min_words=1)):
-            if not LIST_MARK.match(lines[i + 1]):
-                return ()
-            lo, hi = _run(lines, i + 1, LIST_MARK.match)
-            return (f"{heading.rstrip(':')}:", *map(_as_item, lines[lo : hi + 1][:limit]))
+            items = _items_after(lines, i, limit)
+            return (f"{heading.rstrip(':')}:", *map(_as_item, items)) if items else ()
     return ()
 
 

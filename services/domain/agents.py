@@ -104,11 +104,8 @@ def bounds_amount(sentence: str, asked: Sequence[float]) -> bool:
     ``AMOUNT_FACTOR``): it answers "Can I get a loan of 20000?" yes or no."""
     if not asked or not _BOUND.search(sentence):
         return False
-    return any(
-        a > 0 and b > 0 and 1 / AMOUNT_FACTOR <= b / a <= AMOUNT_FACTOR
-        for a in asked
-        for b in amounts(sentence)
-    )
+    said = [b for b in amounts(sentence) if b > 0]  # once, not once per amount asked
+    return any(a > 0 and 1 / AMOUNT_FACTOR <= b / a <= AMOUNT_FACTOR for a in asked for b in said)
 
 
 _SUBJECT = re.compile(r"^(?:the|your|a|an|each|every)\s+(.+?)\s+(?:is|are|was|were)\b", re.IGNORECASE)

@@ -198,15 +198,15 @@ def _with_pointed(
     """The quotes, each after the sentence (of ``ranked``) of the kept page it sends the reader
     to that says most of what the pointer's clause says is there (``POINTER_WORDS`` of its words at
     least), or else followed by that page's best: where a quote sends the reader, the answer goes
-    first when it is found there ("How do I
-    block my SIM if my phone is stolen?" was answered with the Device Care claim's steps, "1. For
-    loss or theft, block your SIM and phone first (see Lost or stolen phone) …", before the page's
-    "Sign in … and choose Settings > Block SIM …"). "The number of screens that can play at the same time
-    depends on your plan (see Subscription plans)." says no number; the row of *Subscription
-    plans* does. "Fee-free currency exchange allowances depend on your plan and are explained in
-    Currency exchange." is answered by that page's row "Plan: Standard — Fee-free exchange per
-    month: €1,000; …", not by its best sentence for "Do I get fee-free currency exchange on my
-    plan?", "Each plan includes a monthly amount you can exchange with no fee."."""
+    first when it is found there ("How do I block my SIM if my phone is stolen?" was answered with
+    the Device Care claim's steps, "1. For loss or theft, block your SIM and phone first (see Lost
+    or stolen phone) …", before the page's "Sign in … and choose Settings > Block SIM …"). "The
+    number of screens that can play at the same time depends on your plan (see Subscription
+    plans)." says no number; the row of *Subscription plans* does. "Fee-free currency exchange
+    allowances depend on your plan and are explained in Currency exchange." is answered by that
+    page's row "Plan: Standard — Fee-free exchange per month: €1,000; …", not by its best sentence
+    for "Do I get fee-free currency exchange on my plan?", "Each plan includes a monthly amount you
+    can exchange with no fee."."""
     titles = {p.title for p in evidence.passages}
     out: list[tuple[int, str, float]] = []
     for b in best:
