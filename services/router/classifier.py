@@ -30,6 +30,7 @@ import logging
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +43,7 @@ from services.router.linear import LinearScorer, Tfidf
 from shared.documents import read_documents
 from shared.domains import DomainDefinition
 from shared.embeddings import MODEL_ID, Embedder, StaticEmbedder, VectorLRU
-from shared.text import stem, without_list_marker
+from shared.text import stem, stopword, without_list_marker
 from shared.text import words as content_words
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,35 @@ def description_topics(description: str) -> list[str]:
     body = description.split(":", 1)[1] if ":" in description else description
     topics = [t.strip(" .") for t in _TOPIC_SPLIT.split(body)]
     return [t for t in topics if t] if len(topics) > 1 else []
+
+
+_TOKEN = re.compile(r"[a-z0-9][a-z0-9'-]*")
+_COMPOUND = re.compile(r"[a-z]+(?:-[a-z]+)+")
+_PUNCTUATION = re.compile(r"[.,;:!?()\"/|*—–]+")
+
+
+def compound_terms(text: str) -> set[str]:
+    """The compound terms a text says, stemmed: two content words side by side ("sleep timer",
+    "pickup point") and hyphenated words ("round-up", "extra-legroom"). A product's feature is
+    named by one, where its words alone are everyday English."""
+    out: set[str] = set()
+    for clause in _PUNCTUATION.split(text.lower().replace("\u2019", "'")):
+        tokens = _TOKEN.findall(clause)
+        out.update(stem(t) for t in tokens if _COMPOUND.fullmatch(t))
+        for a, b in pairwise(tokens):
+            if a[0].isalpha() and b[0].isalpha() and not (stopword(a) or stopword(b)):
+                out.add(f"{stem(a)} {stem(b)}")
+    return out
+
+
+def _own_terms(texts: Sequence[str], labels: Sequence[str], background: Sequence[str]) -> dict[str, str]:
+    """The compound terms that only one domain's texts use, none of the out-of-scope texts (the
+    counter-examples, the background), each with its domain."""
+    owners: dict[str, set[str]] = {}
+    for text, label in zip([*texts, *background], [*labels, *[OOS] * len(background)], strict=True):
+        for term in compound_terms(text):
+            owners.setdefault(term, set()).add(label)
+    return {t: next(iter(o)) for t, o in owners.items() if len(o) == 1 and OOS not in o}
 
 
 def load_lines(path: Path) -> list[str]:
@@ -313,6 +343,8 @@ class DomainClassifier:
         self._follow_ups = np.zeros((0, 0), dtype=np.float32)
         self.background_set_aside: list[str] = []  # lines too close to a domain to count as out of scope
         self.domain_stems: frozenset[str] = frozenset()  # every word stem the domains' own texts use
+        self.stems_of: dict[str, frozenset[str]] = {}  # each domain's word stems
+        self.domain_terms: dict[str, str] = {}  # compound terms only one domain's texts use: its name
         self._decided = VectorLRU()  # the full model's probabilities, by text (see ``predict_tiered``)
 
     # ---- training ---------------------------------------------------------------------------
@@ -349,10 +381,14 @@ class DomainClassifier:
                     add(t, name, KNOWLEDGE_WEIGHT)
             for t in d.counter_examples:
                 add(t, OOS, 1.0)
-        self.domain_stems = frozenset(
-            stem(w) for t, label in zip(texts, labels, strict=True) if label != OOS for w in content_words(t)
-        )
+        own: dict[str, set[str]] = {name: set() for name in self.names}
+        for t, label in zip(texts, labels, strict=True):
+            if label != OOS:
+                own[label].update(stem(w) for w in content_words(t))
+        self.stems_of = {name: frozenset(said) for name, said in own.items()}
+        self.domain_stems = frozenset().union(*self.stems_of.values())
         background = list(background if background is not None else load_lines(BACKGROUND_FILE))
+        self.domain_terms = _own_terms(texts, labels, background)
         vectors = self.cache.encode([*texts, *background])
         full, bg = vectors[: len(texts)], vectors[len(texts) :]
         in_domain = full[[i for i, label in enumerate(labels) if label != OOS]]

@@ -707,3 +707,12 @@ async def test_a_follow_up_after_a_follow_up_is_searched_with_the_question_they_
     part = follow.parts[0]
     assert part.domain == "mobile" and part.status == "answered", part
     assert "5G is included on every Northwind Mobile plan at no extra cost." in part.text, part.text
+
+
+async def test_a_short_question_naming_a_domains_term_is_answered_by_it(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """The classifier alone finds "What is a Lightning Deal?" out of scope (0.85); "Lightning Deal"
+    is a term only the e-commerce domain's texts use, and its pages say what one is."""
+    part = await _revised(client, stub, "It is a storm.", "What is a Lightning Deal?", "ecommerce")
+    assert "Lightning Deals, which run for less than 24 hours" in part.text, part.text

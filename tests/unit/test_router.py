@@ -15,6 +15,7 @@ from services.router.classifier import (
     DomainClassifier,
     _oos_offset,
     _stack,
+    compound_terms,
     description_topics,
     knowledge_sentences,
     similarities,
@@ -60,6 +61,57 @@ async def test_rejects_out_of_scope(router: Router, text: str) -> None:
     assert outcome.decision.reason_code == "out_of_scope"
     assert outcome.routes == []
     assert outcome.decision.scores[OOS] == max(outcome.decision.scores.values())
+
+
+@pytest.mark.parametrize(
+    ("text", "domain", "term"),
+    [
+        ("Is there a sleep timer?", "media", "'sleep timer'"),
+        ("How does the sleep timer work?", "media", "'sleep timer'"),
+        ("What is a pickup point?", "ecommerce", "'pickup point'"),
+        ("What are Liked songs?", "media", "'lik song'"),
+        ("What is a Lightning Deal?", "ecommerce", "'lightn deal'"),
+    ],
+)
+async def test_a_short_question_naming_one_domains_term_goes_to_that_domain(
+    router: Router, text: str, domain: str, term: str
+) -> None:
+    outcome = await router.decide(text, use_llm=False)
+    d = outcome.decision
+    assert d.scores[OOS] == max(d.scores.values())  # the classifier alone rejects it
+    assert not d.rejected, d
+    assert [r.domain for r in outcome.routes] == [domain]
+    assert outcome.routes[0].sub_query == text
+    assert term in d.reason and d.reason_code is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What is a round-up in cattle farming?",  # fintech's "Round-ups", with words fintech never uses
+        "What is a carry-on in poker?",
+        "What is a safe place to hide a key?",
+        "What are liked songs on Spotify?",
+        "What is a lightning strike?",  # not the term
+        "Can a sleep timer help a baby fall asleep?",
+    ],
+)
+async def test_a_domains_term_among_other_words_is_still_out_of_scope(router: Router, text: str) -> None:
+    outcome = await router.decide(text, use_llm=False)
+    assert outcome.decision.rejected and outcome.decision.reason_code == "out_of_scope", outcome.decision
+
+
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        ("Is there a sleep timer?", {"sleep timer"}),
+        ("What is round-up saving? Liked songs", {"round-up", "round-up sav", "lik song"}),
+        ("the 2 bags, each up to 23 kg", {"bag"} - {"bag"}),  # no two content words side by side
+        ("An extra-legroom seat", {"extra-legroom", "extra-legroom seat"}),
+    ],
+)
+def test_compound_terms(text: str, terms: set[str]) -> None:
+    assert compound_terms(text) == terms
 
 
 async def test_splits_a_two_domain_query_into_self_contained_sub_queries(router: Router) -> None:
