@@ -448,6 +448,16 @@ def is_row(sentence: str) -> bool:
     return bool(_ROW.match(sentence))
 
 
+_KEY = re.compile(rf"^({_HEADER}): (.+?) — {_HEADER}: ")
+
+
+def row_key(sentence: str) -> tuple[str, str] | None:
+    """A table row's first cell, as (header, value): ("Plan", "Plus") for "Plan: Plus — Interest
+    rate (AER, variable): 2.25%."; None for any other sentence."""
+    found = _KEY.match(sentence)
+    return (found.group(1), found.group(2)) if found else None
+
+
 def _cell_headers(line: str) -> tuple[str, ...]:
     """The column headers a table row names its cells by (a list item "Tier: Gold — Points needed:
     4,000; …", as ``shared.documents.tables_as_sentences`` writes a row); () for any other line."""

@@ -31,6 +31,7 @@ from shared.text import (
     is_row,
     plain,
     references,
+    row_key,
     section_headings,
     section_of,
     stem,
@@ -474,6 +475,20 @@ class Evidence:
         ]
         return max(found) if found else None
 
+    @cached_property
+    def keyed(self) -> list[bool]:
+        """Whether each sentence is a table row the question picks out of its table by the row's
+        first cell: "Plan: Plus — Interest rate (AER, variable): 2.25%." for "How much interest do
+        I get on a Vault with the Plus plan?", where the question names no other plan of the
+        table (another row of the same passage, its first cell under the same header)."""
+        keys = [row_key(text) for _, text in self.sentences]
+        said = [bool(k and content_words(k[1]) & self.question_words) for k in keys]
+        others = {(pi, k[0]) for (pi, _), k, s in zip(self.sentences, keys, said, strict=True) if k and not s}
+        return [
+            bool(s and k and (pi, k[0]) in others)
+            for (pi, _), k, s in zip(self.sentences, keys, said, strict=True)
+        ]
+
     def names_rare(self, sentence: str, words: Iterable[str] | None = None) -> bool:
         """Whether ``sentence`` (with these content words) is a table row that says one of the
         question's rare names."""
@@ -551,13 +566,15 @@ class Evidence:
         }
         sims = self.sims if self.contexts is None else self.contexts
         naming = [False] * len(self.sentences)
-        if self.rare and self.covers is not None:
+        keyed = self.keyed
+        if (self.rare or any(keyed)) and self.covers is not None:
             covers = self.covers.tolist()
             over = [
                 c for i, c in enumerate(covers) if sims[i] >= floor and self.sentences[i][1] not in titles
             ]
             naming = [
-                covers[i] >= max(over, default=0.0) and self.names_rare(text, lex.words)
+                covers[i] >= max(over, default=0.0)
+                and ((keyed[i] and sims[i] >= floor) or self.names_rare(text, lex.words))
                 for i, ((_, lex), (_, text)) in enumerate(zip(lexical, self.sentences, strict=True))
             ]
         merit = sims if self.covers is None else sims + self.covers

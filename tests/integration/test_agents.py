@@ -709,6 +709,22 @@ async def test_a_follow_up_after_a_follow_up_is_searched_with_the_question_they_
     assert "5G is included on every Northwind Mobile plan at no extra cost." in part.text, part.text
 
 
+async def test_a_row_the_question_picks_out_of_its_table_answers_it(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """ "Plus" names one row of the Vaults' interest table (Standard, Plus, Premium): the rates lead,
+    where "Interest is paid on the total you hold in Vaults up to €100,000." did alone."""
+    part = await _revised(
+        client,
+        stub,
+        "Vaults pay 9% interest.",
+        "How much interest do I get on a Vault with the Plus plan?",
+        "fintech",
+    )
+    first = part.text.split("[1]")[0]
+    assert "Plan: Plus — Interest rate (AER, variable): 2.25%" in first and "100,000" not in first, part.text
+
+
 async def test_a_short_question_naming_a_domains_term_is_answered_by_it(
     client: AccelClient, stub: StubModel
 ) -> None:
