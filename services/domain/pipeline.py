@@ -587,6 +587,13 @@ class DomainPipeline:
         quoted_titles = {evidence.passages[r - 1].title.lower() for _, r in bodies}
         listed = list(bodies)
         said = [_said(b) for b, _ in listed]
+        claims = [_claimed(b) for b, _ in listed]
+
+        def repeats(n: int, m: int) -> bool:
+            """Whether quote ``m`` says all ``n`` says in words and numbers ("Northwind Rewards
+            points earned on returned items are removed from your balance." of "Points for
+            returned items are removed."); of two that say the same, the first."""
+            return _repeats(claims[n], [claims[m]]) and (m < n or not _repeats(claims[m], [claims[n]]))
 
         def holder(n: int) -> int | None:
             b = listed[n][0]
@@ -594,15 +601,16 @@ class DomainPipeline:
                 (
                     m
                     for m, (other, _) in enumerate(listed)
-                    if b != other and (b in other or said[n] < said[m] or (said[n] == said[m] and m < n))
+                    if b != other
+                    and (b in other or said[n] < said[m] or (said[n] == said[m] and m < n) or repeats(n, m))
                 ),
                 None,
             )
 
         # a quote another holds (the sentence the other points back to, rows of the list another
-        # quotes, the steps under a heading quoted with them; of two that say the same, the first)
-        # is said once, by the other, in its place; after the first, one that only points to a
-        # page quoted already is not said
+        # quotes, the steps under a heading quoted with them, a sentence whose words another
+        # says; of two that say the same, the first) is said once, by the other, in its place;
+        # after the first, one that only points to a page quoted already is not said
         order: list[int] = []
         for n in range(len(listed)):
             seen = {n}

@@ -709,6 +709,18 @@ async def test_a_follow_up_after_a_follow_up_is_searched_with_the_question_they_
     assert "5G is included on every Northwind Mobile plan at no extra cost." in part.text, part.text
 
 
+async def test_a_quote_whose_words_another_quote_says_is_said_once(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """ "Points for returned items are removed." and "Northwind Rewards points earned on returned
+    items are removed from your balance." were both quoted; the second says all the first does."""
+    part = await _revised(
+        client, stub, "Your points double.", "What happens to my points if I return an item?", "ecommerce"
+    )
+    assert part.text.count("removed") == 1, part.text
+    assert "points earned on returned items are removed from your balance" in part.text, part.text
+
+
 async def test_a_row_the_question_picks_out_of_its_table_answers_it(
     client: AccelClient, stub: StubModel
 ) -> None:
