@@ -608,6 +608,24 @@ class Evidence:
         return out
 
 
+def _opens_section(
+    passages: list[Passage], sentences: list[tuple[int, str]], sims: np.ndarray, floor: float
+) -> np.ndarray:
+    """Whether each sentence opens the section under a heading that is itself at least ``floor``
+    similar to the question: the heading says what the section is about, and its first sentence
+    is read on its page however far it embeds alone ("On Lite and Plus, your speed drops to 128
+    kbps when your allowance is used up.", 0.28 similar to "What happens to my data if I go over
+    my limit?", under "When your data runs out", 0.60)."""
+    on = {(pi, text) for (pi, text), sim in zip(sentences, sims.tolist(), strict=True) if sim >= floor}
+    out = np.zeros(len(sentences), dtype=bool)
+    for k, (pi, text) in enumerate(sentences):
+        heads = section_headings(passages[pi].text)
+        heading = heads.get(text)
+        if heading and (pi, heading) in on:
+            out[k] = next(s for s, h in heads.items() if h == heading) == text
+    return out
+
+
 def row_names(sentence: str, rare: frozenset[str], words: Iterable[str] | None = None) -> bool:
     """Whether ``sentence`` (with these content words) is a table row that says one of the
     ``rare`` word stems."""
@@ -854,8 +872,9 @@ class Grader:
             # the page says what a sentence is about, not what it says: one that is off the
             # question by itself ("The first 3 replacements … are free", 0.06 similar to "I deleted
             # my eSIM by accident, what now?", 0.64 on its page) is not lifted by it
+            opens = _opens_section(passages, [sentences[j] for j in rows], alone, self.answer_threshold)
             contexts = np.where(
-                alone >= self.min_relevance, np.maximum(alone, self._context(read) @ q), alone
+                (alone >= self.min_relevance) | opens, np.maximum(alone, self._context(read) @ q), alone
             )
         answerable = similar and covered >= self.coverage_threshold
         if not passages:

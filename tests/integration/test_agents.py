@@ -744,3 +744,15 @@ async def test_a_short_question_naming_a_domains_term_is_answered_by_it(
     is a term only the e-commerce domain's texts use, and its pages say what one is."""
     part = await _revised(client, stub, "It is a storm.", "What is a Lightning Deal?", "ecommerce")
     assert "Lightning Deals, which run for less than 24 hours" in part.text, part.text
+
+
+async def test_the_sentence_that_opens_a_section_is_read_under_its_heading(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """ "On Lite and Plus, your speed drops to 128 kbps when your allowance is used up." is 0.28
+    similar to the question alone, under the relevance floor, so its page did not lift it; its
+    heading, "When your data runs out", is 0.60. The data rollover sentence was quoted instead."""
+    part = await _revised(
+        client, stub, "Your data is free.", "What happens to my data if I go over my limit?", "mobile"
+    )
+    assert part.text.startswith("On Lite and Plus, your speed drops to 128 kbps"), part.text
