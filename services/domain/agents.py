@@ -217,6 +217,35 @@ def _says_denied(words: set[str], denied: frozenset[str], refuses: frozenset[str
     )
 
 
+AFFIRMED_SCOPE = 0.5  # share of a negation's words a claim that says no to nothing may say
+_CONDITION = re.compile(r"\b(?:if|unless|when|whether|once)\b", re.IGNORECASE)
+
+
+def _affirms(claim: set[str], sentence: str) -> bool:
+    """Whether a claim that says no to nothing says yes to what ``sentence`` says no to: the words
+    before a negation in its clause (its subject) and at least ``AFFIRMED_SCOPE`` of the words after
+    it. "You can also claim compensation for delays caused by extraordinary circumstances, …" says
+    "compensation" and 3 of the 5 words of "Compensation is not paid when the disruption is caused
+    by extraordinary circumstances, …", and 15 of its 19 words are the sentence's: it was streamed
+    as supported, though it says the opposite (it avoids the word said no to, "paid"). A negation
+    in a condition ("If you cannot travel because of illness, …") says no to nothing."""
+
+    def said(stems: list[str]) -> int:
+        return sum(any(_same_word(w, c) for c in claim) for w in stems)
+
+    for cue in _NEGATION.finditer(sentence):
+        before = _CLAUSE_END.split(sentence[: cue.start()])[-1]
+        if _CONDITION.search(before):
+            continue
+        subject = [stem(w) for w in words(before) if w[0].isalpha()]
+        after = [
+            stem(w) for w in words(_CLAUSE_END.split(sentence[cue.end() :], maxsplit=1)[0]) if w[0].isalpha()
+        ]
+        if subject and after and said(subject) == len(subject) and said(after) >= AFFIRMED_SCOPE * len(after):
+            return True
+    return False
+
+
 class _Lexical(NamedTuple):
     """What the verifier reads in an evidence sentence, worked out once per sentence text."""
 
@@ -1031,6 +1060,8 @@ class Verifier:
                 continue  # says of what was asked what this sentence says of something else
             if lex.denied and _says_denied(words, lex.denied, refuses | scope):
                 continue  # says what this sentence says no to
+            if lex.says_no and not says_no and _affirms(words, evidence.sentences[i][1]):
+                continue  # says yes to most of what this sentence says no to
             if self.min_relevance and sims[i] < self.min_relevance:
                 continue  # said, but about something else (0: no floor)
             overlap = len(words & ev_words) / len(words)

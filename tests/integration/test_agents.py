@@ -756,3 +756,22 @@ async def test_the_sentence_that_opens_a_section_is_read_under_its_heading(
         client, stub, "Your data is free.", "What happens to my data if I go over my limit?", "mobile"
     )
     assert part.text.startswith("On Lite and Plus, your speed drops to 128 kbps"), part.text
+
+
+async def test_a_claim_saying_yes_to_what_the_page_says_no_to_is_dropped(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """The model turned "Compensation is not paid when the disruption is caused by extraordinary
+    circumstances, …" into its opposite, avoiding the word said no to; 15 of its 19 words are the
+    sentence's, and it was streamed as supported after a true first sentence."""
+    reply = (
+        "You are entitled to compensation if you arrive at your final destination 3 hours or more late, "
+        "or if the airline cancels your flight less than 14 days before departure. "
+        "You can also claim compensation for delays caused by extraordinary circumstances, such as severe "
+        "weather, air traffic control restrictions, security alerts, strikes by airport staff, and "
+        "cancellations of flights."
+    )
+    part = await _answered(client, stub, reply, "What compensation do I get if my flight is 4 hours late?")
+    assert part.domain == "travel" and part.status == "answered", part
+    assert "3 hours or more late" in part.text, part.text
+    assert "also claim compensation" not in part.text, part.text

@@ -135,6 +135,32 @@ def test_a_sentence_that_says_no_to_a_word_supports_no_claim_saying_it() -> None
     assert Verifier().check(missed, ev).supported  # "take", the word said no to, is not in the claim
 
 
+def test_a_claim_that_says_yes_to_what_a_sentence_says_no_to_is_not_supported_by_it() -> None:
+    no = (
+        "Compensation is not paid when the disruption is caused by extraordinary circumstances, "
+        "such as severe weather, air traffic control restrictions, security alerts or strikes by airport staff."
+    )
+    ev = evidence(
+        (no, 0.6),
+        (
+            "If you cannot travel because of illness, injury or death of a relative, cancellation cover pays.",
+            0.5,
+        ),
+    )
+    # 15 of its 19 words are the sentence's, and none is "paid", the word it says no to
+    opposite = (
+        "You can also claim compensation for delays caused by extraordinary circumstances, such as severe "
+        "weather, air traffic control restrictions, security alerts, strikes by airport staff."
+    )
+    assert not Verifier().check(opposite, ev).supported
+    said = "No compensation is paid for extraordinary circumstances such as severe weather."
+    assert Verifier().check(said, ev).supported
+    # a negation in a condition says no to nothing
+    assert (
+        Verifier().check("Cancellation cover pays for illness, injury or death of a relative.", ev).supported
+    )
+
+
 def test_a_claim_that_says_no_needs_a_sentence_that_says_no_to_the_same() -> None:
     ev = evidence(
         (
