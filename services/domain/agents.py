@@ -219,6 +219,7 @@ def _says_denied(words: set[str], denied: frozenset[str], refuses: frozenset[str
 
 AFFIRMED_SCOPE = 0.5  # share of a negation's words a claim that says no to nothing may say
 _CONDITION = re.compile(r"\b(?:if|unless|when|whether|once)\b", re.IGNORECASE)
+_WORD_END = re.compile(r"\w+$")
 
 
 def _affirms(claim: set[str], sentence: str) -> bool:
@@ -234,7 +235,7 @@ def _affirms(claim: set[str], sentence: str) -> bool:
         return sum(any(_same_word(w, c) for c in claim) for w in stems)
 
     for cue in _NEGATION.finditer(sentence):
-        before = _CLAUSE_END.split(sentence[: cue.start()])[-1]
+        before = _CLAUSE_END.split(_WORD_END.sub("", sentence[: cue.start()]))[-1]  # "ca" of "can't"
         if _CONDITION.search(before):
             continue
         subject = [stem(w) for w in words(before) if w[0].isalpha()]

@@ -597,12 +597,14 @@ class Router:
         """A short question the classifier finds out of scope that names a compound term only one
         domain's texts use, routed to that domain when it is the closest: "Is there a sleep
         timer?" (media 0.25, out of scope 0.71; "A sleep timer stops playback after 5 to 60
-        minutes."), "What is a pickup point?", "What is round-up saving?". Every word of such a
-        term is everyday English, so the classifier, which learned a domain from 20 examples and
-        the background from hundreds of everyday questions, reads the question as everyday; the
-        term says whose it is. Compound terms only (two content words side by side, or
-        hyphenated): single words that one domain's texts use ("trip", "Amazon") routed out-of-
-        scope questions on our set ("Is Amazon Prime worth it?" to media)."""
+        minutes."), "What is a pickup point?", "What are Liked songs?". Every word of such a term
+        is everyday English, so the classifier, which learned a domain from 20 examples and the
+        background from hundreds of everyday questions, reads the question as everyday; the term
+        says whose it is. Every word of the question must be one the domain's texts use ("What
+        is a round-up in cattle farming?" stays out of scope). Compound terms only (two content
+        words side by side, or hyphenated): single words that one domain's texts use ("trip",
+        "Amazon") routed out-of-scope questions on our set ("Is Amazon Prime worth it?" to
+        media)."""
         asked = {stem(w) for w in words(text)}
         if len(asked) > NAMED_MAX_WORDS:
             return None
