@@ -37,8 +37,9 @@ def word_spans(text: str) -> list[tuple[int, int, str]]:
 
 
 def stem(word: str) -> str:
-    """A light suffix stripper: enough to match 'bags' with 'bag' and 'charged' with 'charge'."""
-    for suffix in ("ing", "ies", "es", "s", "ed", "ly"):
+    """A light suffix stripper: enough to match 'bags' with 'bag' and 'charged' with 'charge', and
+    'savings' with 'saving' (both 'sav')."""
+    for suffix in ("ings", "ing", "ies", "es", "s", "ed", "ly"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)]
     return word

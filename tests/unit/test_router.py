@@ -71,6 +71,7 @@ async def test_rejects_out_of_scope(router: Router, text: str) -> None:
         ("What is a pickup point?", "ecommerce", "'pickup point'"),
         ("What are Liked songs?", "media", "'lik song'"),
         ("What is a Lightning Deal?", "ecommerce", "'lightn deal'"),
+        ("What is round-up saving?", "fintech", "'round-up'"),  # "saving" is fintech's "Savings"
     ],
 )
 async def test_a_short_question_naming_one_domains_term_goes_to_that_domain(

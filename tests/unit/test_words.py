@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.text import stopword, word_spans, words
+from shared.text import stem, stopword, word_spans, words
 
 
 def test_contractions_and_modals_are_function_words() -> None:
@@ -60,3 +60,12 @@ def test_personal_pronouns_are_function_words_but_not_the_us() -> None:
         "card",
     ]
     assert not stopword("us")
+
+
+@pytest.mark.parametrize(
+    ("plural", "singular"),
+    [("savings", "saving"), ("bookings", "booking"), ("settings", "setting"), ("bags", "bag")],
+)
+def test_a_plural_stems_as_its_singular(plural: str, singular: str) -> None:
+    # "savings" was "saving" and "saving" "sav": "What is round-up saving?" missed fintech's "Savings"
+    assert stem(plural) == stem(singular)
