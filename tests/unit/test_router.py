@@ -107,7 +107,7 @@ async def test_a_domains_term_among_other_words_is_still_out_of_scope(router: Ro
     [
         ("Is there a sleep timer?", {"sleep timer"}),
         ("What is round-up saving? Liked songs", {"round-up", "round-up sav", "lik song"}),
-        ("the 2 bags, each up to 23 kg", {"bag"} - {"bag"}),  # no two content words side by side
+        ("the 2 bags, each up to 23 kg", set()),  # no two content words side by side
         ("An extra-legroom seat", {"extra-legroom", "extra-legroom seat"}),
     ],
 )
