@@ -169,15 +169,31 @@ def negated(text: str) -> bool:
 # Where what a negation says no to ends: "Tickets can't be changed, but can be transferred".
 _CLAUSE_END = re.compile(r"[,;:.!?()\u2013\u2014]|\b(?:but|however|although|though|whereas|unless|except)\b")
 _COST = ("fee", "charge", "cost", "pay", "paid", "price", "extra")  # stems of what "free" says no to
+_CONDITION = re.compile(r"\b(?:if|unless|when|whether|once)\b", re.IGNORECASE)
+_WORD_END = re.compile(r"\w+$")
+
+
+def _stems(text: str) -> list[str]:
+    return [stem(w) for w in words(text) if w[0].isalpha()]
+
+
+def _negations(text: str) -> list[tuple[str, list[str]]]:
+    """For each negation of a sentence, the text of its clause before it (without the stem of a
+    contracted one: "ca" of "can't") and the stems of the content words after it, to the end of
+    its clause."""
+    return [
+        (
+            _CLAUSE_END.split(_WORD_END.sub("", text[: cue.start()]))[-1],
+            _stems(_CLAUSE_END.split(text[cue.end() :], maxsplit=1)[0]),
+        )
+        for cue in _NEGATION.finditer(text)
+    ]
 
 
 def _negated_clauses(text: str) -> list[list[str]]:
     """For each negation of a sentence, the stems of the content words after it, to the end of its
     clause: "No, travel insurance does not cover cancellation." -> [], ["cover", "cancellation"]."""
-    return [
-        [stem(w) for w in words(_CLAUSE_END.split(text[cue.end() :], maxsplit=1)[0]) if w[0].isalpha()]
-        for cue in _NEGATION.finditer(text)
-    ]
+    return [after for _, after in _negations(text)]
 
 
 def negated_scope(text: str) -> frozenset[str]:
@@ -218,33 +234,38 @@ def _says_denied(words: set[str], denied: frozenset[str], refuses: frozenset[str
 
 
 AFFIRMED_SCOPE = 0.5  # share of a negation's words a claim that says no to nothing may say
-_CONDITION = re.compile(r"\b(?:if|unless|when|whether|once)\b", re.IGNORECASE)
-_WORD_END = re.compile(r"\w+$")
+
+# What a sentence says no to, as (its subject's stems, the stems after the negation): ``denials``.
+Denial = tuple[tuple[str, ...], tuple[str, ...]]
 
 
-def _affirms(claim: set[str], sentence: str) -> bool:
-    """Whether a claim that says no to nothing says yes to what ``sentence`` says no to: the words
-    before a negation in its clause (its subject) and at least ``AFFIRMED_SCOPE`` of the words after
-    it. "You can also claim compensation for delays caused by extraordinary circumstances, …" says
+def denials(text: str) -> tuple[Denial, ...]:
+    """Each negation of a sentence that says no to something: the stems before it in its clause
+    (its subject) and after it to the clause's end, both non-empty. A negation in a condition ("If
+    you cannot travel because of illness, …") says no to nothing."""
+    out: list[Denial] = []
+    for before, after in _negations(text):
+        subject = _stems(before)
+        if subject and after and not _CONDITION.search(before):
+            out.append((tuple(subject), tuple(after)))
+    return tuple(out)
+
+
+def _affirms(claim: set[str], said_no: tuple[Denial, ...]) -> bool:
+    """Whether a claim that says no to nothing says yes to what a sentence says no to
+    (``denials``): all its subject and at least ``AFFIRMED_SCOPE`` of the words after the negation.
+    "You can also claim compensation for delays caused by extraordinary circumstances, …" says
     "compensation" and 3 of the 5 words of "Compensation is not paid when the disruption is caused
     by extraordinary circumstances, …", and 15 of its 19 words are the sentence's: it was streamed
-    as supported, though it says the opposite (it avoids the word said no to, "paid"). A negation
-    in a condition ("If you cannot travel because of illness, …") says no to nothing."""
+    as supported, though it says the opposite (it avoids the word said no to, "paid")."""
 
-    def said(stems: list[str]) -> int:
+    def said(stems: tuple[str, ...]) -> int:
         return sum(any(_same_word(w, c) for c in claim) for w in stems)
 
-    for cue in _NEGATION.finditer(sentence):
-        before = _CLAUSE_END.split(_WORD_END.sub("", sentence[: cue.start()]))[-1]  # "ca" of "can't"
-        if _CONDITION.search(before):
-            continue
-        subject = [stem(w) for w in words(before) if w[0].isalpha()]
-        after = [
-            stem(w) for w in words(_CLAUSE_END.split(sentence[cue.end() :], maxsplit=1)[0]) if w[0].isalpha()
-        ]
-        if subject and after and said(subject) == len(subject) and said(after) >= AFFIRMED_SCOPE * len(after):
-            return True
-    return False
+    return any(
+        said(subject) == len(subject) and said(after) >= AFFIRMED_SCOPE * len(after)
+        for subject, after in said_no
+    )
 
 
 class _Lexical(NamedTuple):
@@ -257,6 +278,7 @@ class _Lexical(NamedTuple):
     denied: frozenset[str]  # the words it says no to (``denied``)
     scope: frozenset[str]  # the words its negations cover (``negated_scope``)
     quantifiers: frozenset[str]  # ``quantifiers``
+    denials: tuple[Denial, ...]  # what its negations say no to (``denials``)
 
 
 def _says_no_to_it(scope: frozenset[str], refuses: frozenset[str], evidence: _Lexical) -> bool:
@@ -288,6 +310,7 @@ def _lexical(sentence: str) -> _Lexical:
         denied(sentence),
         negated_scope(sentence),
         quantifiers(sentence),
+        denials(sentence),
     )
 
 
@@ -602,9 +625,9 @@ class Evidence:
             over = [
                 c for i, c in enumerate(covers) if sims[i] >= floor and self.sentences[i][1] not in titles
             ]
+            top = max(over, default=0.0)
             naming = [
-                covers[i] >= max(over, default=0.0)
-                and ((keyed[i] and sims[i] >= floor) or self.names_rare(text, lex.words))
+                covers[i] >= top and ((keyed[i] and sims[i] >= floor) or self.names_rare(text, lex.words))
                 for i, ((_, lex), (_, text)) in enumerate(zip(lexical, self.sentences, strict=True))
             ]
         merit = sims if self.covers is None else sims + self.covers
@@ -1061,7 +1084,7 @@ class Verifier:
                 continue  # says of what was asked what this sentence says of something else
             if lex.denied and _says_denied(words, lex.denied, refuses | scope):
                 continue  # says what this sentence says no to
-            if lex.says_no and not says_no and _affirms(words, evidence.sentences[i][1]):
+            if lex.denials and not says_no and _affirms(words, lex.denials):
                 continue  # says yes to most of what this sentence says no to
             if self.min_relevance and sims[i] < self.min_relevance:
                 continue  # said, but about something else (0: no floor)
