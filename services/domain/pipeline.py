@@ -205,8 +205,8 @@ def _with_pointed(
     plans)." says no number; the row of *Subscription plans* does. "Fee-free currency exchange
     allowances depend on your plan and are explained in Currency exchange." is answered by that
     page's row "Plan: Standard — Fee-free exchange per month: €1,000; …", not by its best sentence
-    for "Do I get fee-free currency exchange on my plan?", "Each plan includes a monthly amount you
-    can exchange with no fee."."""
+    for "Do fee-free currency exchange allowances depend on my plan?", "Each plan includes a
+    monthly amount you can exchange with no fee."."""
     titles = {p.title for p in evidence.passages}
     out: list[tuple[int, str, float]] = []
     for b in best:

@@ -338,11 +338,14 @@ async def test_an_answer_that_says_the_question_back_with_words_of_its_own_is_re
 
 
 async def test_a_quoted_step_brings_the_other_steps_in_order(client: AccelClient, stub: StubModel) -> None:
-    """The best sentence for "what should I do?" is the second of three steps; alone it leaves out
-    freezing the card first and reporting the payment after."""
-    question = "Someone used my card without permission, what should I do?"
+    """The best sentence for "How do I report an unauthorised payment?" is the last of three steps;
+    alone it leaves out freezing the card and checking the payment first. (Until session 40 the
+    question was "Someone used my card without permission, what should I do?", whose best sentence
+    was the second step with MiniLM's int8 kernels on a CPU with AVX-512 VNNI, and "We then cancel
+    the card …" with those of a CPU with AVX2 alone, where the test failed.)"""
+    question = "How do I report an unauthorised payment?"
     part = await _revised(client, stub, "Call the police and wait for a letter.", question, "fintech")
-    assert part.text.startswith("1. Freeze your card in the app straight away.\n2. Check whether"), part
+    assert part.text.startswith("1. Freeze your card in the app straight away.\n2. Check whether"), part.text
     assert "\n3. Report it under Help > Report unauthorised payment." in part.text
     assert part.text.count("Freeze your card") == 1  # two steps quoted: the list once
 
@@ -518,10 +521,12 @@ async def test_a_pointer_brings_the_sentence_that_says_what_it_promises(
     client: AccelClient, stub: StubModel
 ) -> None:
     """ "Fee-free currency exchange allowances depend on your plan and are explained in Currency
-    exchange.": that page's best sentence for the question ("Each plan includes a monthly amount you
-    can exchange with no fee.") says no amount; its allowance table is what the pointer promises,
-    and comes first: where a quote sends the reader, the answer is."""
-    question = "Do I get fee-free currency exchange on my plan?"
+    exchange." is the best sentence; that page's allowance table is what it promises, and comes
+    first: where a quote sends the reader, the answer is. (Until session 40 the question was "Do I
+    get fee-free currency exchange on my plan?", whose best sentence on a CPU with AVX2 alone is
+    the page's own "Each plan includes a monthly amount you can exchange with no fee.", with the
+    table after it, so the pointer was never first there.)"""
+    question = "Do fee-free currency exchange allowances depend on my plan?"
     part = await _revised(client, stub, "Exchange is free up to €9.", question, "fintech")
     assert part.text.startswith(
         "Plan: Standard — Fee-free exchange per month: €1,000; Weekend markup: 1%."
