@@ -4,10 +4,13 @@ and the aggregator (courtesy messages)."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+
+import Stemmer
 
 STOPWORDS = frozenset((Path(__file__).with_name("stopwords.txt")).read_text(encoding="utf-8").split())
 _WORD = re.compile(r"[a-z0-9][a-z0-9'-]*")
@@ -36,13 +39,19 @@ def word_spans(text: str) -> list[tuple[int, int, str]]:
     return [(m.start(), m.end(), m.group()) for m in _WORD.finditer(_lower(text))]
 
 
+_STEMMERS = threading.local()  # a PyStemmer object is not to be shared between threads
+
+
 def stem(word: str) -> str:
-    """A light suffix stripper: enough to match 'bags' with 'bag' and 'charged' with 'charge', and
-    'savings' with 'saving' (both 'sav')."""
-    for suffix in ("ings", "ing", "ies", "es", "s", "ed", "ly"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
+    """The Snowball (Porter2) English stem of a lower-cased word (PyStemmer, ~0.4 µs, cached by
+    the stemmer): 'bags' and 'bag', 'charge' and 'charged', 'close' and 'closing', 'savings' and
+    'saving' are one word each. The light suffix stripper before it cut 'close' from 'closing'
+    and 'charge' from 'charged', which its own docstring said it matched."""
+    stemmer = getattr(_STEMMERS, "english", None)
+    if stemmer is None:
+        stemmer = _STEMMERS.english = Stemmer.Stemmer("english")
+    out: str = stemmer.stemWord(word)
+    return out
 
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])|\n+")

@@ -217,8 +217,8 @@ _QUOTED_WHOLE = 0.6  # share of a claim's characters an evidence sentence quoted
 
 
 def _same_word(a: str, b: str) -> bool:
-    """Stems of one word that the light stemmer cut differently ("exchange" and "exchanged" ->
-    "exchang", "transfer" and "transferred" -> "transferr")."""
+    """Stems of one word that the stemmer cuts differently ("verify" and "verification" -> "verifi"
+    and "verif", "expiry" and "expire" -> "expiri" and "expir")."""
     if a == b:
         return True
     short, long = sorted((a, b), key=len)

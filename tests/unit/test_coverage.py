@@ -26,7 +26,7 @@ from services.retriever.store import EmbeddedStore
 from shared.domains import load_domains
 from shared.embeddings import Embedder, default_embedder
 from shared.settings import DEFAULT_DOMAINS_DIR
-from shared.text import asked_span
+from shared.text import asked_span, stem
 
 OLD_THRESHOLD = 0.55  # the grader's similarity-only bar before coverage
 
@@ -152,7 +152,9 @@ def test_the_sentence_that_asks_names_and_meaningful_pieces(embedder: Embedder) 
     by_stem = {
         w.stem: w for w in question_words(embedder, "I'm sure. Is India one of the countries with mortgages?")
     }
-    assert by_stem["india"].name and not by_stem["countr"].name and "m" not in by_stem  # "I'm": no word
+    assert (
+        by_stem["india"].name and not by_stem[stem("countries")].name and "m" not in by_stem
+    )  # "I'm": no word
     scene = {
         w.stem: w.name
         for w in question_words(embedder, "Can I use it in Tokyo, on my Sony TV, for Christmas?")
@@ -160,7 +162,7 @@ def test_the_sentence_that_asks_names_and_meaningful_pieces(embedder: Embedder) 
     assert scene == {
         "use": False,
         "tokyo": False,
-        "sony": False,
+        "soni": False,
         "tv": False,
         "christma": False,
     }  # they set the scene
@@ -169,7 +171,7 @@ def test_the_sentence_that_asks_names_and_meaningful_pieces(embedder: Embedder) 
     # the model reads "e-bike" as "e", "-", "bike": the letter was a word the pages had to cover
     # ("Can I take my e-bike battery on the plane?" abstained on "e", 0.19)
     compound = {w.stem for w in question_words(embedder, "Can I take my e-bike battery on the plane?")}
-    assert compound == {"take", "bike", "battery", "plane"}
+    assert compound == {"take", "bike", stem("battery"), "plane"}
 
 
 def test_a_name_or_word_the_knowledge_base_never_uses_is_not_matched_by_its_neighbours(

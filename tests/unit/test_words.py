@@ -69,3 +69,18 @@ def test_personal_pronouns_are_function_words_but_not_the_us() -> None:
 def test_a_plural_stems_as_its_singular(plural: str, singular: str) -> None:
     # "savings" was "saving" and "saving" "sav": "What is round-up saving?" missed fintech's "Savings"
     assert stem(plural) == stem(singular)
+
+
+@pytest.mark.parametrize(
+    "forms",
+    [
+        ("close", "closing", "closed"),
+        ("charge", "charged", "charges"),
+        ("change", "changed"),
+        ("arrive", "arrived"),
+    ],
+)
+def test_a_verbs_forms_stem_alike(forms: tuple[str, ...]) -> None:
+    # the light stemmer cut 'close' from 'closing': "How do I close my account?" did not say the
+    # word of the heading "Closing your account"
+    assert len({stem(f) for f in forms}) == 1
