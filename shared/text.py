@@ -378,6 +378,17 @@ def section_headings(text: str) -> Mapping[str, str]:
     return out
 
 
+SUBHEADING = re.compile(r"^ {0,3}#{2,6}\s")  # a heading below a page's title
+
+
+@lru_cache(maxsize=4096)
+def subheadings(text: str) -> frozenset[str]:
+    """A passage's section headings below its page's title (``##`` and deeper), as
+    ``section_headings`` gives them. The title says what every section of the page is about; a
+    section heading says what sets its section apart from the others. Cached by text."""
+    return frozenset(plain(line) for line in _lines(text) if SUBHEADING.match(line))
+
+
 def section_of(text: str, item: str) -> str | None:
     """The heading right above the list whose item is ``item`` (an evidence sentence of ``text``),
     when the list follows it with no lead-in and the item is no sentence but a fragment (no full

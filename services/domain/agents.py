@@ -35,6 +35,8 @@ from shared.text import (
     section_headings,
     section_of,
     stem,
+    stopword,
+    subheadings,
     without_list_marker,
     words,
 )
@@ -147,6 +149,19 @@ def asks_open(question: str) -> bool:
     saying its words back ("You can pay with points.")."""
     lo, hi = asked_span(question)
     return bool(_OPEN.match(question[lo:hi]))
+
+
+_HOW_TO = re.compile(
+    r"\bhow\s+(?:do|can|could|should|would)\s+(?:i|we)\s+([a-z]+)|\bhow\s+to\s+([a-z]+)", re.IGNORECASE
+)
+
+
+def asked_action(question: str) -> str | None:
+    """The stem of what a question asks how to do ("How do I close my account?": 'close'), or None
+    when it asks no such thing."""
+    m = _HOW_TO.search(question)
+    verb = (m.group(1) or m.group(2)).lower() if m else None
+    return stem(verb) if verb and not stopword(verb) else None
 
 
 def asks_for_number(question: str) -> bool:
@@ -542,6 +557,37 @@ class Evidence:
             for (pi, _), k, s in zip(self.sentences, keys, said, strict=True)
         ]
 
+    @cached_property
+    def off_section(self) -> list[bool]:
+        """For a question that asks how to do something ("How do I close my Northwind Pay
+        account?"), whether each sentence sits in a section of its page whose heading lacks that
+        action where another section heading of the page says it with all the question's words
+        the first says ("Opening an account" against "Closing your account"), and the sentence
+        does not say it either: the steps for opening an account were quoted for closing one.
+        MiniLM embeds opening and closing alike (0.82 against 0.63 similar, read on their page);
+        the headings of one page tell them apart by a word. The page's title is no section
+        heading: it says what every section is about. For any question word, not only the action,
+        it lost as many expected facts of `python -m bench rag` as it gained: "How long can I use a
+        gift card before it expires?" is answered under "Buying a gift card", not "Using a gift
+        card"."""
+        action = asked_action(self.question)
+        out = [False] * len(self.sentences)
+        if action is None:
+            return out
+        asked = self.question_words | {action}
+        said: dict[str, set[frozenset[str]]] = {}
+        for p in self.passages:
+            said.setdefault(p.title, set()).update(asked & content_words(h) for h in subheadings(p.text))
+        for k, ((pi, lex), (_, text)) in enumerate(zip(self.lexical, self.sentences, strict=True)):
+            passage = self.passages[pi]
+            heading = section_headings(passage.text).get(text)
+            if heading is None or heading not in subheadings(passage.text) or action in lex.words:
+                continue
+            own = asked & content_words(heading)
+            others = said[passage.title]
+            out[k] = action not in own and any(own < other and action in other for other in others)
+        return out
+
     def names_rare(self, sentence: str, words: Iterable[str] | None = None) -> bool:
         """Whether ``sentence`` (with these content words) is a table row that says one of the
         question's rare names."""
@@ -620,6 +666,7 @@ class Evidence:
         sims = self.sims if self.contexts is None else self.contexts
         naming = [False] * len(self.sentences)
         keyed = self.keyed
+        off = self.off_section
         if (self.rare or any(keyed)) and self.covers is not None:
             covers = self.covers.tolist()
             over = [
@@ -643,6 +690,7 @@ class Evidence:
                 not naming[i],
                 not bounding[i],
                 other[i],
+                off[i],
                 -float(merit[i]),
                 i,
             ),

@@ -765,6 +765,19 @@ async def test_the_sentence_that_opens_a_section_is_read_under_its_heading(
     assert part.text.startswith("On Lite and Plus, your speed drops to 128 kbps"), part.text
 
 
+async def test_the_section_whose_heading_says_what_to_do_answers_how_to_do_it(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """ "How do I close my Northwind Pay account?" was answered with the steps of "Opening an
+    account": MiniLM embeds opening and closing alike, and the page's other heading, "Closing your
+    account", says the question's action."""
+    part = await _revised(
+        client, stub, "Ask a friend.", "How do I close my Northwind Pay account?", "fintech"
+    )
+    first = part.text.split("[1]")[0]
+    assert "Close account" in first and "Download the Northwind Pay app" not in part.text, part.text
+
+
 async def test_a_claim_saying_yes_to_what_the_page_says_no_to_is_dropped(
     client: AccelClient, stub: StubModel
 ) -> None:

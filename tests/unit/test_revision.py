@@ -10,12 +10,12 @@ import numpy as np
 
 from contracts import DomainAnswer, DomainTask, Passage, SentenceScore, Turn
 from contracts.messages import deadline_in, utcnow
-from services.domain.agents import Evidence, Rewriter, amounts, bounds_amount
+from services.domain.agents import Evidence, Rewriter, amounts, asked_action, bounds_amount
 from services.domain.pipeline import DomainPipeline, _closed, _with_pointed, cut_off, queued_ms
 from services.domain.settings import DomainSettings
 from shared.domains import load_domains
 from shared.settings import DEFAULT_DOMAINS_DIR
-from shared.text import followed, following
+from shared.text import evidence_sentences, followed, following, stem
 
 
 def _pipeline(floor: float = 0.55) -> DomainPipeline:
@@ -445,3 +445,47 @@ async def test_a_quote_another_holds_is_said_by_the_other_in_its_place() -> None
     assert answer.text == (
         f"{heading}:\n1. Run a speed test.\n2. {step} [1]\nA second bag costs 45 EUR online. [2]"
     ), answer.text
+
+
+def test_for_how_to_do_something_the_section_whose_heading_says_it_comes_first() -> None:
+    """MiniLM embeds opening and closing alike; the page's section headings tell them apart by the
+    action the question asks how to do. The page's title, which says every section's topic,
+    demotes nothing, and a question that asks no "how do I …" keeps the plain ranking."""
+    text = (
+        "# Opening and closing an account\n\nEach person can hold one personal account.\n\n"
+        "## Opening an account\n\n1. Download the app and enter your mobile number.\n"
+        "2. Confirm the number with the code we send.\n\n"
+        "## Closing your account\n\nThen go to Settings > Account > Close account.\n"
+    )
+    passage = Passage(
+        doc_id="a.md", title="Opening and closing an account", chunk=0, text=text, score=0.5, source=""
+    )
+    said = [
+        "Download the app and enter your mobile number.",
+        "Then go to Settings > Account > Close account.",
+        "Each person can hold one personal account.",
+    ]
+    assert set(said) <= set(evidence_sentences(text))
+
+    def best(question: str) -> list[str]:
+        ev = Evidence(
+            question=question,
+            passages=[passage],
+            sentences=[(0, s) for s in said],
+            sims=np.array([0.82, 0.63, 0.70], dtype=np.float32),
+            relevance=[0.82],
+            answerable=True,
+            answerability=0.8,
+        )
+        return [t for _, t, _ in ev.best_sentences(3)]
+
+    assert best("How do I close my account?") == [said[2], said[1], said[0]]
+    assert best("How do I open an account?") == [said[0], said[2], said[1]]
+    assert best("Can I close my account today?") == [said[0], said[2], said[1]]  # asks no "how to"
+
+
+def test_the_action_a_question_asks_how_to_do() -> None:
+    assert asked_action("How do I close my Northwind Pay account?") == stem("close")
+    assert asked_action("how to cancel my plan") == stem("cancel")
+    assert asked_action("How long can I use a gift card?") is None
+    assert asked_action("How do I do this?") is None  # no action: a function word
