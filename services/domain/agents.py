@@ -1094,7 +1094,10 @@ class Verifier:
     left without its items) say nothing that can be checked, and are dropped, and so is a sentence
     that introduces a list ("The checked baggage for your baby includes: 1.") whose items never come
     in it. A follow-up's answer must say one of the follow-up's own words (``Evidence.focus``): the
-    economy allowance again is no answer to "and for business?". Citation markers the
+    economy allowance again is no answer to "and for business?". Nor is a sentence of a section
+    whose heading names another action than the one the question asks how to do
+    (``Evidence.off_section``): the first step of opening an account, in the model's words, for
+    "How do I close my account?". Citation markers the
     model wrote are ignored; the verifier's own references replace them.
     """
 
@@ -1122,7 +1125,10 @@ class Verifier:
         best, refs, tells = 0.0, [], False
         claimed = quantifiers(clean)
         sims = evidence.sims
+        off = evidence.off_section
         for i, (pi, lex) in enumerate(evidence.lexical):
+            if off[i]:
+                continue  # tells how to do another thing than the question asks (opening, not closing)
             ev_words = lex.words
             if (nums and not nums <= lex.numbers) or not named <= ev_words:
                 continue

@@ -778,6 +778,18 @@ async def test_the_section_whose_heading_says_what_to_do_answers_how_to_do_it(
     assert "Close account" in first and "Download the Northwind Pay app" not in part.text, part.text
 
 
+async def test_a_claim_said_by_the_section_of_another_action_does_not_answer_how_to_do_it(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """The real model answered "How do I close my Northwind Pay account?" with the first step of
+    opening one, in its own words; it shares 6 of its 7 content words with "Download the Northwind
+    Pay app and enter your mobile number.", under "Opening an account", and was kept as supported.
+    The section whose heading says the action ("Closing your account") is quoted instead."""
+    reply = "You can do this by going to the Northwind Pay app and entering your mobile number."
+    part = await _revised(client, stub, reply, "How do I close my Northwind Pay account?", "fintech")
+    assert "mobile number" not in part.text and "Close account" in part.text, part.text
+
+
 async def test_a_claim_saying_yes_to_what_the_page_says_no_to_is_dropped(
     client: AccelClient, stub: StubModel
 ) -> None:

@@ -306,3 +306,33 @@ def test_a_follow_up_is_answered_only_by_claims_about_it() -> None:
     assert not Verifier().check(claim, ev).supported  # about the question it follows
     assert Verifier().check("Business passengers can check 2 bags of up to 32 kg each.", ev).supported
     assert ev.best_sentences(1)[0][1].startswith("Business passengers")  # the quotes too
+
+
+def test_a_section_about_another_action_supports_no_claim_about_how_to_do_the_one_asked() -> None:
+    """A claim in the words of the step that opens an account answers no "how do I close it?"; it
+    still answers "how do I open one?", and the closing section's step supports its claim."""
+    text = (
+        "# Opening and closing an account\n\n"
+        "## Opening an account\n\n1. Download the app and enter your mobile number.\n\n"
+        "## Closing your account\n\nGo to Settings > Account > Close account.\n"
+    )
+    passage = Passage(
+        doc_id="a.md", title="Opening and closing an account", chunk=0, text=text, score=0.5, source=""
+    )
+    steps = ["Download the app and enter your mobile number.", "Go to Settings > Account > Close account."]
+
+    def asked(question: str) -> Evidence:
+        return Evidence(
+            question=question,
+            passages=[passage],
+            sentences=[(0, s) for s in steps],
+            sims=np.array([0.82, 0.63], dtype=np.float32),
+            relevance=[0.82],
+            answerable=True,
+            answerability=0.8,
+        )
+
+    opening = "You can do this by going to the app and entering your mobile number."
+    assert not Verifier().check(opening, asked("How do I close my account?")).supported
+    assert Verifier().check(steps[1], asked("How do I close my account?")).supported
+    assert Verifier().check(opening, asked("How do I open an account?")).supported
