@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -124,9 +124,16 @@ def without_list_marker(line: str) -> str:
 def evidence_sentences(text: str, min_words: int = 3) -> list[str]:
     """The sentences of a passage that can carry a fact, as plain text without a list item's
     marker ("- ", "2. "): the unit the grader scores, the retriever pre-embeds and an extractive
-    answer quotes, so all of them must cut passages the same way."""
+    answer quotes, so all of them must cut passages the same way. Cached by text (``_sentences``)."""
+    return list(_sentences(text, min_words))
+
+
+@lru_cache(maxsize=8192)
+def _sentences(text: str, min_words: int) -> tuple[str, ...]:
+    """``evidence_sentences``, cached: the same passages and lines come back for many questions, and
+    cutting them (Markdown, sentence ends) was an eighth of a domain's CPU under ``bench load``."""
     out = (without_list_marker(plain(x)) for x in split_sentences(text))
-    return [s for s in out if len(s.split()) >= min_words]
+    return tuple(s for s in out if len(s.split()) >= min_words)
 
 
 HEADING = re.compile(r"^ {0,3}#{1,6}\s")  # a Markdown heading's line
@@ -140,12 +147,27 @@ def headings(text: str) -> frozenset[str]:
     return frozenset(s for line in text.splitlines() if HEADING.match(line) for s in evidence_sentences(line))
 
 
-def _lines(text: str) -> list[str]:
-    """A passage's non-blank lines, stripped: its paragraphs, list items and table rows."""
-    return [line.strip() for line in text.splitlines() if line.strip()]
+@lru_cache(maxsize=4096)
+def _lines(text: str) -> tuple[str, ...]:
+    """A passage's non-blank lines, stripped: its paragraphs, list items and table rows. Cached by
+    text."""
+    return tuple(line.strip() for line in text.splitlines() if line.strip())
 
 
-def _run(lines: list[str], i: int, belongs: Callable[[str], object]) -> tuple[int, int]:
+@lru_cache(maxsize=4096)
+def _places(text: str) -> Mapping[str, tuple[int, tuple[str, ...]]]:
+    """Each evidence sentence of a passage (at least one word), with the index of the first of its
+    ``_lines`` that holds it and that line's evidence sentences. Cached by text; read it, never
+    change it."""
+    out: dict[str, tuple[int, tuple[str, ...]]] = {}
+    for i, line in enumerate(_lines(text)):
+        found = _sentences(line, 1)
+        for sentence in found:
+            out.setdefault(sentence, (i, found))
+    return out
+
+
+def _run(lines: Sequence[str], i: int, belongs: Callable[[str], object]) -> tuple[int, int]:
     """The first and last index of the run of ``lines`` around ``lines[i]`` that ``belongs`` (the
     items of one list, the rows of one table)."""
     lo = hi = i
@@ -161,7 +183,7 @@ def lead_in_of(text: str, item: str) -> str | None:
     ("Unlocking is free when either of these is true:" for "the phone was bought outright …; or."),
     or None when ``item`` is no list item or its list has no lead-in ending with a colon."""
     lines = _lines(text)
-    where = _place(lines, item)
+    where = _place(text, item)
     if where is None or not LIST_MARK.match(lines[where[0]]):
         return None
     j = _run(lines, where[0], LIST_MARK.match)[0] - 1
@@ -209,7 +231,7 @@ def sentence_before(text: str, sentence: str) -> str | None:
     in the same paragraph or list item, or the last of the line before when ``sentence`` begins its
     line; None when it begins the passage or follows a heading or a table."""
     lines = _lines(text)
-    where = _place(lines, sentence)
+    where = _place(text, sentence)
     if where is None:
         return None
     i, found = where
@@ -224,17 +246,13 @@ def sentence_before(text: str, sentence: str) -> str | None:
 
 def holds(text: str, sentence: str) -> bool:
     """Whether one of the lines of ``text`` holds the evidence sentence ``sentence``."""
-    return _place(_lines(text), sentence) is not None
+    return _place(text, sentence) is not None
 
 
-def _place(lines: list[str], sentence: str) -> tuple[int, list[str]] | None:
-    """The index of the first of ``lines`` that holds the evidence sentence ``sentence``, with that
-    line's evidence sentences; None when no line holds it."""
-    for i, line in enumerate(lines):
-        found = evidence_sentences(line, min_words=1)
-        if sentence in found:
-            return i, found
-    return None
+def _place(text: str, sentence: str) -> tuple[int, tuple[str, ...]] | None:
+    """The index of the first of the ``_lines`` of ``text`` that holds the evidence sentence
+    ``sentence``, with that line's evidence sentences; None when no line holds it."""
+    return _places(text).get(sentence)
 
 
 def list_before(text: str, sentence: str) -> str | None:
@@ -244,7 +262,7 @@ def list_before(text: str, sentence: str) -> str | None:
     list has no lead-in ending with a colon. What such a sentence points back to is the whole list,
     not its last item."""
     lines = _lines(text)
-    where = _place(lines, sentence)
+    where = _place(text, sentence)
     if where is None:
         return None
     i, found = where
@@ -336,12 +354,12 @@ def list_after(text: str, sentence: str, limit: int = 8, marked: bool = False) -
     return []
 
 
-def _items_after(lines: list[str], i: int, limit: int) -> list[str]:
+def _items_after(lines: Sequence[str], i: int, limit: int) -> list[str]:
     """The lines of the list that begins right after ``lines[i]``, at most ``limit``; [] when the
     next line is no list item."""
     if i + 1 >= len(lines) or not LIST_MARK.match(lines[i + 1]):
         return []
-    return lines[i + 1 : _run(lines, i + 1, LIST_MARK.match)[1] + 1][:limit]
+    return list(lines[i + 1 : _run(lines, i + 1, LIST_MARK.match)[1] + 1][:limit])
 
 
 def steps_of(text: str, sentence: str, limit: int = 6) -> list[str]:
@@ -352,7 +370,7 @@ def steps_of(text: str, sentence: str, limit: int = 6) -> list[str]:
     different name …" alone answered "Someone used my card without permission, what should I
     do?" without the freezing of the card before it or the report after it."""
     lines = _lines(text)
-    where = _place(lines, sentence)
+    where = _place(text, sentence)
     if where is None or not _STEP.match(lines[where[0]]):
         return []
     lo, hi = _run(lines, where[0], _STEP.match)
@@ -398,7 +416,7 @@ def section_of(text: str, item: str) -> str | None:
     A whole sentence says what it is about ("Your profiles … are kept for 10 months."): quoted
     after its heading too, in 15 of 98 answers of our QA set, it read no better."""
     lines = _lines(text)
-    where = _place(lines, item)
+    where = _place(text, item)
     if where is None or not LIST_MARK.match(line := lines[where[0]]):
         return None
     if without_list_marker(plain(line)).endswith((".", "!", "?")):
@@ -412,13 +430,13 @@ def heading_above(text: str, item: str) -> str | None:
     requirements" for "Minimum age 21."). None otherwise, and for a table row (its cells name
     their headers)."""
     lines = _lines(text)
-    where = _place(lines, item)
+    where = _place(text, item)
     if where is None or not LIST_MARK.match(lines[where[0]]):
         return None
     return _heading_above(lines, where[0])
 
 
-def _heading_above(lines: list[str], i: int) -> str | None:
+def _heading_above(lines: Sequence[str], i: int) -> str | None:
     if len(_cell_headers(lines[i])) >= 2:
         return None
     first = _run(lines, i, LIST_MARK.match)[0]
@@ -495,7 +513,7 @@ def table_rows(text: str, row: str, limit: int = 4) -> list[str]:
     One row answers one cell of a question about the table ("How much does a second checked bag
     cost?": online and at the airport)."""
     lines = _lines(text)
-    where = _place(lines, row)
+    where = _place(text, row)
     if where is None or len(key := _cell_headers(lines[where[0]])) < 2:
         return []  # no table row
     lo, hi = _run(lines, where[0], lambda other: _cell_headers(other) == key)

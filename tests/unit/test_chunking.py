@@ -84,6 +84,8 @@ def test_a_list_item_stays_one_line_with_its_marker() -> None:
         "1.2. Wait.",
     ]
     assert evidence_sentences(lines[1]) == ["Go to Account > Orders.", "Pick the item."]  # graded one by one
+    evidence_sentences(lines[1]).append("Invented.")  # each call's own list: the cache stays as cut
+    assert evidence_sentences(lines[1]) == ["Go to Account > Orders.", "Pick the item."]
     assert list_after("\n".join(lines), "To claim it:", marked=True) == [  # as an answer quotes them
         "1. Go to Account > Orders. Pick the item.",
         "2. Choose Request.",
