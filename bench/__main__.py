@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from bench import abstain, embeddings, load, memory, messaging, model_client, rag, router
+from bench import abstain, embeddings, load, memory, messaging, model_client, quoting, rag, router
 
 BENCHES = {
     "router": router.main,
@@ -16,6 +16,7 @@ BENCHES = {
     "model-client": model_client.main,
     "embeddings": embeddings.main,
     "abstain": abstain.main,
+    "quoting": quoting.main,
 }
 
 
