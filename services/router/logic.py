@@ -159,6 +159,17 @@ def _grouped(parts: list[str], units: list[list[int]], chosen: list[str | None])
     return routed
 
 
+ELLIPTICAL_CONFIDENCE = 0.8
+
+
+def _elliptical(part: str, row: np.ndarray) -> bool:
+    """Whether a part after the first says at most one word of its own (numbers count) and no class
+    is ``ELLIPTICAL_CONFIDENCE`` sure of it ("is there a charge?", e-commerce 0.59; "what's the
+    excess?", out of scope 0.58): it asks about what the part before it said. A part a domain claims
+    firmly ("where is my parcel?", 0.98) opens that domain; one firmly out of scope may be declined."""
+    return len({stem(w) for w in words(part)}) <= 1 and float(row.max()) < ELLIPTICAL_CONFIDENCE
+
+
 def _ms(t0: float) -> float:
     return round((time.perf_counter() - t0) * 1000, 3)
 
@@ -344,6 +355,7 @@ class Router:
         known = [i for i, p in enumerate(parts) if p in vectors]  # tier 1 computes no full vectors
         if known:
             dependent[known] = self.classifier.dependent(np.stack([vectors[parts[i]] for i in known]))
+        dependent[1:] |= [_elliptical(p, row) for p, row in zip(parts[1:], probs[1:], strict=True)]
         routes, declined = self._split_routes(
             parts, probs, scores, dependent, np.array(background, dtype=bool), text.strip()
         )

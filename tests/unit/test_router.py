@@ -21,7 +21,7 @@ from services.router.classifier import (
     similarities,
 )
 from services.router.evaluate import Labeled, check_labels, load_labeled, parse_labeled
-from services.router.logic import SIBLING_DOMINANCE, Router, RouterLLM, _agreement
+from services.router.logic import SIBLING_DOMINANCE, Router, RouterLLM, _agreement, _elliptical
 from services.router.segment import context, cut, segments
 from shared.domains import load_domains
 from shared.embeddings import default_embedder
@@ -215,6 +215,27 @@ async def test_a_generic_follow_up_goes_with_its_neighbour_and_opens_no_domain(
     follow_up = next(p for p in outcome.segments if p in ("How much?", "Is that normal?"))
     assert router.classifier.dependent(router.classifier.embedder.encode([follow_up]))[0]
     assert not router.classifier.dependent(router.classifier.embedder.encode(["Where is my parcel?"]))[0]
+
+
+async def test_a_part_of_one_word_no_domain_claims_firmly_asks_about_the_part_before_it(
+    router: Router,
+) -> None:
+    """ "Is there a charge?" (e-commerce 0.59 alone) was sent to a domain of its own; a part with a
+    word of its own that a domain claims firmly still opens that domain ("where is my parcel?",
+    0.98)."""
+    text = "I want to change my seat to an aisle, is there a charge?"
+    outcome = await router.decide(text)
+    assert [(r.domain, r.sub_query) for r in outcome.routes] == [("travel", text)]
+    split = await router.decide("Block my card please. also where is my parcel")
+    assert {r.domain for r in split.routes} == {"fintech", "ecommerce"}
+
+
+def test_an_elliptical_part_says_at_most_one_word_that_no_domain_claims_firmly() -> None:
+    unsure, firm = np.array([0.59, 0.2, 0.21]), np.array([0.98, 0.01, 0.01])
+    assert _elliptical("Is there a charge?", unsure)
+    assert not _elliptical("Where is my parcel?", firm)
+    assert not _elliptical("Should I open a 529 for her", unsure)  # a number says what it is about
+    assert not _elliptical("What does a second bag cost?", unsure)  # two words of its own
 
 
 async def test_a_query_whose_parts_share_a_domain_is_decided_whole(router: Router) -> None:
