@@ -778,6 +778,15 @@ async def test_the_section_whose_heading_says_what_to_do_answers_how_to_do_it(
     assert "Close account" in first and "Download the Northwind Pay app" not in part.text, part.text
 
 
+async def test_the_section_whose_heading_says_how_to_do_it_answers_how_to_do_it(
+    client: AccelClient, stub: StubModel
+) -> None:
+    """ "How do I dispute a card payment?" was answered with the list under "When you can dispute a
+    payment"; its page has "How to raise a dispute" and its steps."""
+    part = await _revised(client, stub, "Ask a friend.", "How do I dispute a card payment?", "fintech")
+    assert part.text.startswith("How to raise a dispute:\n1. Tap the transaction"), part.text
+
+
 async def test_a_claim_said_by_the_section_of_another_action_does_not_answer_how_to_do_it(
     client: AccelClient, stub: StubModel
 ) -> None:

@@ -484,6 +484,34 @@ def test_for_how_to_do_something_the_section_whose_heading_says_it_comes_first()
     assert best("Can I close my account today?") == [said[0], said[2], said[1]]  # asks no "how to"
 
 
+def test_for_how_to_do_something_the_section_whose_heading_says_how_comes_first() -> None:
+    """Every heading of the page says the action ("dispute"); the one that says how to do it
+    answers "how do I …?", though the page reads the one that says when as close."""
+    text = (
+        "# Card payment disputes\n\n## When you can dispute a payment\n\n- You were charged twice.\n\n"
+        "## How to raise a dispute\n\n1. Tap the transaction and choose Dispute this payment.\n"
+        "2. Upload your evidence.\n"
+    )
+    passage = Passage(doc_id="d.md", title="Card payment disputes", chunk=0, text=text, score=0.5, source="")
+    said = ["When you can dispute a payment", "How to raise a dispute", "You were charged twice."]
+
+    def best(question: str) -> list[str]:
+        ev = Evidence(
+            question=question,
+            passages=[passage],
+            sentences=[(0, s) for s in said],
+            sims=np.array([0.85, 0.80, 0.60], dtype=np.float32),
+            relevance=[0.85],
+            answerable=True,
+            answerability=0.9,
+        )
+        return [t for _, t, _ in ev.best_sentences(2)]
+
+    assert best("How do I dispute a card payment?") == [said[1], said[0]]
+    assert best("Can I dispute a card payment?") == [said[0], said[1]]  # asks no "how to"
+    assert best("How do I cancel a card payment?") == [said[0], said[1]]  # the heading says another action
+
+
 def test_the_action_a_question_asks_how_to_do() -> None:
     assert asked_action("How do I close my Northwind Pay account?") == stem("close")
     assert asked_action("how to cancel my plan") == stem("cancel")
