@@ -164,6 +164,14 @@ def asked_action(question: str) -> str | None:
     return stem(verb) if verb and not stopword(verb) else None
 
 
+def _names_other_action(heading: str, action: str) -> bool:
+    """Whether a section heading begins with the -ing form of another verb than ``action`` (a
+    stem): "Deleting your account" for 'cancel'. A sentence under it that says the action tells
+    what to do about it while doing the heading's ("Cancel your subscription first.")."""
+    first = heading.split(maxsplit=1)[0].lower() if heading.strip() else ""
+    return len(first) > 5 and first.endswith("ing") and first.isalpha() and stem(first) != action
+
+
 def asks_for_number(question: str) -> bool:
     """Whether a question asks for a quantity ("how much", "how long", "what time", …), whose answer
     states a number: the expected answer type of classic question answering."""
@@ -563,7 +571,10 @@ class Evidence:
         account?"), whether each sentence sits in a section of its page whose heading lacks that
         action where another section heading of the page says it with all the question's words
         the first says ("Opening an account" against "Closing your account"), and the sentence
-        does not say it either: the steps for opening an account were quoted for closing one.
+        does not say it either, or does under a heading that begins with another verb's -ing form
+        ("Cancel your subscription first." under "Deleting your account" led the answer to "How
+        do I cancel my media subscription?"): the steps for opening an account were quoted for
+        closing one.
         MiniLM embeds opening and closing alike (0.82 against 0.63 similar, read on their page);
         the headings of one page tell them apart by a word. The page's title is no section
         heading: it says what every section is about. For any question word, not only the action,
@@ -581,7 +592,9 @@ class Evidence:
         for k, ((pi, lex), (_, text)) in enumerate(zip(self.lexical, self.sentences, strict=True)):
             passage = self.passages[pi]
             heading = section_headings(passage.text).get(text)
-            if heading is None or heading not in subheadings(passage.text) or action in lex.words:
+            if heading is None or heading not in subheadings(passage.text):
+                continue
+            if action in lex.words and not _names_other_action(heading, action):
                 continue
             own = asked & content_words(heading)
             others = said[passage.title]

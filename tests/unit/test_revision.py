@@ -484,6 +484,31 @@ def test_for_how_to_do_something_the_section_whose_heading_says_it_comes_first()
     assert best("Can I close my account today?") == [said[0], said[2], said[1]]  # asks no "how to"
 
 
+def test_a_sentence_that_says_the_action_under_a_heading_of_another_action_comes_after() -> None:
+    """ "Cancel your subscription first." says the action asked about, but under "Deleting your
+    account" it is what to do before deleting; "Cancelling" is said under another heading."""
+    text = (
+        "# Cancelling your subscription\n\nYou can cancel at any time under Account > Plan > Cancel.\n\n"
+        "## What happens after you cancel\n\n- You keep access until the end of the period.\n\n"
+        "## Deleting your account\n\nGo to Account > Privacy > Delete account. Cancel your subscription first.\n"
+    )
+    passage = Passage(
+        doc_id="c.md", title="Cancelling your subscription", chunk=0, text=text, score=0.5, source=""
+    )
+    said = ["Cancel your subscription first.", "You can cancel at any time under Account > Plan > Cancel."]
+    ev = Evidence(
+        question="How do I cancel my subscription?",
+        passages=[passage],
+        sentences=[(0, s) for s in said],
+        sims=np.array([0.82, 0.71], dtype=np.float32),
+        relevance=[0.82],
+        answerable=True,
+        answerability=0.8,
+    )
+    assert [t for _, t, _ in ev.best_sentences(2)] == [said[1], said[0]]
+    assert ev.off_section == [True, False]
+
+
 def test_for_how_to_do_something_the_section_whose_heading_says_how_comes_first() -> None:
     """Every heading of the page says the action ("dispute"); the one that says how to do it
     answers "how do I …?", though the page reads the one that says when as close."""
