@@ -447,6 +447,21 @@ async def test_a_quote_another_holds_is_said_by_the_other_in_its_place() -> None
     ), answer.text
 
 
+def _page_evidence(question: str, title: str, text: str, said: list[str], sims: list[float]) -> Evidence:
+    """Evidence of one page (a passage of the whole ``text``) whose sentences ``said`` are this similar
+    to ``question``."""
+    passage = Passage(doc_id="p.md", title=title, chunk=0, text=text, score=0.5, source="")
+    return Evidence(
+        question=question,
+        passages=[passage],
+        sentences=[(0, s) for s in said],
+        sims=np.array(sims, dtype=np.float32),
+        relevance=[max(sims)],
+        answerable=True,
+        answerability=0.8,
+    )
+
+
 def test_for_how_to_do_something_the_section_whose_heading_says_it_comes_first() -> None:
     """MiniLM embeds opening and closing alike; the page's section headings tell them apart by the
     action the question asks how to do. The page's title, which says every section's topic,
@@ -457,9 +472,6 @@ def test_for_how_to_do_something_the_section_whose_heading_says_it_comes_first()
         "2. Confirm the number with the code we send.\n\n"
         "## Closing your account\n\nThen go to Settings > Account > Close account.\n"
     )
-    passage = Passage(
-        doc_id="a.md", title="Opening and closing an account", chunk=0, text=text, score=0.5, source=""
-    )
     said = [
         "Download the app and enter your mobile number.",
         "Then go to Settings > Account > Close account.",
@@ -468,15 +480,7 @@ def test_for_how_to_do_something_the_section_whose_heading_says_it_comes_first()
     assert set(said) <= set(evidence_sentences(text))
 
     def best(question: str) -> list[str]:
-        ev = Evidence(
-            question=question,
-            passages=[passage],
-            sentences=[(0, s) for s in said],
-            sims=np.array([0.82, 0.63, 0.70], dtype=np.float32),
-            relevance=[0.82],
-            answerable=True,
-            answerability=0.8,
-        )
+        ev = _page_evidence(question, "Opening and closing an account", text, said, [0.82, 0.63, 0.70])
         return [t for _, t, _ in ev.best_sentences(3)]
 
     assert best("How do I close my account?") == [said[2], said[1], said[0]]
@@ -492,18 +496,9 @@ def test_a_sentence_that_says_the_action_under_a_heading_of_another_action_comes
         "## What happens after you cancel\n\n- You keep access until the end of the period.\n\n"
         "## Deleting your account\n\nGo to Account > Privacy > Delete account. Cancel your subscription first.\n"
     )
-    passage = Passage(
-        doc_id="c.md", title="Cancelling your subscription", chunk=0, text=text, score=0.5, source=""
-    )
     said = ["Cancel your subscription first.", "You can cancel at any time under Account > Plan > Cancel."]
-    ev = Evidence(
-        question="How do I cancel my subscription?",
-        passages=[passage],
-        sentences=[(0, s) for s in said],
-        sims=np.array([0.82, 0.71], dtype=np.float32),
-        relevance=[0.82],
-        answerable=True,
-        answerability=0.8,
+    ev = _page_evidence(
+        "How do I cancel my subscription?", "Cancelling your subscription", text, said, [0.82, 0.71]
     )
     assert [t for _, t, _ in ev.best_sentences(2)] == [said[1], said[0]]
     assert ev.off_section == [True, False]
@@ -517,19 +512,10 @@ def test_for_how_to_do_something_the_section_whose_heading_says_how_comes_first(
         "## How to raise a dispute\n\n1. Tap the transaction and choose Dispute this payment.\n"
         "2. Upload your evidence.\n"
     )
-    passage = Passage(doc_id="d.md", title="Card payment disputes", chunk=0, text=text, score=0.5, source="")
     said = ["When you can dispute a payment", "How to raise a dispute", "You were charged twice."]
 
     def best(question: str) -> list[str]:
-        ev = Evidence(
-            question=question,
-            passages=[passage],
-            sentences=[(0, s) for s in said],
-            sims=np.array([0.85, 0.80, 0.60], dtype=np.float32),
-            relevance=[0.85],
-            answerable=True,
-            answerability=0.9,
-        )
+        ev = _page_evidence(question, "Card payment disputes", text, said, [0.85, 0.80, 0.60])
         return [t for _, t, _ in ev.best_sentences(2)]
 
     assert best("How do I dispute a card payment?") == [said[1], said[0]]
