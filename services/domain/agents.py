@@ -524,6 +524,11 @@ class Evidence:
         return frozenset(numbers(self.question))
 
     @cached_property
+    def question_action(self) -> str | None:
+        """The stem of what the question asks how to do (``asked_action``), or None."""
+        return asked_action(self.question)
+
+    @cached_property
     def question_quantifiers(self) -> frozenset[str]:
         return quantifiers(self.question)
 
@@ -570,18 +575,17 @@ class Evidence:
         """For a question that asks how to do something ("How do I close my Northwind Pay
         account?"), whether each sentence sits in a section of its page whose heading lacks that
         action where another section heading of the page says it with all the question's words
-        the first says ("Opening an account" against "Closing your account"), and the sentence
-        does not say it either, or does under a heading that begins with another verb's -ing form
-        ("Cancel your subscription first." under "Deleting your account" led the answer to "How
-        do I cancel my media subscription?"): the steps for opening an account were quoted for
-        closing one.
-        MiniLM embeds opening and closing alike (0.82 against 0.63 similar, read on their page);
-        the headings of one page tell them apart by a word. The page's title is no section
-        heading: it says what every section is about. For any question word, not only the action,
-        it lost as many expected facts of `python -m bench rag` as it gained: "How long can I use a
-        gift card before it expires?" is answered under "Buying a gift card", not "Using a gift
-        card"."""
-        action = asked_action(self.question)
+        the first says ("Opening an account" against "Closing your account"): the steps for
+        opening an account were quoted for closing one. A sentence that says the action itself
+        is not, unless its heading begins with another verb's -ing form ("Cancel your
+        subscription first." under "Deleting your account" led the answer to "How do I cancel my
+        media subscription?"). MiniLM embeds opening and closing alike (0.82 against 0.63
+        similar, read on their page); the headings of one page tell them apart by a word. The
+        page's title is no section heading: it says what every section is about. For any
+        question word, not only the action, it lost as many expected facts of `python -m bench
+        rag` as it gained: "How long can I use a gift card before it expires?" is answered under
+        "Buying a gift card", not "Using a gift card"."""
+        action = self.question_action
         out = [False] * len(self.sentences)
         if action is None:
             return out
@@ -608,7 +612,7 @@ class Evidence:
         it asks how to do something and names the question's action ("How to raise a dispute",
         with its steps). The page's other sections tell when or before what, not how: "When you
         can dispute a payment" led, 1.80 against 1.78 (similarity read on the page plus coverage)."""
-        action = asked_action(self.question)
+        action = self.question_action
         out = [False] * len(self.sentences)
         if action is None:
             return out
